@@ -1,0 +1,45 @@
+/** Parsers for human-friendly setting values. Each throws an Error whose message says what is accepted. */
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+
+/** `600000`, `500ms`, `30s`, `10m`, `1h` → milliseconds. */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(String(value));
+  if (!m) throw new Error(`"${value}" is not a duration; use e.g. 500ms, 30s, 10m, 1h or a number of milliseconds`);
+  return Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms').toLowerCase()]!;
+}
+
+/** `1048576`, `64KiB`, `8MiB`, `1MB` → bytes. */
+export function parseSize(value: string | number): number {
+  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(String(value));
+  if (!m || Number(m[1]) <= 0) throw new Error(`"${value}" is not a size; use e.g. 64KiB, 8MiB or a number of bytes`);
+  return Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!);
+}
+
+export function parsePort(value: string | number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`"${value}" is not a port; use 0-65535 (0 picks a free port)`);
+  return n;
+}
+
+export function parsePositiveInt(value: string | number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`"${value}" is not a positive whole number`);
+  return n;
+}
+
+export function parseChoice<T extends string>(choices: readonly T[]): (value: string | number) => T {
+  return (value) => {
+    if ((choices as readonly string[]).includes(String(value))) return String(value) as T;
+    throw new Error(`"${value}" is not one of ${choices.join(', ')}`);
+  };
+}
+
+export function parseString(value: string | number): string {
+  const s = String(value);
+  if (s === '') throw new Error('must not be empty');
+  return s;
+}

@@ -1,0 +1,39 @@
+import { parseChoice, parseDuration, parsePort, parsePositiveInt, parseSize, parseString } from './parse-values.ts';
+
+/**
+ * Every setting, once: its flag, environment variable, config-file key, default and meaning.
+ * `resolveConfig` reads them in the order flag > environment > config file > default, and `--help`
+ * prints this table, so the documentation cannot drift from the code.
+ */
+export interface Setting<T> {
+  readonly key: string;
+  readonly flag: string;
+  readonly env: string;
+  readonly default: T | undefined;
+  readonly parse: (value: string | number) => T;
+  readonly help: string;
+  /** Secrets can come from the environment or a file, never a flag (flags show up in `ps`). */
+  readonly noFlag?: boolean;
+}
+
+const setting = <T>(s: Setting<T>): Setting<T> => s;
+
+export const SETTINGS = {
+  dataDir: setting({ key: 'dataDir', flag: 'data-dir', env: 'TURNSTREAM_DATA_DIR', default: './.turnstream', parse: parseString, help: 'embedded store directory (event log, state, dead letters)' }),
+  host: setting({ key: 'host', flag: 'host', env: 'TURNSTREAM_HOST', default: '127.0.0.1', parse: parseString, help: 'address to listen on (0.0.0.0 exposes it to the network)' }),
+  port: setting({ key: 'port', flag: 'port', env: 'TURNSTREAM_PORT', default: 8787, parse: parsePort, help: 'HTTP port for ingest, /metrics and /healthz (0 = any free port)' }),
+  url: setting({ key: 'url', flag: 'url', env: 'TURNSTREAM_URL', default: undefined as string | undefined, parse: parseString, help: 'a running turnstream to send to, e.g. http://127.0.0.1:8787' }),
+  token: setting({ key: 'token', flag: 'token', env: 'TURNSTREAM_TOKEN', default: undefined as string | undefined, parse: parseString, help: 'bearer token required on POST /v1/events (env or config only)', noFlag: true }),
+  tokenFile: setting({ key: 'tokenFile', flag: 'token-file', env: 'TURNSTREAM_TOKEN_FILE', default: undefined as string | undefined, parse: parseString, help: 'file holding the bearer token' }),
+  prices: setting({ key: 'prices', flag: 'prices', env: 'TURNSTREAM_PRICES', default: undefined as string | undefined, parse: parseString, help: 'JSON price file overriding/extending the built-in table (USD per million tokens)' }),
+  turnIdleTimeoutMs: setting({ key: 'turnIdleTimeout', flag: 'turn-idle-timeout', env: 'TURNSTREAM_TURN_IDLE_TIMEOUT', default: 600_000, parse: parseDuration, help: 'event-time idle after which an open turn closes as abandoned' }),
+  graceMs: setting({ key: 'grace', flag: 'grace', env: 'TURNSTREAM_GRACE', default: 300_000, parse: parseDuration, help: 'event time a closed turn still accepts late events (revisions)' }),
+  maxBodyBytes: setting({ key: 'maxBody', flag: 'max-body', env: 'TURNSTREAM_MAX_BODY', default: 8 * 1024 * 1024, parse: parseSize, help: 'largest HTTP ingest body' }),
+  maxEventBytes: setting({ key: 'maxEvent', flag: 'max-event', env: 'TURNSTREAM_MAX_EVENT', default: 64 * 1024, parse: parseSize, help: 'largest single event' }),
+  maxAttributes: setting({ key: 'maxAttributes', flag: 'max-attributes', env: 'TURNSTREAM_MAX_ATTRIBUTES', default: 32, parse: parsePositiveInt, help: 'most attrs entries on one event' }),
+  maxFutureSkewMs: setting({ key: 'maxFutureSkew', flag: 'max-future-skew', env: 'TURNSTREAM_MAX_FUTURE_SKEW', default: 300_000, parse: parseDuration, help: 'how far in the future an event time may be' }),
+  sync: setting({ key: 'sync', flag: 'sync', env: 'TURNSTREAM_SYNC', default: 'normal' as 'normal' | 'full', parse: parseChoice(['normal', 'full'] as const), help: 'SQLite durability: normal survives kill -9, full also power loss' }),
+};
+
+export type SettingName = keyof typeof SETTINGS;
+export type Config = { -readonly [K in SettingName]: (typeof SETTINGS)[K]['default'] };

@@ -1,0 +1,93 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { metrics as noopMetrics, type Meter } from '@opentelemetry/api';
+import type { InstrumentationScope } from '@opentelemetry/core';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { BatchSpanProcessor, NoopSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { otlpFromEnv } from './otlp-from-env.ts';
+
+export interface Telemetry {
+  readonly meter: Meter;
+  readonly spans: SpanProcessor;
+  readonly resource: Resource;
+  readonly scope: InstrumentationScope;
+  /** Serves the Prometheus text format (mount on `/metrics`). */
+  readonly prometheus: (req: IncomingMessage, res: ServerResponse) => void;
+  /** Where spans and metrics go, for the start-up log line. */
+  readonly describe: string[];
+  forceFlush(): Promise<void>;
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  readonly serviceName?: string;
+  readonly version: string;
+  /** Extra span exporter (tests: an InMemorySpanExporter). */
+  readonly spanExporter?: SpanExporter;
+  /** Extra metric reader (tests). */
+  readonly metricReader?: MetricReader;
+  readonly env?: NodeJS.ProcessEnv;
+  /** Periodic OTLP metric export interval. */
+  readonly exportIntervalMillis?: number;
+}
+
+/**
+ * The composition root for OpenTelemetry: a MeterProvider with a Prometheus reader (always) and an
+ * OTLP reader when the standard OTEL_EXPORTER_OTLP_* variables ask for one; a BatchSpanProcessor to
+ * OTLP (and/or an injected exporter). Streams and exporters only ever see the `Meter` and the
+ * `SpanProcessor` it returns. Batching and retry are the SDK's; nothing here re-implements them.
+ */
+export function createTelemetry(options: TelemetryOptions): Telemetry {
+  const env = options.env ?? process.env;
+  const resource = resourceFromAttributes({
+    'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName ?? 'turnstream',
+    'service.version': options.version,
+  });
+  const scope: InstrumentationScope = { name: 'turnstream', version: options.version };
+  const otlp = otlpFromEnv(env);
+  const describe: string[] = ['metrics: Prometheus on /metrics'];
+
+  const prometheusExporter = new PrometheusExporter({ preventServerStart: true });
+  const readers: MetricReader[] = [prometheusExporter];
+  if (options.metricReader) readers.push(options.metricReader);
+  if (otlp.metrics) {
+    readers.push(new PeriodicExportingMetricReader({ exporter: otlp.metrics.exporter as PushMetricExporter, exportIntervalMillis: options.exportIntervalMillis ?? 15_000 }));
+    describe.push(`metrics: OTLP ${otlp.metrics.describe}`);
+  }
+  const meterProvider = new MeterProvider({ resource, readers });
+
+  const processors: SpanProcessor[] = [];
+  if (otlp.traces) {
+    processors.push(new BatchSpanProcessor({ exporter: otlp.traces.exporter, maxQueueSize: 65_536, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }));
+    describe.push(`traces: OTLP ${otlp.traces.describe}`);
+  }
+  if (options.spanExporter) processors.push(new BatchSpanProcessor({ exporter: options.spanExporter, maxQueueSize: 1_000_000, maxExportBatchSize: 4096, scheduledDelayMillis: 50 }));
+  if (processors.length === 0) describe.push('traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)');
+  const spans: SpanProcessor =
+    processors.length === 0 ? new NoopSpanProcessor()
+    : processors.length === 1 ? processors[0]!
+    : {
+        onStart: () => undefined,
+        onEnd: (span) => { for (const p of processors) p.onEnd(span); },
+        forceFlush: async () => { await Promise.all(processors.map((p) => p.forceFlush())); },
+        shutdown: async () => { await Promise.all(processors.map((p) => p.shutdown())); },
+      };
+
+  let shutdown: Promise<void> | undefined;
+  return {
+    meter: meterProvider.getMeter(scope.name, scope.version) ?? noopMetrics.getMeter('turnstream'),
+    spans,
+    resource,
+    scope,
+    prometheus: (req, res) => prometheusExporter.getMetricsRequestHandler(req, res),
+    describe,
+    forceFlush: async () => {
+      await Promise.all([spans.forceFlush(), meterProvider.forceFlush()]);
+    },
+    shutdown: () => {
+      shutdown ??= Promise.all([spans.shutdown(), meterProvider.shutdown()]).then(() => undefined);
+      return shutdown;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import { OTLPMetricExporter as OTLPMetricExporterHttp } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
+import { OTLPTraceExporter as OTLPTraceExporterHttp } from '@opentelemetry/exporter-trace-otlp-http';
+import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
+import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { ConfigError } from '../errors.ts';
+
+export interface OtlpExporters {
+  readonly traces?: { readonly exporter: SpanExporter; readonly describe: string };
+  readonly metrics?: { readonly exporter: PushMetricExporter; readonly describe: string };
+}
+
+const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+
+function protocol(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): 'http/protobuf' | 'http/json' {
+  const name = env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
+  const value = env[name] ?? 'http/protobuf';
+  if ((PROTOCOLS as readonly string[]).includes(value)) return value as 'http/protobuf' | 'http/json';
+  throw new ConfigError(`${name}=${value} is not supported; use http/protobuf (default) or http/json`);
+}
+
+function enabled(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): boolean {
+  const choice = env[`OTEL_${signal}_EXPORTER`];
+  if (choice !== undefined && choice.split(',').map((s) => s.trim()).includes('none')) return false;
+  if (choice !== undefined && choice.split(',').map((s) => s.trim()).includes('otlp')) return true;
+  return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
+}
+
+/**
+ * OTLP exporters chosen by the standard variables: a signal is exported when
+ * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT is set (or
+ * OTEL_{TRACES,METRICS}_EXPORTER=otlp), unless OTEL_{TRACES,METRICS}_EXPORTER=none. The exporters
+ * read endpoint, headers, timeout and compression from the same variables themselves.
+ */
+export function otlpFromEnv(env: NodeJS.ProcessEnv): OtlpExporters {
+  const out: { traces?: OtlpExporters['traces']; metrics?: OtlpExporters['metrics'] } = {};
+  if (enabled(env, 'TRACES')) {
+    const p = protocol(env, 'TRACES');
+    out.traces = { exporter: p === 'http/json' ? new OTLPTraceExporterHttp() : new OTLPTraceExporterProto(), describe: `${p} ${env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'http://localhost:4318'}` };
+  }
+  if (enabled(env, 'METRICS')) {
+    const p = protocol(env, 'METRICS');
+    out.metrics = { exporter: p === 'http/json' ? new OTLPMetricExporterHttp() : new OTLPMetricExporterProto(), describe: `${p} ${env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'http://localhost:4318'}` };
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { RejectReason } from '../events/reject-reason.ts';
+import { otelInputTokens } from '../events/token-convention.ts';
+import type { ModelBreakdown, TurnAggregate } from '../streams/turn-aggregate.ts';
+import * as sc from './semconv.ts';
+
+export interface PipelineMetrics {
+  /** Records a closed turn (revision 0) or the difference a revision makes. */
+  recordTurn(a: TurnAggregate): void;
+  recordIngested(type: string, source: string, count?: number): void;
+  recordDeduped(source: string, count?: number): void;
+  recordDeadLettered(reason: RejectReason, source: string, count?: number): void;
+  recordUnpriced(provider: string, model: string): void;
+  /** Reports `lag()` (events in the log not yet processed) at each collection. */
+  observeLag(lag: () => number): void;
+}
+
+const TOKEN_TYPES = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens'] as const;
+const TOKEN_TYPE_LABEL = { inputTokens: 'input', outputTokens: 'output', cacheReadTokens: 'cache_read', cacheWriteTokens: 'cache_write', reasoningTokens: 'reasoning' } as const;
+
+/**
+ * The metrics of DESIGN.md §5 on an injected `Meter`. Counters (cost, tokens, tool calls) are exact
+ * under revisions: a revision adds only its difference. Histograms and `turns` describe first
+ * closes (a revision counts in `turnstream.turn.revisions`). Session ids are never labels.
+ */
+export function createPipelineMetrics(meter: Meter): PipelineMetrics {
+  const tokenUsage = meter.createHistogram(sc.METRIC_GEN_AI_TOKEN_USAGE, { unit: '{token}', description: 'Tokens per LLM call (input includes cache tokens, OTel convention)', advice: { explicitBucketBoundaries: sc.TOKEN_BUCKETS } });
+  const opDuration = meter.createHistogram(sc.METRIC_GEN_AI_OPERATION_DURATION, { unit: 's', description: 'LLM call duration', advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS_S } });
+  const cost = meter.createCounter(sc.METRIC_COST, { unit: 'USD', description: 'LLM spend in USD' });
+  const tokens = meter.createCounter(sc.METRIC_TOKENS, { unit: '{token}', description: 'Tokens by type; input excludes cache tokens' });
+  const turns = meter.createCounter(sc.METRIC_TURNS, { unit: '{turn}', description: 'Closed turns by status and stop reason' });
+  const revisions = meter.createCounter(sc.METRIC_TURN_REVISIONS, { unit: '{revision}', description: 'Turns re-emitted because of late events' });
+  const turnDuration = meter.createHistogram(sc.METRIC_TURN_DURATION, { unit: 's', description: 'Turn duration (event time)', advice: { explicitBucketBoundaries: sc.TURN_DURATION_BUCKETS_S } });
+  const turnTools = meter.createHistogram(sc.METRIC_TURN_TOOL_CALLS, { unit: '{call}', description: 'Tool calls per turn', advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS } });
+  const turnLlm = meter.createHistogram(sc.METRIC_TURN_LLM_CALLS, { unit: '{call}', description: 'LLM calls per turn', advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS } });
+  const toolCalls = meter.createCounter(sc.METRIC_TOOL_CALLS, { unit: '{call}', description: 'Tool calls by tool and outcome' });
+  const ingested = meter.createCounter(sc.METRIC_EVENTS_INGESTED, { unit: '{event}', description: 'Events appended to the log' });
+  const deduped = meter.createCounter(sc.METRIC_EVENTS_DEDUPED, { unit: '{event}', description: 'Duplicate events dropped (same id)' });
+  const dead = meter.createCounter(sc.METRIC_EVENTS_DEAD_LETTERED, { unit: '{event}', description: 'Inputs sent to dead letters, by reason' });
+  const unpriced = meter.createCounter(sc.METRIC_UNPRICED, { unit: '{call}', description: 'LLM calls whose model has no price (cost counted as 0)' });
+  const lag = meter.createObservableGauge(sc.METRIC_CONSUMER_LAG, { unit: '{event}', description: 'Events in the log not yet processed' });
+
+  const modelKey = (m: { provider: string; model: string }): string => `${m.provider}\u0000${m.model}`;
+
+  const recordModelDelta = (m: ModelBreakdown, before: ModelBreakdown | undefined, agent: string): void => {
+    const attrs: Attributes = { [sc.ATTR_GEN_AI_PROVIDER_NAME]: m.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: m.model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent };
+    const dc = m.cost - (before?.cost ?? 0);
+    if (dc > 0) cost.add(dc, attrs);
+    for (const t of TOKEN_TYPES) {
+      const d = m[t] - (before?.[t] ?? 0);
+      if (d > 0) tokens.add(d, { ...attrs, [sc.ATTR_TOKEN_TYPE]: TOKEN_TYPE_LABEL[t] });
+    }
+  };
+
+  return {
+    recordTurn(a) {
+      const agent = a.agent ?? 'unknown';
+      const prev = a.supersedes;
+      const prevModels = new Map((prev?.models ?? []).map((m) => [modelKey(m), m]));
+      for (const m of a.models) recordModelDelta(m, prevModels.get(modelKey(m)), agent);
+
+      const seenCalls = new Set(prev?.llm.map((c) => c.eventId));
+      for (const c of a.llm) {
+        if (seenCalls.has(c.eventId)) continue;
+        const attrs: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, [sc.ATTR_GEN_AI_PROVIDER_NAME]: c.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: c.model };
+        tokenUsage.record(otelInputTokens(c), { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT });
+        tokenUsage.record(c.outputTokens, { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT });
+        if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, attrs);
+      }
+      const seenTools = new Set(prev?.tools.map((t) => t.toolCallId));
+      for (const t of a.tools) {
+        if (seenTools.has(t.toolCallId)) continue;
+        toolCalls.add(1, { [sc.ATTR_GEN_AI_TOOL_NAME]: t.toolName, [sc.ATTR_TOOL_OUTCOME]: t.error === undefined ? 'ok' : 'error', [sc.ATTR_GEN_AI_AGENT_NAME]: agent });
+      }
+      if (a.revision > 0) {
+        revisions.add(1, { [sc.ATTR_GEN_AI_AGENT_NAME]: agent });
+        return;
+      }
+      const turnAttrs: Attributes = { [sc.ATTR_GEN_AI_AGENT_NAME]: agent, [sc.ATTR_TURN_STATUS]: a.status };
+      turns.add(1, { ...turnAttrs, [sc.ATTR_TURN_STOP_REASON]: a.stopReason ?? 'none' });
+      turnDuration.record(a.durationMs / 1000, turnAttrs);
+      turnTools.record(a.toolCallCount, turnAttrs);
+      turnLlm.record(a.llmCallCount, turnAttrs);
+    },
+    recordIngested(type, source, count = 1) {
+      ingested.add(count, { [sc.ATTR_EVENT_TYPE]: type, [sc.ATTR_SOURCE]: source });
+    },
+    recordDeduped(source, count = 1) {
+      deduped.add(count, { [sc.ATTR_SOURCE]: source });
+    },
+    recordDeadLettered(reason, source, count = 1) {
+      dead.add(count, { [sc.ATTR_REASON]: reason, [sc.ATTR_SOURCE]: source });
+    },
+    recordUnpriced(provider, model) {
+      unpriced.add(1, { [sc.ATTR_GEN_AI_PROVIDER_NAME]: provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: model });
+    },
+    observeLag(fn) {
+      lag.addCallback((result) => result.observe(fn()));
+    },
+  };
+}

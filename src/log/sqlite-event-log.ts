@@ -1,0 +1,67 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { parseLoggedEvent } from '../events/parse-logged-event.ts';
+import type { LoggedEvent } from '../events/step-event.ts';
+import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';
+import { inTransaction } from './open-sqlite.ts';
+
+/**
+ * `EventLog` on SQLite. One row per event; the row id is the log position; a unique index on the
+ * event id is the dedupe. A batch is one transaction, so a batch is durable all at once.
+ */
+export class SqliteEventLog implements EventLog {
+  private readonly db: DatabaseSync;
+  private readonly insert: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    db.exec(`CREATE TABLE IF NOT EXISTS events (
+      pos INTEGER PRIMARY KEY,
+      id TEXT NOT NULL UNIQUE,
+      session TEXT NOT NULL,
+      body TEXT NOT NULL
+    )`);
+    this.insert = db.prepare('INSERT INTO events (id, session, body) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING');
+  }
+
+  /** Synchronous append, for callers that need the positions in the same tick. */
+  appendSync(batch: readonly AppendInput[]): AppendOutcome[] {
+    return inTransaction(this.db, () =>
+      batch.map(({ event, raw }): AppendOutcome => {
+        const r = this.insert.run(event.id, event.session, raw);
+        return r.changes === 0 ? { status: 'duplicate' } : { status: 'appended', pos: Number(r.lastInsertRowid) };
+      }),
+    );
+  }
+
+  async append(batch: readonly AppendInput[]): Promise<AppendOutcome[]> {
+    return this.appendSync(batch);
+  }
+
+  async *read(options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
+    const size = options.batchSize ?? 5000;
+    const stmt = options.session === undefined
+      ? this.db.prepare('SELECT pos, body FROM events WHERE pos > ? ORDER BY pos LIMIT ?')
+      : this.db.prepare('SELECT pos, body FROM events WHERE pos > ? AND session = ? ORDER BY pos LIMIT ?');
+    let after = options.after ?? 0;
+    for (;;) {
+      const rows = (options.session === undefined ? stmt.all(after, size) : stmt.all(after, options.session, size)) as { pos: number; body: string }[];
+      if (rows.length === 0) return;
+      yield rows.map((r) => ({ pos: r.pos, event: parseLoggedEvent(r.body) }));
+      after = rows[rows.length - 1]!.pos;
+      if (rows.length < size) return;
+    }
+  }
+
+  headSync(): number {
+    const row = this.db.prepare('SELECT COALESCE(MAX(pos), 0) AS head FROM events').get() as { head: number };
+    return row.head;
+  }
+
+  async head(): Promise<number> {
+    return this.headSync();
+  }
+
+  async close(): Promise<void> {
+    // The database handle is shared and closed by its owner (the embedded store).
+  }
+}

@@ -1,0 +1,136 @@
+import { Subject } from 'rxjs';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
+import type { DeadLetter } from '../events/reject-reason.ts';
+import { priceUsage } from '../events/price-usage.ts';
+import type { PriceTable } from '../events/price-table.ts';
+import type { EventLog } from '../log/event-log.ts';
+import type { DeadLetterStore } from '../log/dead-letter-store.ts';
+import type { SessionStateStore, StateWrite } from '../state/session-state-store.ts';
+import type { SessionDelta } from '../streams/session-totals.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import { rollUpSessions } from '../streams/roll-up-sessions.ts';
+import { toStateWrites } from '../streams/to-state-writes.ts';
+import { windowTurns, type WindowTurnsOptions } from '../streams/window-turns.ts';
+import { buildTurnSpans, type TurnSpanContext } from '../exporters/turn-spans.ts';
+import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
+import type { Logger } from '../logger.ts';
+
+export interface ProcessorOptions {
+  readonly log: EventLog;
+  readonly state: SessionStateStore;
+  readonly deadLetters: DeadLetterStore;
+  readonly prices: PriceTable;
+  readonly metrics?: PipelineMetrics;
+  readonly spans?: SpanProcessor;
+  readonly spanContext?: TurnSpanContext;
+  readonly windows?: Omit<WindowTurnsOptions, 'price'>;
+  readonly logger?: Logger;
+  /** Called with every aggregate that takes effect (tests, benchmarks, alerting). */
+  readonly onAggregate?: (a: TurnAggregate) => void;
+}
+
+/** What one processed batch produced. */
+export interface BatchEffects {
+  readonly aggregates: TurnAggregate[];
+  readonly writes: StateWrite[];
+  readonly deltas: SessionDelta[];
+  readonly late: DeadLetter[];
+}
+
+/**
+ * Runs the stream operators over log batches and makes their effects durable: state writes,
+ * roll-up deltas and turn aggregates are committed with the batch's last log position in one
+ * transaction; then spans and metrics are exported and late events dead-lettered.
+ *
+ * Exactly-once effect: on `start()` the processor re-reads the log from the beginning to rebuild
+ * its windows, but suppresses every effect at or below the committed position, so a restart after
+ * a crash neither loses nor double-counts. Batches must be given in log order.
+ */
+export class Processor {
+  private readonly options: ProcessorOptions;
+  private readonly input = new Subject<LoggedEvent>();
+  private readonly turns = new Subject<TurnAggregate>();
+  private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], late: [] };
+  /** Log position whose effects are durable. Effects at or below it are suppressed. */
+  private committed = 0;
+  /** Last position fed to the operators. */
+  private fed = 0;
+
+  constructor(options: ProcessorOptions) {
+    this.options = options;
+    const price = (u: LlmUsageEvent) => {
+      const priced = priceUsage(u, options.prices);
+      if (priced.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
+      return priced;
+    };
+    this.input.pipe(windowTurns({ ...options.windows, price })).subscribe((out) => {
+      if (out.kind === 'turn') {
+        if (out.aggregate.closedAtPos > this.committed) this.turns.next(out.aggregate);
+      } else if (out.logged.pos > this.committed) {
+        const e = out.logged.event;
+        this.effects.late.push({ reason: 'late', message: out.message, raw: JSON.stringify(e), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() });
+      }
+    });
+    this.input.pipe(toStateWrites()).subscribe((w) => {
+      if (this.fed > this.committed) this.effects.writes.push(w);
+    });
+    this.turns.subscribe((a) => this.effects.aggregates.push(a));
+    this.turns.pipe(rollUpSessions()).subscribe((d) => this.effects.deltas.push(d));
+  }
+
+  get position(): number {
+    return this.fed;
+  }
+
+  /** Rebuilds windows from the log and catches up to its head. Resolves when caught up. */
+  async start(): Promise<void> {
+    this.committed = await this.options.state.position();
+    for await (const batch of this.options.log.read({ after: this.fed })) await this.process(batch);
+  }
+
+  /** Reads and processes whatever the log holds beyond what was fed (e.g. after external appends). */
+  async catchUp(): Promise<void> {
+    for await (const batch of this.options.log.read({ after: this.fed })) await this.process(batch);
+  }
+
+  /** Feeds one batch (in log order) and makes its effects durable and exported. */
+  async process(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
+    for (const logged of batch) {
+      if (logged.pos <= this.fed) continue; // already fed: idempotent on overlap
+      this.fed = logged.pos;
+      this.input.next(logged);
+    }
+    const effects = this.effects;
+    this.effects = { aggregates: [], writes: [], deltas: [], late: [] };
+    if (this.fed <= this.committed) return effects;
+    await this.options.state.commit({
+      writes: effects.writes,
+      deltas: effects.deltas,
+      turns: effects.aggregates.map(({ supersedes: _s, ...a }) => a),
+      position: this.fed,
+    });
+    this.committed = this.fed;
+    if (effects.late.length > 0) {
+      await this.options.deadLetters.put(effects.late);
+      this.options.metrics?.recordDeadLettered('late', 'pipeline', effects.late.length);
+    }
+    this.export(effects.aggregates);
+    return effects;
+  }
+
+  private export(aggregates: readonly TurnAggregate[]): void {
+    const { spans, spanContext, metrics, onAggregate } = this.options;
+    for (const a of aggregates) {
+      if (spans !== undefined && spanContext !== undefined) for (const s of buildTurnSpans(a, spanContext)) spans.onEnd(s);
+      metrics?.recordTurn(a);
+      onAggregate?.(a);
+    }
+  }
+
+  /** Completes the operators. Open turns stay open in the log; a restart rebuilds them. */
+  stop(): void {
+    this.input.complete();
+    this.turns.complete();
+  }
+}

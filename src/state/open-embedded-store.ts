@@ -1,0 +1,30 @@
+import type { DatabaseSync } from 'node:sqlite';
+import { openSqlite, type SyncMode } from '../log/open-sqlite.ts';
+import { SqliteDeadLetterStore } from '../log/sqlite-dead-letter-store.ts';
+import { SqliteEventLog } from '../log/sqlite-event-log.ts';
+import { SqliteSessionStateStore } from './sqlite-session-state-store.ts';
+
+export interface EmbeddedStore {
+  readonly db: DatabaseSync;
+  readonly log: SqliteEventLog;
+  readonly state: SqliteSessionStateStore;
+  readonly deadLetters: SqliteDeadLetterStore;
+  close(): void;
+}
+
+/** The embedded default: event log, state store and dead letters in one SQLite file (WAL). */
+export function openEmbeddedStore({ dataDir, sync }: { dataDir: string; sync?: SyncMode }): EmbeddedStore {
+  const db = openSqlite({ dataDir, ...(sync === undefined ? {} : { sync }) });
+  let closed = false;
+  return {
+    db,
+    log: new SqliteEventLog(db),
+    state: new SqliteSessionStateStore(db),
+    deadLetters: new SqliteDeadLetterStore(db),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      db.close();
+    },
+  };
+}

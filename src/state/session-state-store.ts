@@ -1,0 +1,57 @@
+import type { JsonValue } from '../events/step-event.ts';
+import type { SessionDelta, SessionTotals } from '../streams/session-totals.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { StateVersion } from './state-version.ts';
+
+/** A last-write-wins write. `deleted: true` is a tombstone. */
+export type StateWrite =
+  | { readonly session: string; readonly key: string; readonly deleted: false; readonly value: JsonValue; readonly version: StateVersion }
+  | { readonly session: string; readonly key: string; readonly deleted: true; readonly version: StateVersion };
+
+export interface StateEntry {
+  readonly value: JsonValue | undefined;
+  readonly deleted: boolean;
+  readonly version: StateVersion;
+}
+
+/**
+ * Everything one processed batch of the log changes, committed atomically with the log position it
+ * reflects. After a crash the pipeline resumes from `position()`, so no effect is applied twice.
+ */
+export interface StateCommit {
+  readonly writes: readonly StateWrite[];
+  readonly deltas: readonly SessionDelta[];
+  readonly turns: readonly TurnAggregate[];
+  readonly position: number;
+}
+
+export interface SessionSummary {
+  readonly session: string;
+  readonly totals: SessionTotals;
+}
+
+/** Key prefix reserved for turnstream's own per-session entries (e.g. roll-up totals). */
+export const RESERVED_KEY_PREFIX = '$turnstream/';
+export const TOTALS_KEY = `${RESERVED_KEY_PREFIX}totals`;
+
+/**
+ * Session-scoped last-write-wins state, roll-up totals and latest turn aggregates.
+ * Contract: a write applies only if its version is newer than the stored one (ties keep the
+ * stored); a delete leaves a tombstone that hides the key and still wins over older writes;
+ * sessions never see each other's keys; `commit` is all-or-nothing; `position` never goes back.
+ */
+export interface SessionStateStore {
+  get(session: string, key: string): Promise<StateEntry | undefined>;
+  /** The live (non-deleted, non-reserved) keys of a session. */
+  list(session: string): Promise<Record<string, JsonValue>>;
+  set(session: string, key: string, value: JsonValue, version: StateVersion): Promise<void>;
+  delete(session: string, key: string, version: StateVersion): Promise<void>;
+  commit(batch: StateCommit): Promise<void>;
+  /** Log position the stored effects reflect (0 when nothing was committed). */
+  position(): Promise<number>;
+  totals(session: string): Promise<SessionTotals | undefined>;
+  sessions(options?: { readonly limit?: number }): Promise<SessionSummary[]>;
+  /** Latest revision of each closed turn of a session, in start order. */
+  turns(session: string): Promise<TurnAggregate[]>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,148 @@
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import type { JsonValue } from '../events/step-event.ts';
+import { inTransaction } from '../log/open-sqlite.ts';
+import { addDelta, EMPTY_SESSION_TOTALS, type SessionDelta, type SessionTotals } from '../streams/session-totals.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import {
+  RESERVED_KEY_PREFIX,
+  TOTALS_KEY,
+  type SessionStateStore,
+  type SessionSummary,
+  type StateCommit,
+  type StateEntry,
+  type StateWrite,
+} from './session-state-store.ts';
+import { compareVersions, type StateVersion } from './state-version.ts';
+
+interface StateRow {
+  value: string | null;
+  deleted: number;
+  v_time: number;
+  v_seq: number;
+  v_id: string;
+}
+
+/**
+ * `SessionStateStore` on SQLite (the embedded default). Last-write-wins is decided in TypeScript
+ * with `compareVersions`, the same function every adapter uses, so all adapters order ids alike.
+ */
+export class SqliteSessionStateStore implements SessionStateStore {
+  private readonly db: DatabaseSync;
+  private readonly selectOne: StatementSync;
+  private readonly upsert: StatementSync;
+  private readonly upsertTurn: StatementSync;
+  private readonly setPosition: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.db = db;
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS state (
+        session TEXT NOT NULL, key TEXT NOT NULL, value TEXT, deleted INTEGER NOT NULL,
+        v_time REAL NOT NULL, v_seq INTEGER NOT NULL, v_id TEXT NOT NULL,
+        PRIMARY KEY (session, key)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS turns (
+        session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (session, turn)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;`);
+    this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
+    this.upsert = db.prepare(`INSERT INTO state (session, key, value, deleted, v_time, v_seq, v_id) VALUES (?, ?, ?, ?, ?, ?, ?)
+      ON CONFLICT (session, key) DO UPDATE SET value = excluded.value, deleted = excluded.deleted,
+        v_time = excluded.v_time, v_seq = excluded.v_seq, v_id = excluded.v_id`);
+    this.upsertTurn = db.prepare(`INSERT INTO turns (session, turn, revision, start_ms, body) VALUES (?, ?, ?, ?, ?)
+      ON CONFLICT (session, turn) DO UPDATE SET revision = excluded.revision, start_ms = excluded.start_ms, body = excluded.body
+      WHERE excluded.revision >= turns.revision`);
+    this.setPosition = db.prepare(`INSERT INTO meta (name, value) VALUES ('position', ?)
+      ON CONFLICT (name) DO UPDATE SET value = MAX(meta.value, excluded.value)`);
+  }
+
+  private row(session: string, key: string): StateRow | undefined {
+    return this.selectOne.get(session, key) as StateRow | undefined;
+  }
+
+  private applyWrite(w: StateWrite): void {
+    const existing = this.row(w.session, w.key);
+    if (existing !== undefined && compareVersions(w.version, { time: existing.v_time, seq: existing.v_seq, id: existing.v_id }) <= 0) return;
+    const value = w.deleted ? null : JSON.stringify(w.value);
+    this.upsert.run(w.session, w.key, value, w.deleted ? 1 : 0, w.version.time, w.version.seq, w.version.id);
+  }
+
+  private applyDeltas(deltas: readonly SessionDelta[], position: number): void {
+    const merged = new Map<string, SessionTotals>();
+    for (const { session, ...d } of deltas) {
+      const base = merged.get(session) ?? this.totalsSync(session) ?? EMPTY_SESSION_TOTALS;
+      merged.set(session, addDelta(base, d));
+    }
+    for (const [session, totals] of merged) {
+      this.upsert.run(session, TOTALS_KEY, JSON.stringify(totals), 0, totals.lastMs, position, '');
+    }
+  }
+
+  commitSync(batch: StateCommit): void {
+    inTransaction(this.db, () => {
+      for (const w of batch.writes) this.applyWrite(w);
+      this.applyDeltas(batch.deltas, batch.position);
+      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(t));
+      this.setPosition.run(batch.position);
+    });
+  }
+
+  async commit(batch: StateCommit): Promise<void> {
+    this.commitSync(batch);
+  }
+
+  async get(session: string, key: string): Promise<StateEntry | undefined> {
+    const r = this.row(session, key);
+    if (r === undefined) return undefined;
+    const version: StateVersion = { time: r.v_time, seq: r.v_seq, id: r.v_id };
+    return { value: r.value === null ? undefined : (JSON.parse(r.value) as JsonValue), deleted: r.deleted === 1, version };
+  }
+
+  async list(session: string): Promise<Record<string, JsonValue>> {
+    const rows = this.db.prepare('SELECT key, value FROM state WHERE session = ? AND deleted = 0 ORDER BY key').all(session) as { key: string; value: string }[];
+    const out: Record<string, JsonValue> = {};
+    for (const r of rows) if (!r.key.startsWith(RESERVED_KEY_PREFIX)) out[r.key] = JSON.parse(r.value) as JsonValue;
+    return out;
+  }
+
+  async set(session: string, key: string, value: JsonValue, version: StateVersion): Promise<void> {
+    inTransaction(this.db, () => this.applyWrite({ session, key, deleted: false, value, version }));
+  }
+
+  async delete(session: string, key: string, version: StateVersion): Promise<void> {
+    inTransaction(this.db, () => this.applyWrite({ session, key, deleted: true, version }));
+  }
+
+  positionSync(): number {
+    const r = this.db.prepare("SELECT value FROM meta WHERE name = 'position'").get() as { value: number } | undefined;
+    return r?.value ?? 0;
+  }
+
+  async position(): Promise<number> {
+    return this.positionSync();
+  }
+
+  private totalsSync(session: string): SessionTotals | undefined {
+    const r = this.row(session, TOTALS_KEY);
+    return r?.value == null ? undefined : (JSON.parse(r.value) as SessionTotals);
+  }
+
+  async totals(session: string): Promise<SessionTotals | undefined> {
+    return this.totalsSync(session);
+  }
+
+  async sessions(options: { limit?: number } = {}): Promise<SessionSummary[]> {
+    const rows = this.db
+      .prepare('SELECT session, value FROM state WHERE key = ? ORDER BY v_time DESC, session LIMIT ?')
+      .all(TOTALS_KEY, options.limit ?? 1000) as { session: string; value: string }[];
+    return rows.map((r) => ({ session: r.session, totals: JSON.parse(r.value) as SessionTotals }));
+  }
+
+  async turns(session: string): Promise<TurnAggregate[]> {
+    const rows = this.db.prepare('SELECT body FROM turns WHERE session = ? ORDER BY start_ms, turn').all(session) as { body: string }[];
+    return rows.map((r) => JSON.parse(r.body) as TurnAggregate);
+  }
+
+  async close(): Promise<void> {
+    // The database handle is shared and closed by its owner (the embedded store).
+  }
+}
