@@ -9,7 +9,7 @@ export interface Setting<T> {
   readonly key: string;
   readonly flag: string;
   readonly env: string;
-  readonly default: T | undefined;
+  readonly default: T;
   readonly parse: (value: string | number) => T;
   readonly help: string;
   /** Secrets can come from the environment or a file, never a flag (flags show up in `ps`). */

@@ -48,7 +48,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const otlp = otlpFromEnv(env);
   const describe: string[] = ['metrics: Prometheus on /metrics'];
 
-  const prometheusExporter = new PrometheusExporter({ preventServerStart: true });
+  const prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const readers: MetricReader[] = [prometheusExporter];
   if (options.metricReader) readers.push(options.metricReader);
   if (otlp.metrics) {

@@ -1,30 +1,43 @@
 import type { Readable } from 'node:stream';
-import { splitNdjson } from './split-ndjson.ts';
+
+/** A batch of non-empty NDJSON lines with their 1-based line numbers in the input. */
+export interface NdjsonBatch {
+  readonly lines: string[];
+  readonly lineNumbers: number[];
+}
 
 /**
- * Reads NDJSON from a stream (a file or stdin) and yields batches of non-empty lines, in order.
- * Memory stays bounded by the batch size and one chunk; a last line without a newline is yielded.
+ * Reads NDJSON from a stream (a file or stdin) and yields batches of non-empty lines in order,
+ * with line numbers for error messages. Memory stays bounded by the batch size and one chunk; a
+ * last line without a newline is yielded too; CRLF is accepted.
  */
-export async function* readNdjson(stream: Readable, { batchSize = 5000 }: { batchSize?: number } = {}): AsyncGenerator<string[]> {
+export async function* readNdjson(stream: Readable, { batchSize = 2000 }: { batchSize?: number } = {}): AsyncGenerator<NdjsonBatch> {
   stream.setEncoding('utf8');
   let carry = '';
-  let batch: string[] = [];
+  let lineNo = 0;
+  let batch: NdjsonBatch = { lines: [], lineNumbers: [] };
+  const take = (raw: string): NdjsonBatch | undefined => {
+    lineNo++;
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.trim() === '') return undefined;
+    batch.lines.push(line);
+    batch.lineNumbers.push(lineNo);
+    if (batch.lines.length < batchSize) return undefined;
+    const full = batch;
+    batch = { lines: [], lineNumbers: [] };
+    return full;
+  };
   for await (const chunk of stream as AsyncIterable<string>) {
-    const text = carry + chunk;
-    const cut = text.lastIndexOf('\n');
-    if (cut === -1) {
-      carry = text;
-      continue;
-    }
-    carry = text.slice(cut + 1);
-    for (const line of splitNdjson(text.slice(0, cut))) {
-      batch.push(line);
-      if (batch.length >= batchSize) {
-        yield batch;
-        batch = [];
-      }
+    const parts = (carry + chunk).split('\n');
+    carry = parts.pop() ?? '';
+    for (const part of parts) {
+      const full = take(part);
+      if (full) yield full;
     }
   }
-  batch.push(...splitNdjson(carry));
-  if (batch.length > 0) yield batch;
+  if (carry !== '') {
+    const full = take(carry);
+    if (full) yield full;
+  }
+  if (batch.lines.length > 0) yield batch;
 }

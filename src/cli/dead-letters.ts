@@ -1,0 +1,32 @@
+import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
+import { TurnstreamError } from '../errors.ts';
+import { openStoreForReading } from './open-store-for-reading.ts';
+import { out, table } from './output.ts';
+import { parsePositiveInt } from './parse-values.ts';
+import { resolveConfig } from './resolve-config.ts';
+
+/** `turnstream dead-letters`: what was rejected, why, and the raw input. */
+export async function deadLetters(flags: Record<string, string | boolean | undefined>): Promise<number> {
+  const config = resolveConfig(flags);
+  const reason = flags['reason'];
+  if (reason !== undefined && !REJECT_REASONS.includes(reason as RejectReason)) {
+    throw new TurnstreamError(`--reason ${String(reason)} is not a reason; use one of ${REJECT_REASONS.join(', ')}`);
+  }
+  const limit = typeof flags['limit'] === 'string' ? parsePositiveInt(flags['limit']) : 50;
+  const store = openStoreForReading(config.dataDir);
+  try {
+    const rows = await store.deadLetters.list({ limit, ...(reason === undefined ? {} : { reason: reason as RejectReason }) });
+    if (flags['json']) {
+      out.json({ counts: await store.deadLetters.countByReason(), letters: rows });
+      return 0;
+    }
+    const counts = await store.deadLetters.countByReason();
+    out.line(Object.keys(counts).length === 0 ? 'no dead letters' : `dead letters: ${Object.entries(counts).map(([r, n]) => `${r} ${n}`).join(', ')}`);
+    if (rows.length > 0) {
+      out.line(table(['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'], rows.map((l) => [new Date(l.at).toISOString(), l.reason, l.source, l.session ?? '-', l.message.slice(0, 80), l.raw.slice(0, 60)])));
+    }
+    return 0;
+  } finally {
+    store.close();
+  }
+}

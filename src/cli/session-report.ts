@@ -1,0 +1,50 @@
+import type { JsonValue } from '../events/step-event.ts';
+import type { SessionTotals } from '../streams/session-totals.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+
+/** The machine-readable shape of one session (`sessions show --json`; replay uses it too). */
+export interface SessionReport {
+  readonly session: string;
+  readonly totals: {
+    turns: number;
+    llmCalls: number;
+    toolCalls: number;
+    inputTokens: number;
+    outputTokens: number;
+    cacheReadTokens: number;
+    cacheWriteTokens: number;
+    reasoningTokens: number;
+    cost: number;
+    errors: number;
+  };
+  readonly turns: readonly (Omit<TurnAggregate, 'supersedes' | 'startMs' | 'endMs' | 'closedAtPos'> & { start: string; end: string })[];
+  readonly state: Record<string, JsonValue>;
+}
+
+/**
+ * Builds the report. Token names follow the event schema: `inputTokens` EXCLUDES cache tokens.
+ * Turns keep every aggregate field (tool names in call order, models, each call), with ISO times.
+ */
+export function sessionReport(session: string, totals: SessionTotals, turns: readonly TurnAggregate[], state: Record<string, JsonValue>): SessionReport {
+  return {
+    session,
+    totals: {
+      turns: totals.turns,
+      llmCalls: totals.llmCalls,
+      toolCalls: totals.toolCalls,
+      inputTokens: totals.inputTokens,
+      outputTokens: totals.outputTokens,
+      cacheReadTokens: totals.cacheReadTokens,
+      cacheWriteTokens: totals.cacheWriteTokens,
+      reasoningTokens: totals.reasoningTokens,
+      cost: totals.cost,
+      errors: totals.errors,
+    },
+    turns: turns.map(({ supersedes: _s, startMs, endMs, closedAtPos: _p, ...t }) => ({
+      ...t,
+      start: new Date(startMs).toISOString(),
+      end: new Date(endMs).toISOString(),
+    })),
+    state,
+  };
+}
