@@ -27,21 +27,32 @@ function enabled(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): boolean 
   return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
 }
 
+/** The signal's URL as the OTLP spec derives it: the signal variable as-is, else base + /v1/<signal>. */
+function endpoint(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): string {
+  const specific = env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`];
+  if (specific) return specific;
+  const base = env['OTEL_EXPORTER_OTLP_ENDPOINT'] || 'http://localhost:4318';
+  return `${base.replace(/\/+$/, '')}/v1/${signal.toLowerCase()}`;
+}
+
 /**
  * OTLP exporters chosen by the standard variables: a signal is exported when
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT is set (or
- * OTEL_{TRACES,METRICS}_EXPORTER=otlp), unless OTEL_{TRACES,METRICS}_EXPORTER=none. The exporters
- * read endpoint, headers, timeout and compression from the same variables themselves.
+ * OTEL_{TRACES,METRICS}_EXPORTER=otlp), unless OTEL_{TRACES,METRICS}_EXPORTER=none. The URL is
+ * derived from `env` here; headers, timeout and compression the exporters read from the process
+ * environment themselves (OTEL_EXPORTER_OTLP_HEADERS, …).
  */
 export function otlpFromEnv(env: NodeJS.ProcessEnv): OtlpExporters {
   const out: { traces?: OtlpExporters['traces']; metrics?: OtlpExporters['metrics'] } = {};
   if (enabled(env, 'TRACES')) {
     const p = protocol(env, 'TRACES');
-    out.traces = { exporter: p === 'http/json' ? new OTLPTraceExporterHttp() : new OTLPTraceExporterProto(), describe: `${p} ${env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'http://localhost:4318'}` };
+    const url = endpoint(env, 'TRACES');
+    out.traces = { exporter: p === 'http/json' ? new OTLPTraceExporterHttp({ url }) : new OTLPTraceExporterProto({ url }), describe: `${p} ${url}` };
   }
   if (enabled(env, 'METRICS')) {
     const p = protocol(env, 'METRICS');
-    out.metrics = { exporter: p === 'http/json' ? new OTLPMetricExporterHttp() : new OTLPMetricExporterProto(), describe: `${p} ${env['OTEL_EXPORTER_OTLP_METRICS_ENDPOINT'] ?? env['OTEL_EXPORTER_OTLP_ENDPOINT'] ?? 'http://localhost:4318'}` };
+    const url = endpoint(env, 'METRICS');
+    out.metrics = { exporter: p === 'http/json' ? new OTLPMetricExporterHttp({ url }) : new OTLPMetricExporterProto({ url }), describe: `${p} ${url}` };
   }
   return out;
 }

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
+import { DEFAULT_DECODE_LIMITS } from '../../src/events/decode-event.ts';
 import { createPriceTable } from '../../src/events/price-table.ts';
 import { createTelemetry, type Telemetry } from '../../src/exporters/create-telemetry.ts';
 import { openEmbeddedPipeline, type EmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
@@ -23,7 +24,7 @@ export interface RunningPipeline {
 }
 
 /** A real turnstream in-process: embedded store, telemetry with an in-memory span exporter, HTTP on a free port. */
-export async function startPipeline(options: { dataDir?: string; token?: string; graceMs?: number; turnIdleTimeoutMs?: number; maxBodyBytes?: number } = {}): Promise<RunningPipeline> {
+export async function startPipeline(options: { dataDir?: string; token?: string; graceMs?: number; turnIdleTimeoutMs?: number; maxBodyBytes?: number; maxEventBytes?: number } = {}): Promise<RunningPipeline> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'turnstream-'));
   const spans = new InMemorySpanExporter();
   const telemetry = createTelemetry({ version: 'test', spanExporter: spans, env: {} });
@@ -33,6 +34,7 @@ export async function startPipeline(options: { dataDir?: string; token?: string;
     telemetry,
     ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
     ...(options.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: options.turnIdleTimeoutMs }),
+    ...(options.maxEventBytes === undefined ? {} : { limits: { ...DEFAULT_DECODE_LIMITS, maxEventBytes: options.maxEventBytes } }),
   });
   const server: Server = createHttpServer({
     ingestor: pipeline.ingestor,

@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ConfigError } from '../../src/errors.ts';
+import { createPriceTable } from '../../src/events/price-table.ts';
+import { createTelemetry } from '../../src/exporters/create-telemetry.ts';
+import { deterministicIds } from '../../src/exporters/deterministic-ids.ts';
+import { otlpFromEnv } from '../../src/exporters/otlp-from-env.ts';
+import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
+import { splitNdjson } from '../../src/sources/split-ndjson.ts';
+
+interface Received {
+  path: string;
+  contentType: string;
+  body: Buffer;
+}
+
+/** An OTLP/HTTP receiver on loopback that records every request and answers success. */
+async function receiver(): Promise<{ url: string; received: Received[]; server: Server }> {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+      const json = String(req.headers['content-type']).includes('json');
+      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      res.end(json ? '{}' : '');
+    });
+  });
+  await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
+}
+
+async function runExample(env: NodeJS.ProcessEnv): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-otlp-'));
+  const telemetry = createTelemetry({ version: 'test', env, exportIntervalMillis: 60_000 });
+  const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
+  await pipeline.ingestor.ingest(splitNdjson(readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8')), 'test');
+  await pipeline.close(); // drains and force-flushes spans and metrics
+  await telemetry.shutdown();
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+interface JsonSpan {
+  traceId: string;
+  spanId: string;
+  name: string;
+  attributes: { key: string; value: { intValue?: number | string; stringValue?: string; doubleValue?: number } }[];
+}
+
+describe('OTLP export driven by the standard OTEL_* variables', () => {
+  let recv: Awaited<ReturnType<typeof receiver>>;
+  before(async () => {
+    recv = await receiver();
+  });
+  after(() => new Promise<void>((ok) => recv.server.close(() => ok())));
+
+  it('sends spans and metrics as OTLP/HTTP JSON to OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
+    recv.received.length = 0;
+    await runExample({ OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'agents-prod' });
+    const traces = recv.received.filter((r) => r.path === '/v1/traces');
+    assert.ok(traces.length > 0, 'no trace export arrived');
+    const spans: JsonSpan[] = [];
+    let serviceName: string | undefined;
+    for (const t of traces) {
+      const body = JSON.parse(t.body.toString()) as { resourceSpans: { resource: { attributes: JsonSpan['attributes'] }; scopeSpans: { spans: JsonSpan[] }[] }[] };
+      for (const rs of body.resourceSpans) {
+        serviceName ??= rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+        for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+      }
+    }
+    assert.equal(serviceName, 'agents-prod');
+    // 2 turns: turn-1 = root + 3 chat + 3 tools, turn-2 = root + 1 chat
+    assert.equal(spans.length, 9);
+    const root = spans.find((s) => s.name === 'invoke_agent claude-code' && s.traceId === deterministicIds.traceId('demo-1', 'turn-1'));
+    assert.ok(root, 'root span of turn-1 with its deterministic trace id');
+    assert.equal(root.spanId, deterministicIds.turnSpanId('demo-1', 'turn-1'));
+    assert.equal(Number(root.attributes.find((a) => a.key === 'gen_ai.usage.input_tokens')?.value.intValue), 32200);
+    const metrics = recv.received.filter((r) => r.path === '/v1/metrics').map((r) => r.body.toString()).join('\n');
+    assert.match(metrics, /"turnstream\.llm\.cost_usd"/);
+    assert.match(metrics, /"gen_ai\.client\.token\.usage"/);
+  });
+
+  it('sends OTLP/HTTP protobuf by default, to a per-signal endpoint when given', async () => {
+    recv.received.length = 0;
+    await runExample({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${recv.url}/custom/traces`, OTEL_METRICS_EXPORTER: 'none' });
+    const traces = recv.received.filter((r) => r.path === '/custom/traces');
+    assert.ok(traces.length > 0);
+    assert.equal(traces[0]?.contentType, 'application/x-protobuf');
+    // protobuf carries trace ids as raw bytes
+    const id = Buffer.from(deterministicIds.traceId('demo-1', 'turn-2'), 'hex');
+    assert.ok(traces.some((t) => t.body.includes(id)), 'trace id bytes of turn-2 in the protobuf body');
+    assert.equal(recv.received.filter((r) => r.path.includes('metrics')).length, 0, 'OTEL_METRICS_EXPORTER=none turns metrics off');
+  });
+
+  it('exports nothing over OTLP when no endpoint is set, and refuses gRPC with a clear error', () => {
+    assert.deepEqual(otlpFromEnv({}), {});
+    assert.throws(() => otlpFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), (e: unknown) => e instanceof ConfigError && /grpc is not supported; use http\/protobuf/.test(e.message));
+  });
+});
