@@ -29,7 +29,7 @@ function readConfigFile(path: string, explicit: boolean): Record<string, unknown
  * A bad value fails here, at start-up, with a message naming where it came from.
  */
 export function resolveConfig(flags: Readonly<Record<string, string | boolean | undefined>>, env: NodeJS.ProcessEnv = process.env): Config {
-  const fileFlag = typeof flags['config'] === 'string' ? flags['config'] : env['TURNSTREAM_CONFIG'];
+  const fileFlag = typeof flags['config'] === 'string' ? flags['config'] : env['TURNSTREAM_CONFIG'] || undefined;
   const file = readConfigFile(fileFlag ?? DEFAULT_CONFIG_FILE, fileFlag !== undefined);
   const config: Record<string, unknown> = {};
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
