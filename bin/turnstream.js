@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point. Node 24 (and 22.18+) runs the TypeScript sources directly (type stripping);
-// Node 22.15–22.17 needs the flag, so the CLI re-runs itself with it.
+// Entry point. In a checkout, Node 24 (and 22.18+) runs the TypeScript sources directly (type
+// stripping; 22.15–22.17 need the flag, so the CLI re-runs itself with it). Installed as a
+// dependency (under node_modules, where Node refuses to strip types) it runs the built dist/.
 import { spawnSync } from 'node:child_process';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -9,9 +10,10 @@ if (major < 22 || (major === 22 && minor < 15)) {
     `Run it through npm (npm start, npx turnstream) so the node@24 dev dependency is used, or install Node 24.\n`);
   process.exit(1);
 }
-if (!process.features.typescript) {
+const installed = import.meta.url.includes('/node_modules/');
+if (!installed && !process.features.typescript) {
   const r = spawnSync(process.execPath, ['--experimental-strip-types', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
-const { run } = await import('../src/cli/main.ts');
+const { run } = await import(installed ? '../dist/cli/main.js' : '../src/cli/main.ts');
 await run(process.argv.slice(2));
