@@ -1,5 +1,5 @@
-import { closeSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { linkSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { ConfigError } from '../errors.ts';
 
 function alive(pid: number): boolean {
@@ -11,23 +11,44 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Lock files this process holds: its own pid in a lock file it does not hold is a stale one. */
+const held = new Set<string>();
+
 /**
  * One writer per embedded data directory: `turnstream start` (or `send --data-dir`) holds
- * `<dataDir>/turnstream.lock` with its pid. A lock left by a killed process (its pid is gone) is
- * taken over. Readers (`sessions`) need no lock: SQLite WAL lets them read alongside the writer.
+ * `<dataDir>/turnstream.lock` with its pid. A second lock throws `ConfigError` naming the holder's
+ * pid, also within the holding process. A lock left by a killed process (its pid is gone) is taken
+ * over, and so is one holding this process's own pid that this process does not hold (the pid was
+ * reused after a restart, as pid 1 is in a container). Readers (`sessions`) need no lock: SQLite WAL
+ * lets them read alongside the writer.
  */
 export function lockDataDir(dataDir: string): { release(): void } {
-  const path = join(dataDir, 'turnstream.lock');
+  const path = resolve(join(dataDir, 'turnstream.lock'));
+  if (held.has(path)) {
+    throw new ConfigError(`data dir ${dataDir} is in use by turnstream (pid ${process.pid}, this process); open it once and share it, or stop the other user first`);
+  }
+  // The pid is written to a private file first and then hard-linked into place: the lock file
+  // appears atomically with its content, so no one can read it empty and mistake it for stale.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, String(process.pid));
+  try {
+    return acquire(path, tmp, dataDir);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
+function acquire(path: string, tmp: string, dataDir: string): { release(): void } {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
+      linkSync(tmp, path);
+      held.add(path);
       let released = false;
       return {
         release: () => {
           if (released) return;
           released = true;
+          held.delete(path);
           rmSync(path, { force: true });
         },
       };

@@ -38,7 +38,8 @@ export const TOTALS_KEY = `${RESERVED_KEY_PREFIX}totals`;
  * Session-scoped last-write-wins state, roll-up totals and latest turn aggregates.
  * Contract: a write applies only if its version is newer than the stored one (ties keep the
  * stored); a delete leaves a tombstone that hides the key and still wins over older writes;
- * sessions never see each other's keys; `commit` is all-or-nothing; `position` never goes back.
+ * sessions never see each other's keys; `commit` is all-or-nothing, and a commit whose position is
+ * not beyond `position()` is ignored whole (it was applied already); `position` never goes back.
  */
 export interface SessionStateStore {
   get(session: string, key: string): Promise<StateEntry | undefined>;

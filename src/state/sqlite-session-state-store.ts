@@ -79,6 +79,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   commitSync(batch: StateCommit): void {
     inTransaction(this.db, () => {
+      // Exactly-once: a batch at or below the committed position was applied already.
+      if (batch.position <= this.positionSync()) return;
       for (const w of batch.writes) this.applyWrite(w);
       this.applyDeltas(batch.deltas, batch.position);
       for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(t));

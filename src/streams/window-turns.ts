@@ -24,6 +24,8 @@ interface SessionInfo {
   user?: string;
   lastMs: number;
   readonly open: Set<TurnWindow>;
+  /** Windows of this session still held (open, or closed within grace): the info must outlive them. */
+  held: number;
 }
 
 /**
@@ -56,7 +58,7 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
       const sessionInfo = (id: string): SessionInfo => {
         let info = sessions.get(id);
         if (info === undefined) {
-          info = { lastMs: Number.NEGATIVE_INFINITY, open: new Set() };
+          info = { lastMs: Number.NEGATIVE_INFINITY, open: new Set(), held: 0 };
           sessions.set(id, info);
         }
         return info;
@@ -75,10 +77,13 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
             if (w.lastEventMs + idleMs < watermark) close(w, 'abandoned', pos);
           } else if ((w.closedAtWatermark ?? watermark) + graceMs < watermark) {
             windows.delete(key);
+            const owner = sessions.get(w.session);
+            if (owner !== undefined) owner.held--;
           }
         }
         for (const [id, info] of sessions) {
-          if (info.open.size === 0 && info.lastMs + idleMs + graceMs < watermark) sessions.delete(id);
+          // A revision of a held window still needs the session's agent and user.
+          if (info.held === 0 && info.lastMs + idleMs + graceMs < watermark) sessions.delete(id);
         }
       };
 
@@ -106,6 +111,7 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
             w = new TurnWindow(e.session, e.turn);
             windows.set(key, w);
             info.open.add(w);
+            info.held++;
           }
           w.add(e, price);
           if (!w.isOpen) subscriber.next({ kind: 'turn', aggregate: w.emit('abandoned', watermark, logged.pos, info) });
@@ -116,6 +122,9 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
 
       const subscription = source.subscribe({
         next: (logged) => {
+          // A synchronous source keeps pushing after teardown (its subscription is only returned
+          // once it is done): ignore it rather than rebuild state nobody will read.
+          if (subscriber.closed) return;
           try {
             onEvent(logged);
           } catch (error) {
