@@ -15,18 +15,19 @@ export function parseDuration(value: string | number): number {
 export function parseSize(value: string | number): number {
   if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
   const m = /^\s*(\d+(?:\.\d+)?)\s*([kmg]i?b|b)?\s*$/i.exec(String(value));
-  if (!m || Number(m[1]) <= 0) throw new Error(`"${value}" is not a size; use e.g. 64KiB, 8MiB or a number of bytes`);
-  return Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!);
+  const bytes = m ? Math.floor(Number(m[1]) * SIZE_UNITS[(m[2] ?? 'b').toLowerCase()]!) : 0;
+  if (bytes < 1) throw new Error(`"${value}" is not a size; use e.g. 64KiB, 8MiB or a whole number of bytes (at least 1)`);
+  return bytes;
 }
 
 export function parsePort(value: string | number): number {
-  const n = Number(value);
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`"${value}" is not a port; use 0-65535 (0 picks a free port)`);
   return n;
 }
 
 export function parsePositiveInt(value: string | number): number {
-  const n = Number(value);
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n <= 0) throw new Error(`"${value}" is not a positive whole number`);
   return n;
 }

@@ -12,22 +12,23 @@ export interface EmitterOptions {
   readonly maxBatch?: number;
   /** Send buffered events at least this often. Default 1000 ms. */
   readonly flushIntervalMillis?: number;
-  /** Called when a background send fails or some events were rejected; never throws into the agent. */
+  /** Called when a send fails, some events were rejected, or an event is emitted after close. */
   readonly onError?: (error: Error, result?: PostResult) => void;
 }
 
 export interface Emitter {
-  /** Buffers one event (v, id and time filled in). Returns the event id. */
+  /** Buffers one event (v, id and time filled in). Returns the event id. Never throws. */
   emit(event: EmitInput): string;
-  /** Sends what is buffered; resolves with the server's answers. */
+  /** Sends everything buffered so far; resolves with the server's answers once all of it is sent. */
   flush(): Promise<PostResult[]>;
-  /** Flushes and stops the timer. Idempotent. */
+  /** Sends everything and stops the timer; every call resolves only when all of it is sent. */
   close(): Promise<void>;
 }
 
 /**
  * The tiny client agents embed: `emit()` is synchronous and cheap, sending happens in batches in
- * the background (retries included), so instrumentation never blocks or crashes the agent.
+ * the background (retries included, in order), and nothing is ever thrown into the agent: failures
+ * go to `onError` (itself guarded), so instrumentation cannot crash or block the host.
  *
  *   const ts = createEmitter({ url: 'http://127.0.0.1:8787' });
  *   ts.emit({ type: 'turn.start', session: 's1', turn: 't1' });
@@ -36,47 +37,72 @@ export interface Emitter {
 export function createEmitter(o: EmitterOptions): Emitter {
   const maxBatch = o.maxBatch ?? 200;
   let buffer: string[] = [];
-  let sending: Promise<PostResult[]> = Promise.resolve([]);
+  /** The tail of the send chain: batches are sent one after another, in emit order. */
+  let tail: Promise<void> = Promise.resolve();
+  let results: PostResult[] = [];
   let closed = false;
-  const report = o.onError ?? (() => undefined);
+  let closing: Promise<void> | undefined;
 
-  const send = (): Promise<PostResult[]> => {
-    if (buffer.length === 0) return sending;
-    const lines = buffer;
-    buffer = [];
-    sending = sending.then(async (done) => {
-      try {
-        const r = await postEvents(lines, { url: o.url, ...(o.token === undefined ? {} : { token: o.token }) });
-        if (r.rejected > 0) report(new Error(`${r.rejected} event(s) rejected by turnstream`), r);
-        return [...done, r];
-      } catch (error) {
-        report(error as Error);
-        return done;
-      }
-    });
-    return sending;
+  const report = (error: Error, result?: PostResult): void => {
+    try {
+      o.onError?.(error, result);
+    } catch {
+      // A failing error handler must not break the emitter or reach the host.
+    }
+  };
+
+  const send = (): Promise<void> => {
+    if (buffer.length > 0) {
+      const lines = buffer;
+      buffer = [];
+      tail = tail.then(async () => {
+        try {
+          const r = await postEvents(lines, { url: o.url, ...(o.token === undefined ? {} : { token: o.token }) });
+          results.push(r);
+          if (r.rejected > 0) report(new Error(`${r.rejected} event(s) rejected by turnstream`), r);
+        } catch (error) {
+          report(error as Error);
+        }
+      });
+    }
+    return tail;
   };
   const timer = setInterval(() => void send(), o.flushIntervalMillis ?? 1000);
   timer.unref();
 
+  /** Waits until nothing is buffered and nothing is in flight (batches queued meanwhile included). */
+  const drain = async (): Promise<void> => {
+    for (;;) {
+      const current = send();
+      await current;
+      if (buffer.length === 0 && current === tail) return;
+    }
+  };
+
   return {
     emit(event) {
-      if (closed) throw new Error('emitter is closed');
       const id = typeof event['id'] === 'string' ? event['id'] : randomUUID();
+      if (closed) {
+        report(new Error(`emitter is closed; event ${id} was not sent`));
+        return id;
+      }
       buffer.push(JSON.stringify({ v: 1, id, time: new Date().toISOString(), ...event }));
       if (buffer.length >= maxBatch) void send();
       return id;
     },
     async flush() {
-      const results = await send();
-      sending = Promise.resolve([]);
-      return results;
+      await drain();
+      const done = results;
+      results = [];
+      return done;
     },
-    async close() {
-      if (closed) return;
-      closed = true;
-      clearInterval(timer);
-      await send();
+    close() {
+      if (!closed) {
+        closed = true;
+        clearInterval(timer);
+        closing = drain();
+      }
+      return closing ?? Promise.resolve();
     },
   };
 }

@@ -40,13 +40,20 @@ function describe(errors: ErrorObject[] | null | undefined): string {
   if (e.keyword === 'discriminator' || (e.keyword === 'const' && e.instancePath === '/type')) {
     return 'type: unknown event type (expected session.start|session.end|turn.start|turn.end|llm.usage|tool.start|tool.end|state.set|state.delete)';
   }
-  if (e.keyword === 'pattern' && e.instancePath === '/time') return 'time: not an RFC 3339 timestamp';
+  if (e.instancePath === '/time') return 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0';
+  if (e.instancePath.startsWith('/attrs/')) return `${where}: an attribute value must be a string (at most 1024 characters), a number or a boolean`;
   if (e.keyword === 'pattern' && e.instancePath === '/key') return 'key: the prefix "$turnstream/" is reserved';
   return `${where}: ${e.message ?? 'invalid'}`;
 }
 
+/** Epoch ms, or NaN for a calendar date that does not exist (Date.parse would roll 02-30 over to 03-02). */
 function toEpochMs(time: string | number): number {
-  return typeof time === 'number' ? time : Date.parse(time);
+  if (typeof time === 'number') return time;
+  const y = Number(time.slice(0, 4));
+  const m = Number(time.slice(5, 7));
+  const d = Number(time.slice(8, 10));
+  if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return Number.NaN;
+  return Date.parse(time);
 }
 
 function stringField(obj: Record<string, unknown>, key: string): string | undefined {
@@ -61,14 +68,16 @@ function stringField(obj: Record<string, unknown>, key: string): string | undefi
  */
 export function decodeEvent(input: string | unknown, now: number, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodeResult {
   let value: unknown = input;
-  if (typeof input === 'string') {
-    // Cheap bound first: a UTF-16 length can be at most 3 UTF-8 bytes per unit.
-    if (input.length * 3 > limits.maxEventBytes) {
-      const bytes = Buffer.byteLength(input, 'utf8');
-      if (bytes > limits.maxEventBytes) {
-        return { ok: false, reason: 'too_large', message: `event is ${bytes} bytes; the limit is ${limits.maxEventBytes}` };
-      }
+  // An already-parsed value (an element of a JSON-array body) is measured as its JSON text.
+  const text = typeof input === 'string' ? input : (JSON.stringify(input) ?? '');
+  // Cheap bound first: a UTF-16 length can be at most 3 UTF-8 bytes per unit.
+  if (text.length * 3 > limits.maxEventBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > limits.maxEventBytes) {
+      return { ok: false, reason: 'too_large', message: `event is ${bytes} bytes; the limit is ${limits.maxEventBytes}` };
     }
+  }
+  if (typeof input === 'string') {
     try {
       value = JSON.parse(input);
     } catch (error) {

@@ -46,7 +46,8 @@ export class Ingestor {
     for (let i = 0; i < inputs.length; i++) {
       const input = inputs[i];
       const raw = typeof input === 'string' ? input : JSON.stringify(input);
-      const d = decodeEvent(typeof input === 'string' ? input : JSON.parse(raw), now, limits);
+      // A parsed value (JSON-array body) is decoded from its text: measured, and never mutated.
+      const d = decodeEvent(raw, now, limits);
       if (d.ok) {
         valid.push({ event: d.event, raw });
         validIndex.push(i);
