@@ -1,0 +1,32 @@
+import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Logger } from '../logger.ts';
+
+export interface KafkaConnection {
+  readonly brokers: readonly string[];
+  readonly clientId?: string;
+}
+
+/**
+ * A kafkajs client whose logs go to our logger (namespace `kafka`), at warn and above: kafkajs is
+ * chatty at info, and its own retries already handle transient coordinator errors.
+ */
+export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnection, logger: Logger): Kafka {
+  const log = logger.child('kafka');
+  return new Kafka({
+    clientId,
+    brokers: [...brokers],
+    logLevel: logLevel.WARN,
+    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5_000 },
+    logCreator:
+      () =>
+      ({ level, log: entry }: LogEntry) => {
+        const { message, ...fields } = entry;
+        const text = String(message);
+        // Coordinator loading right after a broker starts is expected and retried.
+        if (/coordinator (is loading|is not available)|not the correct coordinator/i.test(String(fields['error'] ?? ''))) return log.debug(text, fields);
+        if (level <= logLevel.ERROR) log.error(text, fields);
+        else if (level === logLevel.WARN) log.warn(text, fields);
+        else log.debug(text, fields);
+      },
+  });
+}

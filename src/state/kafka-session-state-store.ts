@@ -1,0 +1,194 @@
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { JsonValue } from '../events/step-event.ts';
+import { partitionFor } from '../kafka/partition-for.ts';
+import type { TopicNames } from '../kafka/topics.ts';
+import type { Logger } from '../logger.ts';
+import { addDelta, EMPTY_SESSION_TOTALS, type SessionTotals } from '../streams/session-totals.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import { KafkaStateView, positionKey, SEP } from './kafka-state-view.ts';
+import {
+  RESERVED_KEY_PREFIX,
+  TOTALS_KEY,
+  type SessionStateStore,
+  type SessionSummary,
+  type StateCommit,
+  type StateEntry,
+  type StateWrite,
+} from './session-state-store.ts';
+import { compareVersions, type StateVersion } from './state-version.ts';
+
+export interface KafkaStateStoreOptions {
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+  /** Partitions of the topics (events, state and turns share the count). */
+  readonly partitions: number;
+  /** The partition whose log position this store commits (the processor's partition). */
+  readonly partition?: number;
+  /** Prefix of the transactional id `<prefix>-p<partition>`: one live writer per partition. */
+  readonly transactionalIdPrefix?: string;
+  readonly logger: Logger;
+  /** A shared view; when absent the store opens (and closes) its own. */
+  readonly view?: KafkaStateView;
+}
+
+/**
+ * `SessionStateStore` on Kafka: last-write-wins state in the compacted `state` topic (a delete is
+ * a tombstone: null value, its version in headers), session totals under a reserved key, the latest
+ * turn aggregates in the compacted `turns` topic, and the partition's log position — all written in
+ * ONE Kafka transaction per commit, so the effects of a batch and the position they reflect become
+ * visible together or not at all. The transactional id is per partition, so a new owner fences the
+ * old one (a zombie cannot commit). Reads come from a `KafkaStateView`.
+ */
+export class KafkaSessionStateStore implements SessionStateStore {
+  readonly view: KafkaStateView;
+  private readonly o: KafkaStateStoreOptions;
+  private readonly partition: number;
+  private readonly producer: Producer;
+  /** Single `set`/`delete` writes are one record each: atomic without a transaction, and much faster. */
+  private readonly single: Producer;
+  private readonly ownsView: boolean;
+
+  private constructor(o: KafkaStateStoreOptions, view: KafkaStateView, producer: Producer, single: Producer) {
+    this.o = o;
+    this.partition = o.partition ?? 0;
+    this.view = view;
+    this.producer = producer;
+    this.single = single;
+    this.ownsView = o.view === undefined;
+  }
+
+  /** Connects (fencing any previous writer of this partition) and waits until the view is current for it. */
+  static async open(o: KafkaStateStoreOptions): Promise<KafkaSessionStateStore> {
+    const partition = o.partition ?? 0;
+    const producer = o.kafka.producer({
+      transactionalId: `${o.transactionalIdPrefix ?? 'turnstream'}-p${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    await producer.connect(); // initProducerId: aborts the previous owner's open transaction
+    const single = o.kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await single.connect();
+    const view = o.view ?? (await KafkaStateView.open({ kafka: o.kafka, topics: o.topics, logger: o.logger }));
+    if (o.view !== undefined) await view.catchUp({ partitions: [partition] });
+    return new KafkaSessionStateStore(o, view, producer, single);
+  }
+
+  private stateMessage(session: string, key: string, entry: StateEntry): Message {
+    const v = entry.version;
+    return entry.deleted
+      ? { key: `${session}${SEP}${key}`, value: null, partition: partitionFor(session, this.o.partitions), headers: { t: String(v.time), s: String(v.seq), i: v.id } }
+      : { key: `${session}${SEP}${key}`, value: JSON.stringify({ value: entry.value, t: v.time, s: v.seq, i: v.id }), partition: partitionFor(session, this.o.partitions) };
+  }
+
+  /** Newest write per (session, key) in `writes` that beats what the view holds. */
+  private winners(writes: readonly StateWrite[]): Map<string, StateWrite> {
+    const out = new Map<string, StateWrite>();
+    for (const w of writes) {
+      const k = `${w.session}${SEP}${w.key}`;
+      const best = out.get(k);
+      if (best !== undefined && compareVersions(w.version, best.version) <= 0) continue;
+      const held = this.view.state.get(w.session)?.get(w.key);
+      if (held !== undefined && compareVersions(w.version, held.version) <= 0) continue;
+      out.set(k, w);
+    }
+    return out;
+  }
+
+  private async transact(topicMessages: TopicMessages[]): Promise<void> {
+    const tx = await this.producer.transaction();
+    try {
+      await tx.sendBatch({ topicMessages, acks: -1 });
+      await tx.commit();
+    } catch (error) {
+      await tx.abort().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async commit(batch: StateCommit): Promise<void> {
+    if (batch.position <= this.positionSync()) return; // applied already (exactly-once)
+    const writes = this.winners(batch.writes);
+    const totals = new Map<string, SessionTotals>();
+    for (const { session, ...d } of batch.deltas) totals.set(session, addDelta(totals.get(session) ?? this.totalsSync(session) ?? EMPTY_SESSION_TOTALS, d));
+    const turns = new Map<string, TurnAggregate>();
+    for (const t of batch.turns) {
+      const { supersedes: _s, ...turn } = t;
+      const k = `${t.session}${SEP}${t.turn}`;
+      if (t.revision >= (turns.get(k)?.revision ?? -1)) turns.set(k, turn);
+    }
+    const entry = (w: StateWrite): StateEntry => ({ value: w.deleted ? undefined : w.value, deleted: w.deleted, version: w.version });
+    const stateMessages: Message[] = [...writes.values()].map((w) => this.stateMessage(w.session, w.key, entry(w)));
+    for (const [session, t] of totals) {
+      stateMessages.push({ key: `${session}${SEP}${TOTALS_KEY}`, value: JSON.stringify({ totals: t, p: batch.position }), partition: partitionFor(session, this.o.partitions) });
+    }
+    stateMessages.push({ key: positionKey(this.partition), value: JSON.stringify({ position: batch.position }), partition: this.partition });
+    const topicMessages: TopicMessages[] = [{ topic: this.o.topics.state, messages: stateMessages }];
+    if (turns.size > 0) {
+      topicMessages.push({ topic: this.o.topics.turns, messages: [...turns.values()].map((t) => ({ key: `${t.session}${SEP}${t.turn}`, value: JSON.stringify(t), partition: partitionFor(t.session, this.o.partitions) })) });
+    }
+    await this.transact(topicMessages);
+    for (const w of writes.values()) this.view.applyEntry(w.session, w.key, entry(w));
+    for (const [session, t] of totals) this.view.applyTotals(session, { totals: t, p: batch.position });
+    for (const t of turns.values()) this.view.applyTurn(t);
+    this.view.applyPosition(this.partition, batch.position);
+  }
+
+  private async writeOne(w: StateWrite): Promise<void> {
+    if (this.winners([w]).size === 0) return;
+    const e: StateEntry = { value: w.deleted ? undefined : w.value, deleted: w.deleted, version: w.version };
+    await this.single.send({ topic: this.o.topics.state, messages: [this.stateMessage(w.session, w.key, e)], acks: -1 });
+    this.view.applyEntry(w.session, w.key, e);
+  }
+
+  async set(session: string, key: string, value: JsonValue, version: StateVersion): Promise<void> {
+    await this.writeOne({ session, key, deleted: false, value, version });
+  }
+
+  async delete(session: string, key: string, version: StateVersion): Promise<void> {
+    await this.writeOne({ session, key, deleted: true, version });
+  }
+
+  async get(session: string, key: string): Promise<StateEntry | undefined> {
+    return this.view.state.get(session)?.get(key);
+  }
+
+  async list(session: string): Promise<Record<string, JsonValue>> {
+    const out: Record<string, JsonValue> = {};
+    const keys = [...(this.view.state.get(session) ?? new Map<string, StateEntry>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [k, e] of keys) if (!e.deleted && !k.startsWith(RESERVED_KEY_PREFIX)) out[k] = e.value as JsonValue;
+    return out;
+  }
+
+  positionSync(): number {
+    return this.view.positions.get(this.partition) ?? 0;
+  }
+
+  async position(): Promise<number> {
+    return this.positionSync();
+  }
+
+  private totalsSync(session: string): SessionTotals | undefined {
+    return this.view.totals.get(session)?.totals;
+  }
+
+  async totals(session: string): Promise<SessionTotals | undefined> {
+    return this.totalsSync(session);
+  }
+
+  async sessions(options: { limit?: number } = {}): Promise<SessionSummary[]> {
+    return [...this.view.totals.entries()]
+      .map(([session, r]) => ({ session, totals: r.totals }))
+      .sort((a, b) => b.totals.lastMs - a.totals.lastMs || (a.session < b.session ? -1 : 1))
+      .slice(0, options.limit ?? 1000);
+  }
+
+  async turns(session: string): Promise<TurnAggregate[]> {
+    return [...(this.view.turns.get(session)?.values() ?? [])].sort((a, b) => a.startMs - b.startMs || (a.turn < b.turn ? -1 : 1));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.producer.disconnect(), this.single.disconnect()]);
+    if (this.ownsView) await this.view.close();
+  }
+}
