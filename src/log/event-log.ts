@@ -20,11 +20,14 @@ export interface ReadOptions {
 
 /**
  * The durable, append-only event log: the source of truth everything else is derived from.
- * Contract: `append` resolves only once every appended event is durable; a repeated event id is
- * reported as `duplicate` and not stored again; positions grow strictly in append order; `read`
- * yields events in position order.
+ * Contract: `append` resolves only once every appended event is durable; positions grow strictly
+ * in append order; `read` yields events in position order. Where `dedupesOnAppend` is true (SQLite)
+ * a repeated event id is reported as `duplicate` and not stored again; where it is false (Kafka:
+ * any process may produce, there is no global id index) the log is at-least-once and the
+ * processor deduplicates by id.
  */
 export interface EventLog {
+  readonly dedupesOnAppend: boolean;
   append(batch: readonly AppendInput[]): Promise<AppendOutcome[]>;
   read(options?: ReadOptions): AsyncIterable<LoggedEvent[]>;
   /** Position of the last appended event (0 when empty). */

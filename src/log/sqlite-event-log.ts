@@ -9,6 +9,7 @@ import { inTransaction } from './open-sqlite.ts';
  * event id is the dedupe. A batch is one transaction, so a batch is durable all at once.
  */
 export class SqliteEventLog implements EventLog {
+  readonly dedupesOnAppend = true;
   private readonly db: DatabaseSync;
   private readonly insert: StatementSync;
 

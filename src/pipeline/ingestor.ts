@@ -12,7 +12,8 @@ export type IngestResult =
   | { readonly index: number; readonly status: 'rejected'; readonly reason: RejectReason; readonly message: string; readonly id?: string };
 
 export interface IngestorOptions {
-  readonly log: EventLog;
+  /** Where accepted events are appended (an EventLog, or the Kafka topic appender). */
+  readonly log: Pick<EventLog, 'append'>;
   readonly deadLetters: DeadLetterStore;
   readonly metrics?: PipelineMetrics;
   readonly limits?: DecodeLimits;

@@ -17,7 +17,8 @@ import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
 
 export interface ProcessorOptions {
-  readonly log: EventLog;
+  /** Where `start()`/`catchUp()` read from; not needed when batches are pushed (`restore()` + `process()`). */
+  readonly log?: EventLog;
   readonly state: SessionStateStore;
   readonly deadLetters: DeadLetterStore;
   readonly prices: PriceTable;
@@ -26,6 +27,8 @@ export interface ProcessorOptions {
   readonly spanContext?: TurnSpanContext;
   readonly windows?: Omit<WindowTurnsOptions, 'price'>;
   readonly logger?: Logger;
+  /** Deduplicate by event id in the turn windows (for logs that do not dedupe on append). */
+  readonly dedupe?: boolean;
   /** Called with every aggregate that takes effect (tests, benchmarks, alerting). */
   readonly onAggregate?: (a: TurnAggregate) => void;
 }
@@ -35,7 +38,7 @@ export interface BatchEffects {
   readonly aggregates: TurnAggregate[];
   readonly writes: StateWrite[];
   readonly deltas: SessionDelta[];
-  readonly late: DeadLetter[];
+  readonly letters: DeadLetter[];
 }
 
 /**
@@ -51,7 +54,7 @@ export class Processor {
   private readonly options: ProcessorOptions;
   private readonly input = new Subject<LoggedEvent>();
   private readonly turns = new Subject<TurnAggregate>();
-  private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], late: [] };
+  private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], letters: [] };
   /** Log position whose effects are durable. Effects at or below it are suppressed. */
   private committed = 0;
   /** Last position fed to the operators. */
@@ -64,12 +67,17 @@ export class Processor {
       if (priced.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
       return priced;
     };
-    this.input.pipe(windowTurns({ ...options.windows, price })).subscribe((out) => {
+    this.input.pipe(windowTurns({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price })).subscribe((out) => {
       if (out.kind === 'turn') {
         if (out.aggregate.closedAtPos > this.committed) this.turns.next(out.aggregate);
       } else if (out.logged.pos > this.committed) {
         const e = out.logged.event;
-        this.effects.late.push({ reason: 'late', message: out.message, raw: JSON.stringify(e), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() });
+        const { timeMs: _t, ...raw } = e;
+        this.effects.letters.push(
+          out.kind === 'late'
+            ? { reason: 'late', message: out.message, raw: JSON.stringify(raw), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() }
+            : { reason: 'duplicate', message: `event id "${e.id}" was already processed in turn "${'turn' in e ? e.turn : ''}"`, raw: JSON.stringify(raw), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() },
+        );
       }
     });
     this.input.pipe(toStateWrites()).subscribe((w) => {
@@ -85,12 +93,26 @@ export class Processor {
 
   /** Rebuilds windows from the log and catches up to its head. Resolves when caught up. */
   async start(): Promise<void> {
+    await this.restore();
+    await this.catchUp();
+  }
+
+  /**
+   * Reads the committed position only: for sources that re-deliver the log themselves (a Kafka
+   * consumer starting a partition at offset 0); effects up to that position are suppressed.
+   */
+  async restore(): Promise<void> {
     this.committed = await this.options.state.position();
-    for await (const batch of this.options.log.read({ after: this.fed })) await this.process(batch);
+  }
+
+  /** Log position whose effects are durable. */
+  get committedPosition(): number {
+    return this.committed;
   }
 
   /** Reads and processes whatever the log holds beyond what was fed (e.g. after external appends). */
   async catchUp(): Promise<void> {
+    if (this.options.log === undefined) return;
     for await (const batch of this.options.log.read({ after: this.fed })) await this.process(batch);
   }
 
@@ -102,7 +124,7 @@ export class Processor {
       this.input.next(logged);
     }
     const effects = this.effects;
-    this.effects = { aggregates: [], writes: [], deltas: [], late: [] };
+    this.effects = { aggregates: [], writes: [], deltas: [], letters: [] };
     if (this.fed <= this.committed) return effects;
     await this.options.state.commit({
       writes: effects.writes,
@@ -111,9 +133,14 @@ export class Processor {
       position: this.fed,
     });
     this.committed = this.fed;
-    if (effects.late.length > 0) {
-      await this.options.deadLetters.put(effects.late);
-      this.options.metrics?.recordDeadLettered('late', 'pipeline', effects.late.length);
+    if (effects.letters.length > 0) {
+      await this.options.deadLetters.put(effects.letters);
+      const duplicates = effects.letters.filter((l) => l.reason === 'duplicate').length;
+      if (duplicates > 0) {
+        this.options.metrics?.recordDeduped('pipeline', duplicates);
+        this.options.metrics?.recordDeadLettered('duplicate', 'pipeline', duplicates);
+      }
+      if (effects.letters.length > duplicates) this.options.metrics?.recordDeadLettered('late', 'pipeline', effects.letters.length - duplicates);
     }
     this.export(effects.aggregates);
     return effects;

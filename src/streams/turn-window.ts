@@ -64,9 +64,18 @@ export class TurnWindow {
   private readonly tools: ToolRecord[] = [];
   private previous: TurnAggregate | undefined;
 
-  constructor(session: string, turn: string) {
+  /** Ids of the events folded in, kept only when deduplicating (at-least-once logs). */
+  private readonly ids: Set<string> | undefined;
+
+  constructor(session: string, turn: string, dedupe = false) {
     this.session = session;
     this.turn = turn;
+    this.ids = dedupe ? new Set() : undefined;
+  }
+
+  /** Whether an event with this id was folded in (always false when not deduplicating). */
+  holds(id: string): boolean {
+    return this.ids?.has(id) ?? false;
   }
 
   get isOpen(): boolean {
@@ -76,6 +85,7 @@ export class TurnWindow {
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
     const k = keyOf(e);
+    this.ids?.add(e.id);
     this.eventCount++;
     if (this.first === undefined || before(k, this.first)) this.first = k;
     if (this.last === undefined || before(this.last, k)) this.last = k;

@@ -11,13 +11,19 @@ export interface WindowTurnsOptions {
   readonly graceMs?: number;
   /** How often (in event time) idle and expired windows are swept. Default 1 s. */
   readonly sweepIntervalMs?: number;
+  /**
+   * Drop events whose id the turn already holds (emitted as `duplicate`). For at-least-once logs
+   * (Kafka); a log that dedupes on append never delivers a repeat. Default false.
+   */
+  readonly dedupe?: boolean;
   /** Prices one LLM call (cost from the event, the price table, or 0 for subscriptions). */
   readonly price: (usage: LlmUsageEvent) => PricedCost;
 }
 
 export type WindowOutput =
   | { readonly kind: 'turn'; readonly aggregate: TurnAggregate }
-  | { readonly kind: 'late'; readonly logged: LoggedEvent; readonly message: string };
+  | { readonly kind: 'late'; readonly logged: LoggedEvent; readonly message: string }
+  | { readonly kind: 'duplicate'; readonly logged: LoggedEvent };
 
 interface SessionInfo {
   agent?: string;
@@ -37,7 +43,9 @@ interface SessionInfo {
  * `turn.end` (`completed`) or when the watermark passes its last event by `turnIdleTimeoutMs`
  * (`abandoned`); `session.end` closes its session's open turns as `abandoned`. An event for a closed
  * turn within `graceMs` re-emits the turn with `revision + 1`; an event older than the grace period
- * for a turn not held any more is emitted as `late` (for the dead-letter store), never dropped.
+ * for a turn not held any more is emitted as `late` (for the dead-letter store), never dropped. With
+ * `dedupe`, an event whose id its turn already holds is emitted as `duplicate` (turn-scoped events
+ * only: state writes and session events are idempotent by themselves).
  *
  * Emits synchronously while processing each input. Completes when the source completes, without
  * closing open turns (they are not over; a restart rebuilds them from the log). Errors pass through.
@@ -47,6 +55,7 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
   const graceMs = options.graceMs ?? 300_000;
   const sweepMs = options.sweepIntervalMs ?? 1_000;
   const price = options.price;
+  const dedupe = options.dedupe ?? false;
 
   return (source) =>
     new Observable<WindowOutput>((subscriber) => {
@@ -108,10 +117,13 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
               subscriber.next({ kind: 'late', logged, message: `event time is ${watermark - e.timeMs} ms behind the watermark and turn "${e.turn}" is no longer held (grace ${graceMs} ms)` });
               return;
             }
-            w = new TurnWindow(e.session, e.turn);
+            w = new TurnWindow(e.session, e.turn, dedupe);
             windows.set(key, w);
             info.open.add(w);
             info.held++;
+          } else if (dedupe && w.holds(e.id)) {
+            subscriber.next({ kind: 'duplicate', logged });
+            return;
           }
           w.add(e, price);
           if (!w.isOpen) subscriber.next({ kind: 'turn', aggregate: w.emit('abandoned', watermark, logged.pos, info) });
