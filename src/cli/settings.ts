@@ -32,6 +32,10 @@ export const SETTINGS = {
   maxEventBytes: setting({ key: 'maxEvent', flag: 'max-event', env: 'TURNSTREAM_MAX_EVENT', default: 64 * 1024, parse: parseSize, help: 'largest single event' }),
   maxAttributes: setting({ key: 'maxAttributes', flag: 'max-attributes', env: 'TURNSTREAM_MAX_ATTRIBUTES', default: 32, parse: parsePositiveInt, help: 'most attrs entries on one event' }),
   maxFutureSkewMs: setting({ key: 'maxFutureSkew', flag: 'max-future-skew', env: 'TURNSTREAM_MAX_FUTURE_SKEW', default: 300_000, parse: parseDuration, help: 'how far in the future an event time may be' }),
+  kafka: setting({ key: 'kafka', flag: 'kafka', env: 'TURNSTREAM_KAFKA_BROKERS', default: undefined as string | undefined, parse: parseString, help: 'Kafka brokers (host:port,…): run on Kafka instead of the embedded store' }),
+  kafkaGroup: setting({ key: 'kafkaGroup', flag: 'kafka-group', env: 'TURNSTREAM_KAFKA_GROUP', default: 'turnstream', parse: parseString, help: 'consumer group shared by the turnstream processes of one deployment' }),
+  kafkaTopicPrefix: setting({ key: 'kafkaTopicPrefix', flag: 'kafka-topic-prefix', env: 'TURNSTREAM_KAFKA_TOPIC_PREFIX', default: 'turnstream', parse: parseString, help: 'topic names: <prefix>.events, <prefix>.state, <prefix>.turns, …' }),
+  kafkaPartitions: setting({ key: 'kafkaPartitions', flag: 'kafka-partitions', env: 'TURNSTREAM_KAFKA_PARTITIONS', default: 6, parse: parsePositiveInt, help: 'partitions of topics created at start (existing topics keep theirs)' }),
   sync: setting({ key: 'sync', flag: 'sync', env: 'TURNSTREAM_SYNC', default: 'normal' as 'normal' | 'full', parse: parseChoice(['normal', 'full'] as const), help: 'SQLite durability: normal survives kill -9, full also power loss' }),
 };
 

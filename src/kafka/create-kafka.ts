@@ -22,6 +22,9 @@ export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnectio
       ({ level, log: entry }: LogEntry) => {
         const { message, ...fields } = entry;
         const text = String(message);
+        // Bounded retries are deliberate: a produce that cannot reach the broker must fail the
+        // request (503, nothing acknowledged) rather than hang; the warning about it is noise.
+        if (text.startsWith('Limiting retries for the idempotent producer')) return;
         // Coordinator loading right after a broker starts is expected and retried.
         if (/coordinator (is loading|is not available)|not the correct coordinator/i.test(String(fields['error'] ?? ''))) return log.debug(text, fields);
         if (level <= logLevel.ERROR) log.error(text, fields);

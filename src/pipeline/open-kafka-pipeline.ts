@@ -1,0 +1,196 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../events/decode-event.ts';
+import { parseLoggedEvent } from '../events/parse-logged-event.ts';
+import type { PriceTable } from '../events/price-table.ts';
+import type { LoggedEvent } from '../events/step-event.ts';
+import type { Telemetry } from '../exporters/create-telemetry.ts';
+import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
+import { createKafka } from '../kafka/create-kafka.ts';
+import { ensureTopics, partitionCount, topicNames, type TopicNames } from '../kafka/topics.ts';
+import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
+import { KafkaEventAppender, positionOf } from '../log/kafka-event-log.ts';
+import { silentLogger, type Logger } from '../logger.ts';
+import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
+import { KafkaStateView } from '../state/kafka-state-view.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import { Ingestor } from './ingestor.ts';
+import { Processor } from './processor.ts';
+
+export interface KafkaPipelineOptions {
+  readonly brokers: readonly string[];
+  readonly prices: PriceTable;
+  /** Consumer group; every process of one deployment uses the same. Default `turnstream`. */
+  readonly groupId?: string;
+  /** Topic name prefix. Default `turnstream` (topics `turnstream.events`, …). */
+  readonly topicPrefix?: string;
+  /** Partitions for topics created at start (existing topics keep theirs). Default 6. */
+  readonly partitions?: number;
+  readonly compactedConfig?: Readonly<Record<string, string>>;
+  readonly telemetry?: Telemetry;
+  readonly limits?: DecodeLimits;
+  readonly turnIdleTimeoutMs?: number;
+  readonly graceMs?: number;
+  readonly logger?: Logger;
+  readonly onAggregate?: (a: TurnAggregate) => void;
+}
+
+interface Worker {
+  readonly processor: Processor;
+  readonly store: KafkaSessionStateStore;
+}
+
+export interface KafkaPipeline {
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+  readonly partitions: number;
+  readonly ingestor: Ingestor;
+  readonly view: KafkaStateView;
+  readonly metrics: PipelineMetrics | undefined;
+  /** Partitions this process owns now. */
+  assigned(): number[];
+  /** Per owned partition: [processed position, last known end]. */
+  progress(): Map<number, { processed: number; end: number }>;
+  close(): Promise<void>;
+}
+
+/**
+ * Kafka mode: HTTP/file ingest produces to the events topic (acknowledged once the broker has
+ * it); a consumer group shares the partitions among turnstream processes. A partition's worker is
+ * the same `Processor` as the embedded one, over a per-partition `KafkaSessionStateStore`: on
+ * assignment it fences the previous owner (transactional id per partition), restores that
+ * partition's state and committed position from the compacted state topic, and rebuilds its
+ * windows by consuming the partition from the start with effects suppressed up to the committed
+ * position. Consumer offsets are never committed: the position lives with the state, in the same
+ * transaction as the effects (exactly-once effect without relying on the group's offsets).
+ */
+export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaPipeline> {
+  const logger = (o.logger ?? silentLogger).child('kafka');
+  const groupId = o.groupId ?? 'turnstream';
+  const kafka = createKafka({ brokers: o.brokers, clientId: groupId }, o.logger ?? silentLogger);
+  const topics = topicNames(o.topicPrefix ?? 'turnstream');
+  const admin = kafka.admin();
+  await admin.connect();
+  let partitions: number;
+  try {
+    await ensureTopics(admin, topics, { partitions: o.partitions ?? 6, ...(o.compactedConfig === undefined ? {} : { compactedConfig: o.compactedConfig }) });
+    partitions = await partitionCount(admin, topics.events);
+  } finally {
+    await admin.disconnect();
+  }
+  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter);
+  const view = await KafkaStateView.open({ kafka, topics, logger, groupPrefix: groupId });
+  const appender = await KafkaEventAppender.open({ kafka, topic: topics.events, partitions });
+  const deadLetters = await KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions });
+  const ingestor = new Ingestor({ log: appender, deadLetters, limits: o.limits ?? DEFAULT_DECODE_LIMITS, ...(metrics === undefined ? {} : { metrics }) });
+
+  const workers = new Map<number, Promise<Worker>>();
+  const ends = new Map<number, number>();
+  let generation = 0;
+
+  const openWorker = async (partition: number): Promise<Worker> => {
+    const store = await KafkaSessionStateStore.open({ kafka, topics, partitions, partition, transactionalIdPrefix: groupId, logger, view });
+    const processor = new Processor({
+      state: store,
+      deadLetters,
+      prices: o.prices,
+      logger,
+      dedupe: true,
+      windows: {
+        ...(o.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.turnIdleTimeoutMs }),
+        ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
+      },
+      ...(metrics === undefined ? {} : { metrics }),
+      ...(o.telemetry === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
+      ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
+    });
+    await processor.restore();
+    logger.info('partition assigned', { partition, committed: processor.committedPosition });
+    return { processor, store };
+  };
+
+  const dropWorkers = (): void => {
+    for (const [partition, w] of workers) {
+      void w.then((worker) => {
+        worker.processor.stop();
+        return worker.store.close();
+      }).catch((error: unknown) => logger.warn('closing a partition worker failed', { partition, error }));
+    }
+    workers.clear();
+  };
+
+  const consumer: Consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000 });
+  // Every (re)join restarts each assigned partition from offset 0 (no committed offsets): fresh
+  // workers rebuild their windows, suppressing what was already committed.
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    generation++;
+    dropWorkers();
+    logger.info('joined consumer group', { groupId, assignment: payload.memberAssignment[topics.events] ?? [] });
+  });
+  let crashed = false;
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    crashed = true;
+    logger.error('consumer crashed; restarting', { error: payload.error, restart: payload.restart });
+  });
+  consumer.on(consumer.events.CONNECT, () => {
+    if (crashed) logger.info('reconnected to Kafka; catching up', { brokers: o.brokers });
+    crashed = false;
+  });
+
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    const gen = generation;
+    let worker = workers.get(batch.partition);
+    if (worker === undefined) {
+      worker = openWorker(batch.partition);
+      workers.set(batch.partition, worker);
+      worker.catch(() => workers.delete(batch.partition));
+    }
+    const { processor } = await worker;
+    ends.set(batch.partition, Number(batch.highWatermark));
+    const logged: LoggedEvent[] = [];
+    for (const m of batch.messages) if (m.value !== null) logged.push({ pos: positionOf(m.offset), event: parseLoggedEvent(m.value.toString()) });
+    if (!isRunning() || isStale() || gen !== generation) return;
+    await processor.process(logged);
+    await heartbeat();
+  };
+
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.events, fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+  // Lag: events in owned partitions beyond the committed position (high watermark − position).
+  metrics?.observeLag(() => {
+    let lag = 0;
+    for (const [p, end] of ends) if (workers.has(p)) lag += Math.max(0, end - (view.positions.get(p) ?? 0));
+    return lag;
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    kafka,
+    topics,
+    partitions,
+    ingestor,
+    view,
+    metrics,
+    assigned: () => [...workers.keys()].sort((a, b) => a - b),
+    progress: () => {
+      const out = new Map<number, { processed: number; end: number }>();
+      for (const p of workers.keys()) out.set(p, { processed: view.positions.get(p) ?? 0, end: ends.get(p) ?? 0 });
+      return out;
+    },
+    close: () => {
+      closing ??= (async () => {
+        await consumer.disconnect();
+        for (const [, w] of workers) {
+          const worker = await w.catch(() => undefined);
+          if (worker === undefined) continue;
+          worker.processor.stop();
+          await worker.store.close();
+        }
+        workers.clear();
+        await Promise.all([appender.close(), deadLetters.close(), view.close()]);
+        await o.telemetry?.forceFlush();
+      })();
+      return closing;
+    },
+  };
+}
