@@ -15,5 +15,11 @@ if (!installed && !process.features.typescript) {
   const r = spawnSync(process.execPath, ['--experimental-strip-types', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }
+// kafkajs 2.2.4 schedules a timer with a negative delay on Node >= 23 (kafkajs issue 1751; harmless: Node clamps it to
+// 1 ms, which is what kafkajs meant); keep that one known warning off the operator's terminal.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'TimeoutNegativeWarning') process.stderr.write(`${w.name}: ${w.message}\n`);
+});
 const { run } = await import(installed ? '../dist/cli/main.js' : '../src/cli/main.ts');
 await run(process.argv.slice(2));

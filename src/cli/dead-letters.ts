@@ -13,7 +13,7 @@ export async function deadLetters(flags: Record<string, string | boolean | undef
     throw new TurnstreamError(`--reason ${String(reason)} is not a reason; use one of ${REJECT_REASONS.join(', ')}`);
   }
   const limit = typeof flags['limit'] === 'string' ? parsePositiveInt(flags['limit']) : 50;
-  const store = openStoreForReading(config.dataDir);
+  const store = await openStoreForReading(config);
   try {
     const rows = await store.deadLetters.list({ limit, ...(reason === undefined ? {} : { reason: reason as RejectReason }) });
     if (flags['json']) {
@@ -27,6 +27,6 @@ export async function deadLetters(flags: Record<string, string | boolean | undef
     }
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

@@ -11,7 +11,7 @@ const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOStr
 export async function sessions(args: string[], flags: Record<string, string | boolean | undefined>): Promise<number> {
   const [sub = 'list', id] = args;
   const config = resolveConfig(flags);
-  const store = openStoreForReading(config.dataDir);
+  const store = await openStoreForReading(config);
   try {
     if (sub === 'list') {
       const limit = typeof flags['limit'] === 'string' ? parsePositiveInt(flags['limit']) : 100;
@@ -35,7 +35,7 @@ export async function sessions(args: string[], flags: Record<string, string | bo
     const totals = await store.state.totals(id);
     const state = await store.state.list(id);
     if (totals === undefined && Object.keys(state).length === 0) {
-      throw new TurnstreamError(`no session "${id}" in ${config.dataDir} (no closed turn and no state yet); 'turnstream sessions list' shows what there is`);
+      throw new TurnstreamError(`no session "${id}" in ${store.where} (no closed turn and no state yet); 'turnstream sessions list' shows what there is`);
     }
     const turns = await store.state.turns(id);
     const report = sessionReport(id, totals ?? { turns: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0, errors: 0, firstMs: NaN, lastMs: NaN }, turns, state);
@@ -57,6 +57,6 @@ export async function sessions(args: string[], flags: Record<string, string | bo
     for (const [k, v] of Object.entries(state)) out.line(`  ${k} = ${JSON.stringify(v)}`);
     return 0;
   } finally {
-    store.close();
+    await store.close();
   }
 }

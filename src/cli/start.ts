@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { loadPriceTable } from '../events/price-table.ts';
 import { createTelemetry } from '../exporters/create-telemetry.ts';
 import { createLogger } from '../logger.ts';
-import { openEmbeddedPipeline } from '../pipeline/open-embedded-pipeline.ts';
+import { openBackend } from './open-backend.ts';
 import { createHttpServer } from '../sources/http-server.ts';
 import { TurnstreamError } from '../errors.ts';
 import { version } from './main.ts';
@@ -11,8 +11,8 @@ import { resolveConfig } from './resolve-config.ts';
 import { out } from './output.ts';
 
 /**
- * `turnstream start`: the composition root of the embedded default. Wires the SQLite store, the
- * processor, OpenTelemetry (Prometheus always, OTLP from OTEL_* variables) and the HTTP server,
+ * `turnstream start`: the composition root. Wires the backend (embedded SQLite store, or Kafka
+ * with --kafka), OpenTelemetry (Prometheus always, OTLP from OTEL_* variables) and the HTTP server,
  * then runs until SIGINT/SIGTERM, when it stops accepting, drains the queue, flushes telemetry
  * and releases the data dir.
  */
@@ -21,28 +21,14 @@ export async function start(flags: Record<string, string | boolean | undefined>)
   const logger = createLogger();
   const prices = loadPriceTable(config.prices === undefined ? {} : { file: config.prices });
   const telemetry = createTelemetry({ version: version() });
-  const dataDir = resolve(config.dataDir);
-  const pipeline = await openEmbeddedPipeline({
-    dataDir,
-    prices,
-    telemetry,
-    sync: config.sync,
-    logger,
-    turnIdleTimeoutMs: config.turnIdleTimeoutMs,
-    graceMs: config.graceMs,
-    limits: { maxEventBytes: config.maxEventBytes, maxAttributes: config.maxAttributes, maxFutureSkewMs: config.maxFutureSkewMs },
-  });
+  const backend = await openBackend(config, prices, telemetry, logger);
   const server = createHttpServer({
-    ingestor: pipeline.ingestor,
+    ingestor: backend.ingestor,
     metrics: telemetry.prometheus,
     logger: logger.child('http'),
     maxBodyBytes: config.maxBodyBytes,
     ...(config.token === undefined ? {} : { token: config.token }),
-    health: () => {
-      const head = pipeline.store.log.headSync();
-      const failure = pipeline.pump.failure;
-      return { ok: failure === undefined, status: failure === undefined ? 'ok' : 'processing failed', head, processed: pipeline.processor.position, lag: head - pipeline.processor.position };
-    },
+    health: () => backend.health(),
   });
   try {
     await new Promise<void>((ok, fail) => {
@@ -50,15 +36,16 @@ export async function start(flags: Record<string, string | boolean | undefined>)
       server.listen(config.port, config.host, () => ok());
     });
   } catch (error) {
-    await pipeline.close();
+    await backend.close();
     await telemetry.shutdown();
     const code = (error as NodeJS.ErrnoException).code;
     throw new TurnstreamError(code === 'EADDRINUSE' ? `port ${config.port} on ${config.host} is in use; choose another with --port (0 = any free port)` : `cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, { cause: error });
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('turnstream started', { url, dataDir, processed: pipeline.processor.position, auth: config.token === undefined ? 'off' : 'bearer', telemetry: telemetry.describe });
-  out.note(`turnstream ${version()} listening on ${url}  (ingest POST ${url}/v1/events, metrics ${url}/metrics; data in ${dataDir})`);
+  logger.info('turnstream started', { url, ...backend.describe, auth: config.token === undefined ? 'off' : 'bearer', telemetry: telemetry.describe });
+  const where = config.kafka === undefined ? `data in ${resolve(config.dataDir)}` : `Kafka ${config.kafka}, group ${config.kafkaGroup}`;
+  out.note(`turnstream ${version()} listening on ${url}  (ingest POST ${url}/v1/events, metrics ${url}/metrics; ${where})`);
 
   await new Promise<void>((done) => {
     let stopping = false;
@@ -72,9 +59,9 @@ export async function start(flags: Record<string, string | boolean | undefined>)
       server.close();
       server.closeIdleConnections();
       void (async () => {
-        await pipeline.close();
+        await backend.close();
         await telemetry.shutdown();
-        logger.info('stopped', { processed: pipeline.processor.position });
+        logger.info('stopped', backend.describe);
         done();
       })();
     };

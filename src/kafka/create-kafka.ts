@@ -25,6 +25,9 @@ export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnectio
         // Bounded retries are deliberate: a produce that cannot reach the broker must fail the
         // request (503, nothing acknowledged) rather than hang; the warning about it is noise.
         if (text.startsWith('Limiting retries for the idempotent producer')) return;
+        // Every record carries an explicit partition (murmur2 of the session), so the partitioner
+        // change kafkajs warns about does not apply.
+        if (text.startsWith('KafkaJS v2.0.0 switched default partitioner')) return;
         // Coordinator loading right after a broker starts is expected and retried.
         if (/coordinator (is loading|is not available)|not the correct coordinator/i.test(String(fields['error'] ?? ''))) return log.debug(text, fields);
         if (level <= logLevel.ERROR) log.error(text, fields);

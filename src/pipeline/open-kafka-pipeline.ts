@@ -86,6 +86,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   const workers = new Map<number, Promise<Worker>>();
   const ends = new Map<number, number>();
   let generation = 0;
+  let assignment: number[] = [];
 
   const openWorker = async (partition: number): Promise<Worker> => {
     const store = await KafkaSessionStateStore.open({ kafka, topics, partitions, partition, transactionalIdPrefix: groupId, logger, view });
@@ -124,6 +125,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     generation++;
     dropWorkers();
+    assignment = [...(payload.memberAssignment[topics.events] ?? [])].sort((a, b) => a - b);
     logger.info('joined consumer group', { groupId, assignment: payload.memberAssignment[topics.events] ?? [] });
   });
   let crashed = false;
@@ -159,7 +161,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   // Lag: events in owned partitions beyond the committed position (high watermark − position).
   metrics?.observeLag(() => {
     let lag = 0;
-    for (const [p, end] of ends) if (workers.has(p)) lag += Math.max(0, end - (view.positions.get(p) ?? 0));
+    for (const p of assignment) lag += Math.max(0, (ends.get(p) ?? 0) - (view.positions.get(p) ?? 0));
     return lag;
   });
 
@@ -171,10 +173,10 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     ingestor,
     view,
     metrics,
-    assigned: () => [...workers.keys()].sort((a, b) => a - b),
+    assigned: () => assignment,
     progress: () => {
       const out = new Map<number, { processed: number; end: number }>();
-      for (const p of workers.keys()) out.set(p, { processed: view.positions.get(p) ?? 0, end: ends.get(p) ?? 0 });
+      for (const p of assignment) out.set(p, { processed: view.positions.get(p) ?? 0, end: ends.get(p) ?? 0 });
       return out;
     },
     close: () => {

@@ -7,7 +7,6 @@ import { addDelta, EMPTY_SESSION_TOTALS, type SessionTotals } from '../streams/s
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
 import { KafkaStateView, positionKey, SEP } from './kafka-state-view.ts';
 import {
-  RESERVED_KEY_PREFIX,
   TOTALS_KEY,
   type SessionStateStore,
   type SessionSummary,
@@ -149,15 +148,12 @@ export class KafkaSessionStateStore implements SessionStateStore {
     await this.writeOne({ session, key, deleted: true, version });
   }
 
-  async get(session: string, key: string): Promise<StateEntry | undefined> {
-    return this.view.state.get(session)?.get(key);
+  get(session: string, key: string): Promise<StateEntry | undefined> {
+    return this.view.get(session, key);
   }
 
-  async list(session: string): Promise<Record<string, JsonValue>> {
-    const out: Record<string, JsonValue> = {};
-    const keys = [...(this.view.state.get(session) ?? new Map<string, StateEntry>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [k, e] of keys) if (!e.deleted && !k.startsWith(RESERVED_KEY_PREFIX)) out[k] = e.value as JsonValue;
-    return out;
+  list(session: string): Promise<Record<string, JsonValue>> {
+    return this.view.list(session);
   }
 
   positionSync(): number {
@@ -172,19 +168,16 @@ export class KafkaSessionStateStore implements SessionStateStore {
     return this.view.totals.get(session)?.totals;
   }
 
-  async totals(session: string): Promise<SessionTotals | undefined> {
-    return this.totalsSync(session);
+  totals(session: string): Promise<SessionTotals | undefined> {
+    return this.view.sessionTotals(session);
   }
 
-  async sessions(options: { limit?: number } = {}): Promise<SessionSummary[]> {
-    return [...this.view.totals.entries()]
-      .map(([session, r]) => ({ session, totals: r.totals }))
-      .sort((a, b) => b.totals.lastMs - a.totals.lastMs || (a.session < b.session ? -1 : 1))
-      .slice(0, options.limit ?? 1000);
+  sessions(options: { limit?: number } = {}): Promise<SessionSummary[]> {
+    return this.view.sessions(options);
   }
 
-  async turns(session: string): Promise<TurnAggregate[]> {
-    return [...(this.view.turns.get(session)?.values() ?? [])].sort((a, b) => a.startMs - b.startMs || (a.turn < b.turn ? -1 : 1));
+  turns(session: string): Promise<TurnAggregate[]> {
+    return this.view.sessionTurns(session);
   }
 
   async close(): Promise<void> {

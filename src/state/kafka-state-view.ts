@@ -5,7 +5,7 @@ import type { TopicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionTotals } from '../streams/session-totals.ts';
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
-import { TOTALS_KEY, type StateEntry } from './session-state-store.ts';
+import { RESERVED_KEY_PREFIX, TOTALS_KEY, type StateEntry } from './session-state-store.ts';
 import { compareVersions, type StateVersion } from './state-version.ts';
 
 /** Record keys: `<session>\0<key>` in the state topic, `<session>\0<turn>` in the turns topic. */
@@ -152,6 +152,35 @@ export class KafkaStateView {
 
   applyPosition(partition: number, position: number): void {
     if (position > (this.positions.get(partition) ?? 0)) this.positions.set(partition, position);
+  }
+
+  // Reads, shared by every store on this view and by the read-only CLI commands.
+
+  async get(session: string, key: string): Promise<StateEntry | undefined> {
+    return this.state.get(session)?.get(key);
+  }
+
+  /** The live (non-deleted, non-reserved) keys of a session, sorted. */
+  async list(session: string): Promise<Record<string, JsonValue>> {
+    const out: Record<string, JsonValue> = {};
+    const keys = [...(this.state.get(session) ?? new Map<string, StateEntry>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    for (const [k, e] of keys) if (!e.deleted && !k.startsWith(RESERVED_KEY_PREFIX)) out[k] = e.value as JsonValue;
+    return out;
+  }
+
+  async sessionTotals(session: string): Promise<SessionTotals | undefined> {
+    return this.totals.get(session)?.totals;
+  }
+
+  async sessions(options: { limit?: number } = {}): Promise<{ session: string; totals: SessionTotals }[]> {
+    return [...this.totals.entries()]
+      .map(([session, r]) => ({ session, totals: r.totals }))
+      .sort((a, b) => b.totals.lastMs - a.totals.lastMs || (a.session < b.session ? -1 : 1))
+      .slice(0, options.limit ?? 1000);
+  }
+
+  async sessionTurns(session: string): Promise<TurnAggregate[]> {
+    return [...(this.turns.get(session)?.values() ?? [])].sort((a, b) => a.startMs - b.startMs || (a.turn < b.turn ? -1 : 1));
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,65 @@
+import { resolve } from 'node:path';
+import { TurnstreamError } from '../errors.ts';
+import type { PriceTable } from '../events/price-table.ts';
+import type { Telemetry } from '../exporters/create-telemetry.ts';
+import type { Logger } from '../logger.ts';
+import type { Ingestor } from '../pipeline/ingestor.ts';
+import { openEmbeddedPipeline } from '../pipeline/open-embedded-pipeline.ts';
+import { openKafkaPipeline } from '../pipeline/open-kafka-pipeline.ts';
+import type { Config } from './settings.ts';
+
+/** What `start` runs on: the embedded store or Kafka, behind one face. */
+export interface Backend {
+  readonly ingestor: Ingestor;
+  /** For the start-up log line. */
+  readonly describe: Record<string, unknown>;
+  health(): Record<string, unknown> & { ok: boolean };
+  close(): Promise<void>;
+}
+
+export const brokerList = (value: string): string[] => value.split(',').map((b) => b.trim()).filter((b) => b !== '');
+
+/** Opens the backend the configuration asks for: Kafka when `kafka` is set, else the embedded store. */
+export async function openBackend(config: Config, prices: PriceTable, telemetry: Telemetry, logger: Logger): Promise<Backend> {
+  const common = {
+    prices,
+    telemetry,
+    logger,
+    turnIdleTimeoutMs: config.turnIdleTimeoutMs,
+    graceMs: config.graceMs,
+    limits: { maxEventBytes: config.maxEventBytes, maxAttributes: config.maxAttributes, maxFutureSkewMs: config.maxFutureSkewMs },
+  };
+  if (config.kafka !== undefined) {
+    const brokers = brokerList(config.kafka);
+    let pipeline;
+    try {
+      pipeline = await openKafkaPipeline({ ...common, brokers, groupId: config.kafkaGroup, topicPrefix: config.kafkaTopicPrefix, partitions: config.kafkaPartitions });
+    } catch (error) {
+      if (error instanceof TurnstreamError) throw error;
+      throw new TurnstreamError(`cannot start on Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error });
+    }
+    return {
+      ingestor: pipeline.ingestor,
+      describe: { kafka: brokers, group: config.kafkaGroup, topics: pipeline.topics.events, partitions: pipeline.partitions },
+      health: () => {
+        const progress = pipeline.progress();
+        let lag = 0;
+        for (const { processed, end } of progress.values()) lag += Math.max(0, end - processed);
+        return { ok: true, status: 'ok', mode: 'kafka', assigned: pipeline.assigned(), lag };
+      },
+      close: () => pipeline.close(),
+    };
+  }
+  const dataDir = resolve(config.dataDir);
+  const pipeline = await openEmbeddedPipeline({ ...common, dataDir, sync: config.sync });
+  return {
+    ingestor: pipeline.ingestor,
+    describe: { dataDir, processed: pipeline.processor.position },
+    health: () => {
+      const head = pipeline.store.log.headSync();
+      const failure = pipeline.pump.failure;
+      return { ok: failure === undefined, status: failure === undefined ? 'ok' : 'processing failed', mode: 'embedded', head, processed: pipeline.processor.position, lag: head - pipeline.processor.position };
+    },
+    close: () => pipeline.close(),
+  };
+}
