@@ -7,35 +7,13 @@ import { join } from 'node:path';
 import { createPriceTable } from '../../src/events/price-table.ts';
 import { openEmbeddedPipeline, type EmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { openEmbeddedStore } from '../../src/state/open-embedded-store.ts';
-import type { SessionTotals } from '../../src/streams/session-totals.ts';
-import { BASE_MS, generateStream, idOf, PROVIDER_COST, SESSIONS, TURNS } from '../fixtures/agent-stream.ts';
+import { BASE_MS, expectedTotals, generateStream, idOf, SESSIONS, TURNS } from '../fixtures/agent-stream.ts';
 
 const CHILD = new URL('../fixtures/ingest-child.ts', import.meta.url).pathname;
 const STREAM = generateStream();
 const N = STREAM.length;
 /** Per session: session.start, 11 events per turn, scratch set, two tie writes, delete + stale set, session.end. */
 const EVENTS_PER_SESSION = 1 + 11 * TURNS + 1 + 2 + 2 + 1;
-
-/** Session totals from the generator's parameters (see test/fixtures/agent-stream.ts). */
-function expectedTotals(s: number): Omit<SessionTotals, 'firstMs' | 'lastMs'> {
-  const base = 1000 * (s + 1);
-  const sumT = (TURNS * (TURNS - 1)) / 2; // Σ t
-  // llm.usage #0 is priced at claude-sonnet-4-5 rates (USD per million: input 3, output 15, cache
-  // read 0.3, cache write 3.75); #1 reports PROVIDER_COST; #2 is oauth, so costs 0.
-  const priced = (3 * (base * TURNS + 10 * sumT) + TURNS * (15 * 200 + 0.3 * 4000 + 3.75 * 300)) / 1e6;
-  return {
-    turns: TURNS,
-    llmCalls: 3 * TURNS,
-    toolCalls: 2 * TURNS,
-    inputTokens: 3 * (base * TURNS + 10 * sumT) + TURNS * (0 + 1 + 2),
-    outputTokens: TURNS * (200 + 300 + 400),
-    cacheReadTokens: TURNS * (4000 + 8000 + 12000),
-    cacheWriteTokens: TURNS * 3 * 300,
-    reasoningTokens: TURNS * (20 + 40),
-    cost: priced + TURNS * PROVIDER_COST,
-    errors: Math.ceil(TURNS / 3), // the `read` tool fails in turns 0, 3, 6, …
-  };
-}
 
 interface ChildRun {
   readonly lastAck: number;
