@@ -1,6 +1,6 @@
 import type { JsonValue } from '../events/step-event.ts';
 import type { SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnRecord } from '../streams/turn-aggregate.ts';
 
 /** The machine-readable shape of one session (`sessions show --json`; replay uses it too). */
 export interface SessionReport {
@@ -17,15 +17,16 @@ export interface SessionReport {
     cost: number;
     errors: number;
   };
-  readonly turns: readonly (Omit<TurnAggregate, 'supersedes' | 'startMs' | 'endMs' | 'closedAtPos'> & { start: string; end: string })[];
+  readonly turns: readonly (Omit<TurnRecord, 'startMs' | 'endMs' | 'closedAtPos'> & { start: string; end: string })[];
   readonly state: Record<string, JsonValue>;
 }
 
 /**
  * Builds the report. Token names follow the event schema: `inputTokens` EXCLUDES cache tokens.
- * Turns keep every aggregate field (tool names in call order, models, each call), with ISO times.
+ * Turns keep the stored aggregate (tool names in call order, per-model breakdown), with ISO times;
+ * each call's detail is in the log (`turnstream replay`).
  */
-export function sessionReport(session: string, totals: SessionTotals, turns: readonly TurnAggregate[], state: Record<string, JsonValue>): SessionReport {
+export function sessionReport(session: string, totals: SessionTotals, turns: readonly TurnRecord[], state: Record<string, JsonValue>): SessionReport {
   return {
     session,
     totals: {
@@ -40,7 +41,7 @@ export function sessionReport(session: string, totals: SessionTotals, turns: rea
       cost: totals.cost,
       errors: totals.errors,
     },
-    turns: turns.map(({ supersedes: _s, startMs, endMs, closedAtPos: _p, ...t }) => ({
+    turns: turns.map(({ startMs, endMs, closedAtPos: _p, ...t }) => ({
       ...t,
       start: new Date(startMs).toISOString(),
       end: new Date(endMs).toISOString(),

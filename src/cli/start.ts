@@ -58,6 +58,12 @@ export async function start(flags: Record<string, string | boolean | undefined>)
       logger.info('shutting down', { signal });
       server.close();
       server.closeIdleConnections();
+      // Bounded: a broker that is gone must not keep the process from exiting.
+      const timeout = setTimeout(() => {
+        logger.error('shutdown did not finish within 20 s; exiting (unprocessed events stay in the log)');
+        process.exit(1);
+      }, 20_000);
+      timeout.unref();
       void (async () => {
         await backend.close();
         await telemetry.shutdown();

@@ -4,12 +4,13 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import { BatchSpanProcessor, NoopSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { otlpFromEnv } from './otlp-from-env.ts';
 
 export interface Telemetry {
   readonly meter: Meter;
-  readonly spans: SpanProcessor;
+  /** Where finished spans go; undefined when traces are off (then no span is even built). */
+  readonly spans: SpanProcessor | undefined;
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
   /** Serves the Prometheus text format (mount on `/metrics`). */
@@ -64,8 +65,8 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   }
   if (options.spanExporter) processors.push(new BatchSpanProcessor({ exporter: options.spanExporter, maxQueueSize: 1_000_000, maxExportBatchSize: 4096, scheduledDelayMillis: 50 }));
   if (processors.length === 0) describe.push('traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)');
-  const spans: SpanProcessor =
-    processors.length === 0 ? new NoopSpanProcessor()
+  const spans: SpanProcessor | undefined =
+    processors.length === 0 ? undefined
     : processors.length === 1 ? processors[0]!
     : {
         onStart: () => undefined,
@@ -83,10 +84,10 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     prometheus: (req, res) => prometheusExporter.getMetricsRequestHandler(req, res),
     describe,
     forceFlush: async () => {
-      await Promise.all([spans.forceFlush(), meterProvider.forceFlush()]);
+      await Promise.all([spans?.forceFlush(), meterProvider.forceFlush()]);
     },
     shutdown: () => {
-      shutdown ??= Promise.all([spans.shutdown(), meterProvider.shutdown()]).then(() => undefined);
+      shutdown ??= Promise.all([spans?.shutdown(), meterProvider.shutdown()]).then(() => undefined);
       return shutdown;
     },
   };

@@ -36,7 +36,9 @@ export class KafkaEventAppender {
   }
 
   static async open({ kafka, topic, partitions }: { kafka: Kafka; topic: string; partitions: number }): Promise<KafkaEventAppender> {
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    // Retries bounded to ~10 s: an ingest request the broker cannot take must fail (503, nothing
+    // acknowledged, the client retries) well before the client's own timeout.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 } });
     await producer.connect();
     return new KafkaEventAppender(producer, topic, partitions);
   }

@@ -59,7 +59,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
       ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
     },
     ...(metrics === undefined ? {} : { metrics }),
-    ...(o.telemetry === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
+    ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
     ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
   });
   const pump = new Pump(processor, logger);

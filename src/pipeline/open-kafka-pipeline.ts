@@ -101,7 +101,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
         ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
       },
       ...(metrics === undefined ? {} : { metrics }),
-      ...(o.telemetry === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
+      ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
       ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
     });
     await processor.restore();

@@ -4,7 +4,7 @@ import { partitionFor } from '../kafka/partition-for.ts';
 import type { TopicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logger.ts';
 import { addDelta, EMPTY_SESSION_TOTALS, type SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
 import { KafkaStateView, positionKey, SEP } from './kafka-state-view.ts';
 import {
   TOTALS_KEY,
@@ -110,11 +110,10 @@ export class KafkaSessionStateStore implements SessionStateStore {
     const writes = this.winners(batch.writes);
     const totals = new Map<string, SessionTotals>();
     for (const { session, ...d } of batch.deltas) totals.set(session, addDelta(totals.get(session) ?? this.totalsSync(session) ?? EMPTY_SESSION_TOTALS, d));
-    const turns = new Map<string, TurnAggregate>();
+    const turns = new Map<string, TurnRecord>();
     for (const t of batch.turns) {
-      const { supersedes: _s, ...turn } = t;
       const k = `${t.session}${SEP}${t.turn}`;
-      if (t.revision >= (turns.get(k)?.revision ?? -1)) turns.set(k, turn);
+      if (t.revision >= (turns.get(k)?.revision ?? -1)) turns.set(k, turnRecord(t));
     }
     const entry = (w: StateWrite): StateEntry => ({ value: w.deleted ? undefined : w.value, deleted: w.deleted, version: w.version });
     const stateMessages: Message[] = [...writes.values()].map((w) => this.stateMessage(w.session, w.key, entry(w)));
@@ -176,7 +175,7 @@ export class KafkaSessionStateStore implements SessionStateStore {
     return this.view.sessions(options);
   }
 
-  turns(session: string): Promise<TurnAggregate[]> {
+  turns(session: string): Promise<TurnRecord[]> {
     return this.view.sessionTurns(session);
   }
 

@@ -4,7 +4,7 @@ import type { JsonValue } from '../events/step-event.ts';
 import type { TopicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnRecord } from '../streams/turn-aggregate.ts';
 import { RESERVED_KEY_PREFIX, TOTALS_KEY, type StateEntry } from './session-state-store.ts';
 import { compareVersions, type StateVersion } from './state-version.ts';
 
@@ -32,7 +32,7 @@ const header = (h: IHeaders | undefined, name: string): string | undefined => {
 export class KafkaStateView {
   readonly state = new Map<string, Map<string, StateEntry>>();
   readonly totals = new Map<string, TotalsRecord>();
-  readonly turns = new Map<string, Map<string, TurnAggregate>>();
+  readonly turns = new Map<string, Map<string, TurnRecord>>();
   readonly positions = new Map<number, number>();
   private readonly consumed = new Map<string, number>();
   private readonly topics: TopicNames;
@@ -137,10 +137,10 @@ export class KafkaStateView {
 
   applyTurnRecord(m: Pick<KafkaMessage, 'value'>): void {
     if (m.value === null) return;
-    this.applyTurn(JSON.parse(m.value.toString()) as TurnAggregate);
+    this.applyTurn(JSON.parse(m.value.toString()) as TurnRecord);
   }
 
-  applyTurn(t: TurnAggregate): void {
+  applyTurn(t: TurnRecord): void {
     let turns = this.turns.get(t.session);
     if (turns === undefined) {
       turns = new Map();
@@ -179,7 +179,7 @@ export class KafkaStateView {
       .slice(0, options.limit ?? 1000);
   }
 
-  async sessionTurns(session: string): Promise<TurnAggregate[]> {
+  async sessionTurns(session: string): Promise<TurnRecord[]> {
     return [...(this.turns.get(session)?.values() ?? [])].sort((a, b) => a.startMs - b.startMs || (a.turn < b.turn ? -1 : 1));
   }
 

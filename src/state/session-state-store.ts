@@ -1,6 +1,6 @@
 import type { JsonValue } from '../events/step-event.ts';
 import type { SessionDelta, SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnAggregate, TurnRecord } from '../streams/turn-aggregate.ts';
 import type { StateVersion } from './state-version.ts';
 
 /** A last-write-wins write. `deleted: true` is a tombstone. */
@@ -52,7 +52,7 @@ export interface SessionStateStore {
   position(): Promise<number>;
   totals(session: string): Promise<SessionTotals | undefined>;
   sessions(options?: { readonly limit?: number }): Promise<SessionSummary[]>;
-  /** Latest revision of each closed turn of a session, in start order. */
-  turns(session: string): Promise<TurnAggregate[]>;
+  /** Latest revision of each closed turn of a session, in start order (stored without per-call lists). */
+  turns(session: string): Promise<TurnRecord[]>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { JsonValue } from '../events/step-event.ts';
 import { inTransaction } from '../log/open-sqlite.ts';
 import { addDelta, EMPTY_SESSION_TOTALS, type SessionDelta, type SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
 import {
   RESERVED_KEY_PREFIX,
   TOTALS_KEY,
@@ -32,6 +32,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
   private readonly upsert: StatementSync;
   private readonly upsertTurn: StatementSync;
   private readonly setPosition: StatementSync;
+  /** Write-through cache of session totals: a commit reads each touched session's totals. */
+  private readonly totalsCache = new Map<string, SessionTotals>();
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -42,7 +44,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
         PRIMARY KEY (session, key)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS turns (
         session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
-        PRIMARY KEY (session, turn)) WITHOUT ROWID;
+        UNIQUE (session, turn));
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;`);
     this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
     this.upsert = db.prepare(`INSERT INTO state (session, key, value, deleted, v_time, v_seq, v_id) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -66,7 +68,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
     this.upsert.run(w.session, w.key, value, w.deleted ? 1 : 0, w.version.time, w.version.seq, w.version.id);
   }
 
-  private applyDeltas(deltas: readonly SessionDelta[], position: number): void {
+  private applyDeltas(deltas: readonly SessionDelta[], position: number): Map<string, SessionTotals> {
     const merged = new Map<string, SessionTotals>();
     for (const { session, ...d } of deltas) {
       const base = merged.get(session) ?? this.totalsSync(session) ?? EMPTY_SESSION_TOTALS;
@@ -75,17 +77,21 @@ export class SqliteSessionStateStore implements SessionStateStore {
     for (const [session, totals] of merged) {
       this.upsert.run(session, TOTALS_KEY, JSON.stringify(totals), 0, totals.lastMs, position, '');
     }
+    return merged;
   }
 
   commitSync(batch: StateCommit): void {
-    inTransaction(this.db, () => {
+    const totals = inTransaction(this.db, () => {
       // Exactly-once: a batch at or below the committed position was applied already.
-      if (batch.position <= this.positionSync()) return;
+      if (batch.position <= this.positionSync()) return undefined;
       for (const w of batch.writes) this.applyWrite(w);
-      this.applyDeltas(batch.deltas, batch.position);
-      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(t));
+      const merged = this.applyDeltas(batch.deltas, batch.position);
+      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(turnRecord(t)));
       this.setPosition.run(batch.position);
+      return merged;
     });
+    // Only once the transaction has committed: a rolled-back commit must not leave cached totals.
+    for (const [session, t] of totals ?? []) this.cacheTotals(session, t);
   }
 
   async commit(batch: StateCommit): Promise<void> {
@@ -123,7 +129,16 @@ export class SqliteSessionStateStore implements SessionStateStore {
     return this.positionSync();
   }
 
+  private cacheTotals(session: string, totals: SessionTotals): void {
+    this.totalsCache.delete(session);
+    this.totalsCache.set(session, totals);
+    // Bounded: drop the least recently written when over the cap (Map keeps insertion order).
+    if (this.totalsCache.size > 100_000) this.totalsCache.delete(this.totalsCache.keys().next().value!);
+  }
+
   private totalsSync(session: string): SessionTotals | undefined {
+    const cached = this.totalsCache.get(session);
+    if (cached !== undefined) return cached;
     const r = this.row(session, TOTALS_KEY);
     return r?.value == null ? undefined : (JSON.parse(r.value) as SessionTotals);
   }
@@ -139,9 +154,9 @@ export class SqliteSessionStateStore implements SessionStateStore {
     return rows.map((r) => ({ session: r.session, totals: JSON.parse(r.value) as SessionTotals }));
   }
 
-  async turns(session: string): Promise<TurnAggregate[]> {
+  async turns(session: string): Promise<TurnRecord[]> {
     const rows = this.db.prepare('SELECT body FROM turns WHERE session = ? ORDER BY start_ms, turn').all(session) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as TurnAggregate);
+    return rows.map((r) => JSON.parse(r.body) as TurnRecord);
   }
 
   async close(): Promise<void> {

@@ -123,3 +123,15 @@ export function turnTotals(a: TurnAggregate): TurnTotals {
     errors: a.errors,
   };
 }
+
+/**
+ * A turn as the state store keeps it: the aggregate without its per-call lists (`llm`, `tools`)
+ * and without `supersedes`. The lists are for spans; the log can always re-derive them (replay),
+ * and leaving them out keeps a stored turn a few hundred bytes instead of kilobytes.
+ */
+export type TurnRecord = Omit<TurnAggregate, 'supersedes' | 'llm' | 'tools'>;
+
+export function turnRecord(a: TurnAggregate): TurnRecord {
+  const { supersedes: _s, llm: _l, tools: _t, ...record } = a;
+  return record;
+}

@@ -90,7 +90,8 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     assert.deepEqual(resolve(), {
       dataDir: './.turnstream', host: '127.0.0.1', port: 8787, url: undefined, token: undefined, tokenFile: undefined,
       prices: undefined, turnIdleTimeoutMs: 600_000, graceMs: 300_000, maxBodyBytes: 8 * 1024 * 1024,
-      maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000, sync: 'normal',
+      maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000,
+      kafka: undefined, kafkaGroup: 'turnstream', kafkaTopicPrefix: 'turnstream', kafkaPartitions: 6, sync: 'normal',
     });
   });
 
@@ -107,6 +108,8 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['maxEventBytes', 'max-event', 'TURNSTREAM_MAX_EVENT', 'maxEvent', ['1KiB', '2KiB', 3000], [1024, 2048, 3000]],
     ['maxAttributes', 'max-attributes', 'TURNSTREAM_MAX_ATTRIBUTES', 'maxAttributes', ['4', '5', 6], [4, 5, 6]],
     ['maxFutureSkewMs', 'max-future-skew', 'TURNSTREAM_MAX_FUTURE_SKEW', 'maxFutureSkew', ['1h', '2h', '30s'], [3_600_000, 7_200_000, 30_000]],
+    ['kafka', 'kafka', 'TURNSTREAM_KAFKA_BROKERS', 'kafka', ['f:1', 'e:2', 'c:3'], ['f:1', 'e:2', 'c:3']],
+    ['kafkaPartitions', 'kafka-partitions', 'TURNSTREAM_KAFKA_PARTITIONS', 'kafkaPartitions', ['3', '4', 5], [3, 4, 5]],
   ];
   for (const [name, flag, envName, key, [rf, re, rc], [pf, pe, pc]] of table) {
     it(`${name}: --${flag} > ${envName} > "${key}" > default`, () => {
@@ -162,7 +165,7 @@ describe('resolveConfig: bad values name their source', () => {
 describe('resolveConfig: the config file', () => {
   it('unknown key: names the file, the key and the known keys; "$" keys are comments', () => {
     const config = file('{"prot":8080}');
-    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxEvent, maxAttributes, maxFutureSkew, sync`);
+    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxEvent, maxAttributes, maxFutureSkew, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
 

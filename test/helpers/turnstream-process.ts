@@ -39,7 +39,10 @@ export async function startTurnstreamProcess(args: string[], env: NodeJS.Process
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
       child.kill(signal);
-      return exited;
+      const force = setTimeout(() => child.kill('SIGKILL'), 30_000); // never hang a test run
+      const code = await exited;
+      clearTimeout(force);
+      return code;
     },
   };
 }

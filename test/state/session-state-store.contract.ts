@@ -4,7 +4,7 @@ import type { JsonValue } from '../../src/events/step-event.ts';
 import { RESERVED_KEY_PREFIX, type SessionStateStore, type StateWrite } from '../../src/state/session-state-store.ts';
 import type { StateVersion } from '../../src/state/state-version.ts';
 import type { SessionDelta } from '../../src/streams/session-totals.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import { turnRecord, type TurnAggregate } from '../../src/streams/turn-aggregate.ts';
 
 /** What an adapter's test hands the contract: a fresh, empty store, a way to reopen it, and cleanup. */
 export interface OpenedStateStore {
@@ -62,7 +62,7 @@ const LADDER: readonly StateVersion[] = [v(0, -1, 'z'), v(0, 0, 'a'), v(0, 0, 'b
 
 /**
  * The `SessionStateStore` contract (DESIGN.md §4, §6): every adapter (SQLite, Kafka compacted
- * topic) must pass it. `open` returns a fresh, empty store each time.
+ * topic) must pass it. Turns are stored as `TurnRecord`s (the aggregate without per-call lists). `open` returns a fresh, empty store each time.
  */
 export function sessionStateStoreContract(name: string, open: () => Promise<OpenedStateStore>): void {
   const withStore = async (fn: (o: OpenedStateStore) => Promise<void>): Promise<void> => {
@@ -197,7 +197,7 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
           assert.deepEqual(await store.list('s1'), { a: 1 }, b.name);
           assert.equal((await store.totals('s1'))?.llmCalls, 2, b.name);
           assert.equal(await store.totals('s2'), undefined, b.name);
-          assert.deepEqual(await store.turns('s1'), [turn('s1', 't1', 0, T0)], b.name);
+          assert.deepEqual(await store.turns('s1'), [turnRecord(turn('s1', 't1', 0, T0))], b.name);
         }
       }));
 
@@ -230,11 +230,11 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'late', 0, T0 + 50), turn('s1', 'early', 0, T0 + 10), turn('s2', 'early', 0, T0)], position: 1 });
         assert.deepEqual((await store.turns('s1')).map((t) => t.turn), ['early', 'late']);
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'early', 1, T0 + 60, 150)], position: 2 });
-        assert.deepEqual(await store.turns('s1'), [turn('s1', 'late', 0, T0 + 50), turn('s1', 'early', 1, T0 + 60, 150)], 'revision 1 replaces 0 (and its start)');
+        assert.deepEqual(await store.turns('s1'), [turnRecord(turn('s1', 'late', 0, T0 + 50)), turnRecord(turn('s1', 'early', 1, T0 + 60, 150))], 'revision 1 replaces 0 (and its start)');
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'early', 0, T0 + 10)], position: 3 });
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'late', 2, T0 + 50, 300), turn('s1', 'late', 1, T0 + 50, 200)], position: 4 });
-        assert.deepEqual(await store.turns('s1'), [turn('s1', 'late', 2, T0 + 50, 300), turn('s1', 'early', 1, T0 + 60, 150)]);
-        assert.deepEqual(await store.turns('s2'), [turn('s2', 'early', 0, T0)]);
+        assert.deepEqual(await store.turns('s1'), [turnRecord(turn('s1', 'late', 2, T0 + 50, 300)), turnRecord(turn('s1', 'early', 1, T0 + 60, 150))]);
+        assert.deepEqual(await store.turns('s2'), [turnRecord(turn('s2', 'early', 0, T0))]);
         assert.deepEqual(await store.turns('s3'), []);
       }));
 
