@@ -27,6 +27,7 @@ Commands:
   sessions list          sessions with their totals (tokens, cost, turns)
   sessions show <id>     one session: totals, each turn, and its state
   dead-letters           rejected inputs, with reason and raw text
+  import claude [DIR]    import (or --watch) Claude Code transcripts: turns, calls, tools, cost
 
 Options: --help (any command), --version
 
@@ -112,4 +113,50 @@ ${settingsBlock(['dataDir'])}
   --reason <reason>              only this reason
   --limit <n>                    most rows [default: 50]
   --json                         machine-readable output`,
+
+  import: `turnstream import claude — Claude Code transcripts as turnstream events
+
+Reads the session transcripts Claude Code keeps (one JSONL file per session, subagents in
+<session>/subagents/) and turns them into events: a session per transcript, a turn per prompt
+you typed, one llm.usage per API call (model, tokens, cache reads and 5-minute / 1-hour cache
+writes; cost from the price table), tool.start/tool.end per tool call (a failed tool is an
+error). Subagent work counts in its parent session, in turns of its own marked
+claude.sidechain. Only ids, names, counts, tokens, stop reasons and times are imported: no
+prompt, reply, tool input or tool output leaves the transcript.
+
+Importing again adds nothing: event ids come from Claude Code's own message, request and tool
+ids, so repeats are dropped as duplicates, and a transcript that grew adds only what is new.
+Token totals per session match 'ccusage session' (each API call once, with its final usage).
+
+Usage: turnstream import claude [DIR|FILE ...] [options]
+
+  DIR defaults to $CLAUDE_CONFIG_DIR/projects (a comma-separated list is allowed), else
+  ~/.claude/projects. Every *.jsonl below it is read.
+
+Options:
+  --watch                        keep following: new files and appended lines are sent as
+                                 Claude Code writes them (a line still being written waits
+                                 for its newline; an answer's last API call is sent once
+                                 the transcript has been quiet for 30 s); Ctrl-C stops
+${settingsBlock(['url', 'token', 'dataDir', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'sync'])}
+  --batch <n>                    events per send [default: 2000]
+  --json                         print the summary as JSON (with --watch: one JSON line per send)
+
+Where events go: like 'send', to a running turnstream (--url, default http://127.0.0.1:8787),
+or with --data-dir straight into that embedded store (no server may be running on it; events
+it holds already are not sent again). For live dashboards and budget alerts, run
+'turnstream start' and --watch to it.
+
+A transcript written to within --turn-idle-timeout counts as live: its last API call and turn
+are sent by a later import or by --watch, once complete; one quiet for longer ends its session.
+Lines that cannot be used (malformed JSON, unknown line types, assistant lines without usage,
+a truncated last line, unreadable files) are skipped and counted in the summary; the import
+goes on. Exit code 1 if the pipeline rejected an event.
+
+Examples:
+  turnstream import claude --data-dir ./.turnstream      # your history, no server needed
+  turnstream sessions list --data-dir ./.turnstream
+  turnstream start &                                     # live: dashboards, budget alerts
+  turnstream import claude --watch                       # sends to http://127.0.0.1:8787
+  turnstream import claude ~/backup/claude/projects --data-dir /tmp/ts --json`,
 };

@@ -15,6 +15,7 @@ const EXTRA_FLAGS = {
   batch: { type: 'string' },
   limit: { type: 'string' },
   reason: { type: 'string' },
+  watch: { type: 'boolean' },
 } as const;
 
 function parse(argv: string[]): { positionals: string[]; flags: Flags } {
@@ -60,12 +61,19 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./sessions.ts')).sessions(rest, flags);
     case 'dead-letters':
       return (await import('./dead-letters.ts')).deadLetters(flags);
+    case 'import':
+      return (await import('./import.ts')).importCommand(rest, flags);
     default:
-      throw new TurnstreamError(`unknown command "${command}"; commands: start, send, sessions, dead-letters. Run 'turnstream --help'.`);
+      throw new TurnstreamError(`unknown command "${command}"; commands: start, send, import, sessions, dead-letters. Run 'turnstream --help'.`);
   }
 }
 
 export async function run(argv: string[]): Promise<void> {
+  // `turnstream sessions list | head`: a closed pipe ends the output, not with a crash.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
   try {
     process.exitCode = await main(argv);
   } catch (error) {

@@ -12,6 +12,7 @@ export class SqliteEventLog implements EventLog {
   readonly dedupesOnAppend = true;
   private readonly db: DatabaseSync;
   private readonly insert: StatementSync;
+  private lookup: StatementSync | undefined;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -51,6 +52,17 @@ export class SqliteEventLog implements EventLog {
       after = rows[rows.length - 1]!.pos;
       if (rows.length < size) return;
     }
+  }
+
+  /**
+   * Which of `ids` the log holds already. For sources that re-read their whole input (transcript
+   * imports): they skip what is logged instead of sending it again to be dead-lettered as duplicates.
+   */
+  knownIds(ids: readonly string[]): Set<string> {
+    this.lookup ??= this.db.prepare('SELECT 1 FROM events WHERE id = ?');
+    const known = new Set<string>();
+    for (const id of ids) if (this.lookup.get(id) !== undefined) known.add(id);
+    return known;
   }
 
   headSync(): number {

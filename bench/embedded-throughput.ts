@@ -1,0 +1,169 @@
+import { decodeEvent, DEFAULT_DECODE_LIMITS } from '../src/events/decode-event.ts';
+import type { PriceTable } from '../src/events/price-table.ts';
+import { buildTurnSpans, type TurnSpanContext } from '../src/exporters/turn-spans.ts';
+import { createLogger } from '../src/logger.ts';
+import { openEmbeddedPipeline, type EmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts';
+import { Ingestor } from '../src/pipeline/ingestor.ts';
+import { openEmbeddedStore } from '../src/state/open-embedded-store.ts';
+import type { TurnAggregate } from '../src/streams/turn-aggregate.ts';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { benchTelemetry, type TelemetryMode } from './counting-span-exporter.ts';
+import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } from './measure.ts';
+
+export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
+
+/** Decode + validate only (JSON.parse, Ajv, time normalisation), in ingest-sized batches. */
+export function runDecodeOnly(lines: readonly string[], batchSize: number): Sample {
+  const start = process.hrtime.bigint();
+  let ok = 0;
+  for (const batch of batches(lines, batchSize)) {
+    const now = Date.now();
+    for (const line of batch) if (decodeEvent(line, now, DEFAULT_DECODE_LIMITS).ok) ok++;
+  }
+  const seconds = secondsSince(start);
+  if (ok !== lines.length) throw new Error(`decode rejected ${lines.length - ok} of ${lines.length} workload lines`);
+  return { seconds, count: lines.length };
+}
+
+/** Decode + validate + durable append to SQLite through the `Ingestor`; no processing. */
+export async function runDecodeAppend(lines: readonly string[], batchSize: number): Promise<Sample> {
+  const data = tempDataDir();
+  const store = openEmbeddedStore({ dataDir: data.dir });
+  try {
+    const ingestor = new Ingestor({ log: store.log, deadLetters: store.deadLetters });
+    const start = process.hrtime.bigint();
+    let accepted = 0;
+    for (const batch of batches(lines, batchSize)) {
+      for (const r of await ingestor.ingest(batch, 'bench')) if (r.status === 'accepted') accepted++;
+      await yieldToEventLoop();
+    }
+    const seconds = secondsSince(start);
+    if (accepted !== lines.length) throw new Error(`append accepted ${accepted} of ${lines.length}`);
+    return { seconds, count: lines.length };
+  } finally {
+    store.close();
+    data.remove();
+  }
+}
+
+export interface PipelineRunOptions {
+  readonly lines: readonly string[];
+  readonly batchSize: number;
+  readonly prices: PriceTable;
+  readonly telemetry: TelemetryMode;
+  /** Keep the data dir (and return it) instead of removing it: for the replay stage. */
+  readonly keepDataDir?: boolean;
+  readonly onAggregate?: (a: TurnAggregate) => void;
+}
+
+/**
+ * The embedded pipeline end to end: `ingest` in batches (yielding to the event loop between
+ * requests, like a server), then `pump.idle()` and `telemetry.forceFlush()`. Timed from the first
+ * ingest to the flush. Also times, by wrapping this instance's methods, how long ingest (decode →
+ * validate | append) and processing (windows + metrics + span records | state commit) take, and
+ * how long the exporter spends serialising, so the split needs no second run. `otherSeconds` is
+ * what is left: event-loop turns, timers, GC between requests.
+ */
+export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dataDir?: string }> {
+  const data = tempDataDir();
+  const { telemetry, exporter } = benchTelemetry(o.telemetry);
+  let aggregates = 0;
+  let pipeline: EmbeddedPipeline | undefined;
+  try {
+    pipeline = await openEmbeddedPipeline({
+      dataDir: data.dir,
+      prices: o.prices,
+      logger: benchLogger,
+      ...(telemetry === undefined ? {} : { telemetry }),
+      onAggregate: (a) => {
+        aggregates++;
+        o.onAggregate?.(a);
+      },
+    });
+    const { ingestor, processor, pump, store } = pipeline;
+    let ingestSeconds = 0, appendSeconds = 0, processSeconds = 0, commitSeconds = 0, inlineSerializeSeconds = 0;
+    const ingest = ingestor.ingest.bind(ingestor);
+    const process_ = processor.process.bind(processor);
+    const append = store.log.append.bind(store.log);
+    const commit = store.state.commit.bind(store.state);
+    store.log.append = async (batch) => {
+      const t = process.hrtime.bigint();
+      try {
+        return await append(batch);
+      } finally {
+        appendSeconds += secondsSince(t);
+      }
+    };
+    store.state.commit = async (batch) => {
+      const t = process.hrtime.bigint();
+      try {
+        return await commit(batch);
+      } finally {
+        commitSeconds += secondsSince(t);
+      }
+    };
+    processor.process = async (batch) => {
+      const t = process.hrtime.bigint();
+      const s0 = exporter?.serializeSeconds ?? 0;
+      try {
+        return await process_(batch);
+      } finally {
+        processSeconds += secondsSince(t);
+        inlineSerializeSeconds += (exporter?.serializeSeconds ?? 0) - s0;
+      }
+    };
+
+    const start = process.hrtime.bigint();
+    let accepted = 0;
+    for (const batch of batches(o.lines, o.batchSize)) {
+      const t = process.hrtime.bigint();
+      const results = await ingest(batch, 'bench');
+      ingestSeconds += secondsSince(t);
+      for (const r of results) if (r.status === 'accepted') accepted++;
+      await yieldToEventLoop();
+    }
+    await pump.idle();
+    await telemetry?.forceFlush();
+    const seconds = secondsSince(start);
+    if (pump.failure !== undefined) throw pump.failure;
+    if (accepted !== o.lines.length) throw new Error(`pipeline accepted ${accepted} of ${o.lines.length}`);
+    const serializeSeconds = exporter?.serializeSeconds ?? 0;
+    return {
+      seconds,
+      count: o.lines.length,
+      extra: {
+        aggregates,
+        spans: exporter?.spans ?? 0,
+        spanBytes: exporter?.bytes ?? 0,
+        decodeSeconds: ingestSeconds - appendSeconds,
+        appendSeconds,
+        windowsSeconds: processSeconds - commitSeconds - inlineSerializeSeconds,
+        commitSeconds,
+        serializeSeconds,
+        otherSeconds: Math.max(0, seconds - ingestSeconds - processSeconds - (serializeSeconds - inlineSerializeSeconds)),
+      },
+      ...(o.keepDataDir === true ? { dataDir: data.dir } : {}),
+    };
+  } finally {
+    await pipeline?.close();
+    await telemetry?.shutdown();
+    if (o.keepDataDir !== true) data.remove();
+  }
+}
+
+/** Builds the spans of every aggregate (ids hashed, attributes set): spans per second. */
+export function runSpanBuild(aggregates: readonly TurnAggregate[], ctx: TurnSpanContext): Sample & { spans: ReadableSpan[] } {
+  const start = process.hrtime.bigint();
+  const spans: ReadableSpan[] = [];
+  for (const a of aggregates) for (const s of buildTurnSpans(a, ctx)) spans.push(s);
+  return { seconds: secondsSince(start), count: spans.length, spans };
+}
+
+/** Serialises spans to OTLP protobuf in exporter-sized batches: spans per second. */
+export function runSerialize(spans: readonly ReadableSpan[], batchSize: number): Sample {
+  const start = process.hrtime.bigint();
+  let bytes = 0;
+  for (const batch of batches(spans, batchSize)) bytes += ProtobufTraceSerializer.serializeRequest(batch)?.byteLength ?? 0;
+  return { seconds: secondsSince(start), count: spans.length, extra: { bytes } };
+}

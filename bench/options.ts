@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+
+export const STAGES = ['baseline', 'decode', 'append', 'uuid', 'pipeline', 'metrics', 'full', 'spans', 'latency', 'replay', 'memory'] as const;
+export type Stage = (typeof STAGES)[number];
+/**
+ * What runs without `--only`. `pipeline` (no telemetry at all) is left out to keep a full run
+ * within a few minutes: the end-to-end run's own time split already isolates decode, append,
+ * windows and commit.
+ */
+export const DEFAULT_STAGES: readonly Stage[] = STAGES.filter((s) => s !== 'pipeline');
+
+export interface BenchOptions {
+  readonly quick: boolean;
+  readonly events: number;
+  readonly sessions: number;
+  readonly seed: number;
+  readonly batchSize: number;
+  readonly runs: number;
+  readonly stages: ReadonlySet<Stage>;
+  readonly rate: number;
+  readonly latencySeconds: number;
+  readonly openTurns: number;
+  readonly closeTurns: number;
+  readonly memorySeconds: number;
+  /** Lines for the UUIDv4 append stage: random-key inserts slow down as the table grows. */
+  readonly uuidEvents: number;
+  /** Profile one extra end-to-end run in-process and summarise it. */
+  readonly profile: boolean;
+  readonly out: string;
+}
+
+export const USAGE = `usage: npm run bench -- [options]   (node --expose-gc bench/run.ts)
+  --quick               ~100k events, smaller latency/memory runs (CI-like, well under a minute)
+  --events N            events in the workload (default 1,000,000; env BENCH_EVENTS)
+  --sessions N          concurrent sessions (default 2,000)
+  --seed N              workload seed (default 42)
+  --batch N             lines per ingest call (default 2,000)
+  --runs N              runs per throughput measurement; best and median are reported (default 2, quick 3)
+  --only a,b,…          stages: ${STAGES.join(', ')}
+                        (default: all but pipeline)
+  --uuid-events N       lines used for the UUIDv4-id append stage (default 300,000)
+  --rate N              offered load for the latency run, events/s (default 10,000)
+  --latency-seconds N   length of the latency run (default 5, quick 3)
+  --open-turns N        turns left open for the memory run (default 100,000, quick 20,000)
+  --close-turns N       turns to close for the memory run (default 1,000,000, quick 150,000)
+  --memory-seconds N    time budget for closing turns (default 30, quick 10)
+  --profile             CPU-profile one extra end-to-end run (bench/results/embedded.cpuprofile)
+  --out FILE            JSON report (default bench/results/latest.json)`;
+
+function positiveInt(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value.replaceAll('_', '').replaceAll(',', ''));
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got "${value}"`);
+  return n;
+}
+
+/** Flags win over environment variables (BENCH_EVENTS, BENCH_QUICK=1), which win over defaults. */
+export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      quick: { type: 'boolean' },
+      events: { type: 'string' },
+      sessions: { type: 'string' },
+      seed: { type: 'string' },
+      batch: { type: 'string' },
+      runs: { type: 'string' },
+      only: { type: 'string' },
+      rate: { type: 'string' },
+      'latency-seconds': { type: 'string' },
+      'open-turns': { type: 'string' },
+      'close-turns': { type: 'string' },
+      'memory-seconds': { type: 'string' },
+      'uuid-events': { type: 'string' },
+      profile: { type: 'boolean' },
+      out: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) throw new Error(USAGE);
+  const quick = values.quick ?? env['BENCH_QUICK'] === '1';
+  let stages: Set<Stage> = new Set(DEFAULT_STAGES);
+  if (values.only !== undefined) {
+    const wanted = values.only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const unknown = wanted.filter((s) => !(STAGES as readonly string[]).includes(s));
+    if (unknown.length > 0) throw new Error(`--only: unknown stage(s) ${unknown.join(', ')}; choose from ${STAGES.join(', ')}`);
+    stages = new Set(wanted as Stage[]);
+  }
+  return {
+    quick,
+    events: positiveInt('events', values.events ?? env['BENCH_EVENTS'], quick ? 100_000 : 1_000_000),
+    sessions: positiveInt('sessions', values.sessions, 2000),
+    seed: positiveInt('seed', values.seed, 42),
+    batchSize: positiveInt('batch', values.batch, 2000),
+    runs: Math.max(2, positiveInt('runs', values.runs, quick ? 3 : 2)),
+    stages,
+    rate: positiveInt('rate', values.rate, 10_000),
+    latencySeconds: positiveInt('latency-seconds', values['latency-seconds'], quick ? 3 : 5),
+    openTurns: positiveInt('open-turns', values['open-turns'], quick ? 20_000 : 100_000),
+    closeTurns: positiveInt('close-turns', values['close-turns'], quick ? 150_000 : 1_000_000),
+    memorySeconds: positiveInt('memory-seconds', values['memory-seconds'], quick ? 10 : 30),
+    uuidEvents: positiveInt('uuid-events', values['uuid-events'], 300_000),
+    profile: values.profile ?? false,
+    out: values.out ?? new URL('./results/latest.json', import.meta.url).pathname,
+  };
+}

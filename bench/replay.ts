@@ -1,0 +1,69 @@
+import { copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { PriceTable } from '../src/events/price-table.ts';
+import { openEmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts';
+import { openEmbeddedStore } from '../src/state/open-embedded-store.ts';
+import { benchTelemetry } from './counting-span-exporter.ts';
+import { benchLogger } from './embedded-throughput.ts';
+import { secondsSince, tempDataDir, type Sample } from './measure.ts';
+
+const DB_FILE = 'turnstream.db';
+
+/** Reads the whole log back: SQLite rows → `parseLoggedEvent` (JSON.parse + time), nothing else. */
+export async function runReplayRead(dataDir: string): Promise<Sample> {
+  const store = openEmbeddedStore({ dataDir });
+  try {
+    const start = process.hrtime.bigint();
+    let n = 0;
+    for await (const batch of store.log.read()) n += batch.length;
+    return { seconds: secondsSince(start), count: n };
+  } finally {
+    store.close();
+  }
+}
+
+/**
+ * Restart: a fresh pipeline on the same data dir. `processor.start()` re-reads the whole log to
+ * rebuild the open windows, suppressing every effect at or below the committed position (nothing
+ * is committed or exported again). Timed from open to caught up.
+ */
+export async function runReplayRestart(dataDir: string, prices: PriceTable, events: number): Promise<Sample> {
+  const start = process.hrtime.bigint();
+  const pipeline = await openEmbeddedPipeline({ dataDir, prices, logger: benchLogger });
+  const seconds = secondsSince(start);
+  try {
+    if (pipeline.processor.position !== events) throw new Error(`restart caught up to ${pipeline.processor.position}, expected ${events}`);
+    return { seconds, count: events };
+  } finally {
+    await pipeline.close();
+  }
+}
+
+/**
+ * Full replay (re-pricing / backfill): a copy of the log with no derived state, opened with full
+ * telemetry, so the processor rebuilds every window and commits and exports every effect again:
+ * state, roll-ups, turn rows, metrics and OTLP-serialised spans (same ids as the first time).
+ * Timed from open until telemetry is flushed.
+ */
+export async function runReplayFull(sourceDir: string, prices: PriceTable, events: number): Promise<Sample> {
+  const copy = tempDataDir();
+  copyFileSync(join(sourceDir, DB_FILE), join(copy.dir, DB_FILE));
+  if (existsSync(join(sourceDir, `${DB_FILE}-wal`))) copyFileSync(join(sourceDir, `${DB_FILE}-wal`), join(copy.dir, `${DB_FILE}-wal`));
+  const db = new DatabaseSync(join(copy.dir, DB_FILE));
+  db.exec('DELETE FROM state; DELETE FROM turns; DELETE FROM meta; DELETE FROM dead_letters;');
+  db.close();
+  const { telemetry, exporter } = benchTelemetry('full');
+  try {
+    const start = process.hrtime.bigint();
+    const pipeline = await openEmbeddedPipeline({ dataDir: copy.dir, prices, logger: benchLogger, ...(telemetry === undefined ? {} : { telemetry }) });
+    await telemetry?.forceFlush();
+    const seconds = secondsSince(start);
+    await pipeline.close();
+    if (pipeline.processor.position !== events) throw new Error(`replay reached ${pipeline.processor.position}, expected ${events}`);
+    return { seconds, count: events, extra: { spans: exporter?.spans ?? 0 } };
+  } finally {
+    await telemetry?.shutdown();
+    copy.remove();
+  }
+}

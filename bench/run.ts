@@ -1,0 +1,225 @@
+/**
+ * `npm run bench` (node --expose-gc bench/run.ts): the DESIGN.md §9 performance goals, measured.
+ * Prints a report and writes it as JSON (bench/results/latest.json and latest-{quick,full}.json).
+ * See `--help` in options.ts for flags.
+ */
+import { copyFileSync, rmSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { loadPriceTable } from '../src/events/price-table.ts';
+import type { TurnAggregate } from '../src/streams/turn-aggregate.ts';
+import { runBaseline } from './baseline.ts';
+import { runDecodeAppend, runDecodeOnly, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
+import { runLatency, type LatencyResult } from './latency.ts';
+import { hasGc, repeat, secondsSince, type RateSummary } from './measure.ts';
+import { runMemory, type MemoryResult } from './memory.ts';
+import { parseOptions, USAGE, type BenchOptions, type Stage } from './options.ts';
+import { formatProfile, profileEmbedded, type EmbeddedProfile } from './profile-embedded.ts';
+import { runReplayFull, runReplayRead, runReplayRestart } from './replay.ts';
+import { describeMachine, formatReport, mib, si, status, writeReportJson, type CheckRow, type SplitRow, type ThroughputRow } from './report.ts';
+import { generateWorkload, withRandomUuids } from './workload.ts';
+
+const TARGET_E2E = 300_000;
+const TARGET_REPLAY = 500_000;
+const TARGET_P99_MS = 50;
+const TARGET_OPEN_TURN_BYTES = 2048;
+
+const progress = (msg: string): void => {
+  process.stderr.write(`[bench] ${msg}\n`);
+};
+
+async function main(o: BenchOptions): Promise<void> {
+  const started = process.hrtime.bigint();
+  const on = (s: Stage): boolean => o.stages.has(s);
+  if (!hasGc()) progress('warning: run with --expose-gc (npm run bench does) for GC between runs and the memory stage');
+  const machine = describeMachine();
+  progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${o.quick ? 'quick' : 'full'} mode, ${o.events.toLocaleString('en')} events, ${o.runs} runs each`);
+
+  const prices = loadPriceTable();
+  const details: Record<string, unknown> = {};
+  // First, before the workload's ~250 MB of lines exist, so heap figures are the pipeline's own.
+  let memory: MemoryResult | undefined;
+  if (on('memory')) {
+    progress(`memory: ${o.openTurns.toLocaleString('en')} open turns, then up to ${o.closeTurns.toLocaleString('en')} closed turns / ${o.memorySeconds} s …`);
+    memory = await runMemory({ prices, openTurns: o.openTurns, closeTurns: o.closeTurns, budgetSeconds: o.memorySeconds, batchSize: o.batchSize, turnGapMs: o.quick ? 20 : 5 });
+    details['memory'] = memory;
+  }
+
+  const t = process.hrtime.bigint();
+  const { lines, stats } = generateWorkload({ events: o.events, sessions: o.sessions, seed: o.seed });
+  progress(`workload generated in ${secondsSince(t).toFixed(1)} s: ${(stats.bytes / stats.events).toFixed(0)} bytes/line average`);
+
+  const rows: ThroughputRow[] = [];
+  let baselineBest: number | undefined;
+  const measure = async (stage: string, runs: () => Promise<RateSummary>, row: Omit<ThroughputRow, 'stage' | 'best' | 'median' | 'runs' | 'unit' | 'vsBaselinePct' | 'status'> & { unit?: ThroughputRow['unit'] }): Promise<RateSummary> => {
+    progress(`${stage} …`);
+    const s = await runs();
+    const unit = row.unit ?? 'events/s';
+    rows.push({
+      stage,
+      unit,
+      best: s.best,
+      median: s.median,
+      runs: s.runs,
+      ...(unit === 'events/s' && baselineBest !== undefined ? { vsBaselinePct: (100 * s.best) / baselineBest } : {}),
+      ...(row.target === undefined ? {} : { target: row.target, status: status(s.best >= row.target) }),
+      notes: row.notes,
+    });
+    details[stage] = s;
+    progress(`${stage}: best ${si(s.best)} ${unit}, median ${si(s.median)}`);
+    return s;
+  };
+
+  if (on('baseline')) {
+    const b = await measure('baseline: JSON.parse + Map fold (ceiling)', () => repeat(o.runs, () => runBaseline(lines)), { notes: 'per (session, turn): tokens, tool calls; no validation/durability/export' });
+    baselineBest = b.best;
+  }
+  if (on('decode')) await measure('decode + validate', () => repeat(o.runs, () => runDecodeOnly(lines, o.batchSize)), { notes: 'decodeEvent: JSON.parse + Ajv + Date.parse' });
+  if (on('append')) await measure('decode + append (ULID ids)', () => repeat(o.runs, () => runDecodeAppend(lines, o.batchSize)), { notes: `Ingestor → SQLite WAL sync=normal, ${o.batchSize}-line transactions` });
+  if (on('uuid')) {
+    const uuidLines = withRandomUuids(lines.slice(0, o.uuidEvents));
+    await measure('decode + append (UUIDv4 ids)', () => repeat(o.runs, () => runDecodeAppend(uuidLines, o.batchSize)), { notes: `first ${si(uuidLines.length)} lines, random ids: inserts all over UNIQUE(id); slows as the table grows` });
+  }
+
+  const aggregates: TurnAggregate[] = [];
+  const pipelineRun = (telemetry: 'none' | 'metrics' | 'full', extra: { collect?: boolean; keepLast?: boolean } = {}) => {
+    let run = 0;
+    let kept: string | undefined;
+    const summary = () => repeat(o.runs, async () => {
+      const last = ++run === o.runs;
+      const collect = extra.collect === true && run === 1;
+      const s = await runPipeline({ lines, batchSize: o.batchSize, prices, telemetry, ...(extra.keepLast === true && last ? { keepDataDir: true } : {}), ...(collect ? { onAggregate: (a: TurnAggregate) => aggregates.push(a) } : {}) });
+      if (s.dataDir !== undefined) kept = s.dataDir;
+      return s;
+    });
+    return { summary, kept: () => kept };
+  };
+  if (on('pipeline')) await measure('pipeline, no telemetry', pipelineRun('none').summary, { notes: '+ windows, roll-ups, state commit (turn rows, totals)' });
+  // Spans off; its first run also collects the aggregates for the span stages.
+  let spansOff: RateSummary | undefined;
+  if (on('metrics') || on('spans')) spansOff = await measure('spans off: pipeline + metrics', pipelineRun('metrics', { collect: true }).summary, { notes: 'no span exporter: NoopSpanProcessor (span records still built)' });
+
+  let fullSummary: RateSummary | undefined;
+  let logDir: string | undefined;
+  if (on('full') || on('replay')) {
+    const p = pipelineRun('full', { keepLast: on('replay') });
+    fullSummary = await measure('END TO END: + spans → OTLP protobuf', p.summary, { target: TARGET_E2E, notes: '' });
+    logDir = p.kept();
+    const x = fullSummary.extra ?? {};
+    // The best run's spans at the best run's rate.
+    const spansPerS = ((x['spans'] ?? 0) * fullSummary.best) / lines.length;
+    const idx = rows.length - 1;
+    // Export share: the part of end-to-end time that spans (BSP + serialisation) add over spans off.
+    const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - fullSummary.best / spansOff.best)).toFixed(0)} % of e2e time`;
+    rows[idx] = { ...rows[idx]!, notes: `${si(spansPerS)} spans/s, ${((x['spanBytes'] ?? 0) / Math.max(1, x['spans'] ?? 1)).toFixed(0)} B/span, ${si(x['aggregates'] ?? 0)} turns${share}` };
+  }
+
+  if (on('spans') && aggregates.length > 0) {
+    const ctx = { resource: resourceFromAttributes({ 'service.name': 'turnstream', 'service.version': 'bench' }), scope: { name: 'turnstream', version: 'bench' } };
+    let spans: ReadableSpan[] = [];
+    await measure('span records: buildTurnSpans', () => repeat(o.runs, () => {
+      const s = runSpanBuild(aggregates, ctx);
+      spans = s.spans;
+      return { seconds: s.seconds, count: s.count };
+    }), { unit: 'spans/s', notes: '' });
+    rows[rows.length - 1] = { ...rows[rows.length - 1]!, notes: `${aggregates.length} turns → ${spans.length} spans (sha256-derived ids, attributes)` };
+    await measure('OTLP protobuf serialisation', () => repeat(o.runs, () => runSerialize(spans, 4096)), { unit: 'spans/s', notes: 'ProtobufTraceSerializer.serializeRequest, 4096-span batches' });
+  }
+  aggregates.length = 0;
+
+  let latency: LatencyResult | undefined;
+  if (on('latency')) {
+    progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s …`);
+    latency = await runLatency({ lines, prices, rate: o.rate, seconds: o.latencySeconds });
+    details['latency'] = latency;
+  }
+
+  if (on('replay') && logDir !== undefined) {
+    const dir = logDir;
+    await measure('replay: read + parse log', () => repeat(o.runs, () => runReplayRead(dir)), { notes: 'log.read(): SQLite rows → parseLoggedEvent; ceiling for replay' });
+    await measure('replay: restart (rebuild windows)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), { target: TARGET_REPLAY, notes: 'fresh pipeline, processor.start(); effects ≤ committed position suppressed' });
+    await measure('replay: full re-derive + re-export', () => repeat(o.runs, () => runReplayFull(dir, prices, lines.length)), { target: TARGET_REPLAY, notes: 'log copy without state: commit + metrics + spans again' });
+  }
+  if (logDir !== undefined) rmSync(logDir, { recursive: true, force: true });
+
+  let profile: EmbeddedProfile | undefined;
+  if (o.profile) {
+    progress('profiling one end-to-end run …');
+    profile = await profileEmbedded({ lines, batchSize: o.batchSize, prices, file: join(dirname(o.out), 'embedded.cpuprofile'), top: 25 });
+    details['profile'] = profile;
+  }
+
+  const split: SplitRow[] = [];
+  const x = fullSummary?.extra;
+  if (fullSummary !== undefined && x !== undefined) {
+    const parts: [string, string][] = [
+      ['decode + validate (in ingest)', 'decodeSeconds'],
+      ['log append (SQLite)', 'appendSeconds'],
+      ['windows + roll-ups + metrics + span records', 'windowsSeconds'],
+      ['state commit (SQLite: turns, totals, state)', 'commitSeconds'],
+      ['OTLP protobuf serialisation', 'serializeSeconds'],
+      ['other (event loop, timers, BSP, GC between)', 'otherSeconds'],
+    ];
+    const total = parts.reduce((n, [, k]) => n + (x[k] ?? 0), 0);
+    for (const [part, k] of parts) split.push({ part, usPerEvent: ((x[k] ?? 0) * 1e6) / lines.length, pct: (100 * (x[k] ?? 0)) / total });
+  }
+
+  const checks: CheckRow[] = [];
+  if (latency !== undefined) {
+    checks.push({
+      metric: `p99 event→aggregate @ ${si(latency.rate)} events/s`,
+      value: `p99 ${latency.p99Ms.toFixed(1)} ms (p50 ${latency.p50Ms.toFixed(1)}, p90 ${latency.p90Ms.toFixed(1)}, max ${latency.maxMs.toFixed(1)})`,
+      target: `< ${TARGET_P99_MS} ms`,
+      status: status(latency.p99Ms < TARGET_P99_MS && latency.missing === 0),
+      notes: `${latency.samples} turn.end (lines ${si(latency.offset)}+) over ${latency.seconds} s, ${latency.batches} batches, achieved ${si(latency.achievedRate)}/s; ingest ack p99 ${latency.ingestP99Ms.toFixed(1)} ms${latency.missing > 0 ? `; ${latency.missing} MISSING` : ''}`,
+    });
+  }
+  if (memory !== undefined) {
+    for (const t of [memory.light, memory.mid]) {
+      checks.push({
+        metric: `heap per open turn (${t.eventsPerTurn} events)`,
+        value: `${t.bytesPerTurn.toFixed(0)} B`,
+        target: `< ${TARGET_OPEN_TURN_BYTES} B`,
+        status: status(t.bytesPerTurn < TARGET_OPEN_TURN_BYTES),
+        notes: `${si(t.turns)} open turns, 4 per session; turn.start + ${(t.eventsPerTurn - 1) / 3} × (llm.usage, tool.start, tool.end); RSS ${t.rssBytesPerTurn.toFixed(0)} B/turn`,
+      });
+    }
+    const flat = memory.secondHalfGrowthBytes < Math.max(8 * 2 ** 20, 0.05 * memory.heapAfterBytes);
+    const plateau = Math.max(...memory.curve.map((p) => p.heapUsedBytes));
+    checks.push({
+      metric: `heap after ${si(memory.turnsClosed)} closed turns`,
+      value: `${mib(memory.heapBeforeBytes)} → ${mib(memory.heapAfterBytes)} (max ${mib(plateau)})`,
+      target: 'flat',
+      status: status(flat),
+      notes: `2nd half ${memory.secondHalfGrowthBytes >= 0 ? '+' : ''}${mib(memory.secondHalfGrowthBytes)}; ${si(memory.turnsClosed / memory.closeSeconds)} turns/s for ${memory.closeSeconds.toFixed(0)} s; grace holds ~${si(memory.heldInGrace)} closed turns (1 per ${memory.turnGapMs} ms)${memory.turnsClosed < memory.closeTurnsTarget ? `; time budget hit before ${si(memory.closeTurnsTarget)}` : ''}`,
+    });
+  }
+
+  const report = {
+    machine,
+    config: { mode: o.quick ? 'quick' : 'full', events: o.events, sessions: o.sessions, seed: o.seed, batch: o.batchSize, runs: o.runs, sqliteSync: 'normal' },
+    workload: { ...stats, avgLineBytes: Math.round(stats.bytes / stats.events) },
+    throughput: rows,
+    split,
+    checks,
+    details,
+    totalSeconds: secondsSince(started),
+  };
+  process.stdout.write(`\n${formatReport(report)}\n`);
+  if (profile !== undefined) process.stdout.write(`\n${formatProfile(profile)}\n`);
+  writeReportJson(o.out, report);
+  const modeCopy = join(dirname(o.out), `latest-${o.quick ? 'quick' : 'full'}.json`);
+  if (modeCopy !== o.out) copyFileSync(o.out, modeCopy);
+  process.stdout.write(`\nwrote ${o.out} and ${modeCopy}\n`);
+}
+
+let options: BenchOptions;
+try {
+  options = parseOptions(process.argv.slice(2), process.env);
+} catch (error) {
+  const message = (error as Error).message;
+  process.stderr.write(`${message}\n${message === USAGE ? '' : `\n${USAGE}\n`}`);
+  process.exit(2);
+}
+await main(options);
