@@ -49,10 +49,13 @@ function describe(errors: ErrorObject[] | null | undefined): string {
 /** Epoch ms, or NaN for a calendar date that does not exist (Date.parse would roll 02-30 over to 03-02). */
 function toEpochMs(time: string | number): number {
   if (typeof time === 'number') return time;
-  const y = Number(time.slice(0, 4));
-  const m = Number(time.slice(5, 7));
-  const d = Number(time.slice(8, 10));
-  if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return Number.NaN;
+  // Days 01–28 exist in every month: only later days need the (costlier) calendar check.
+  const d = (time.charCodeAt(8) - 48) * 10 + (time.charCodeAt(9) - 48);
+  if (d > 28 || d < 1) {
+    const y = Number(time.slice(0, 4));
+    const m = Number(time.slice(5, 7));
+    if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return Number.NaN;
+  }
   return Date.parse(time);
 }
 

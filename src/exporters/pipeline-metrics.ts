@@ -1,12 +1,14 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import type { RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { ModelBreakdown, TurnAggregate } from '../streams/turn-aggregate.ts';
 import * as sc from './semconv.ts';
 
 export interface PipelineMetrics {
-  /** Records a closed turn (revision 0) or the difference a revision makes. */
+  /** Records a closed turn (revision 0) or the difference a revision makes. Counters are summed until `flush`. */
   recordTurn(a: TurnAggregate): void;
+  /** Hands the counter sums of the turns recorded since the last flush to the SDK (once per batch). */
+  flush(): void;
   recordIngested(type: string, source: string, count?: number): void;
   recordDeduped(source: string, count?: number): void;
   recordDeadLettered(reason: RejectReason, source: string, count?: number): void;
@@ -42,13 +44,24 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
 
   const modelKey = (m: { provider: string; model: string }): string => `${m.provider}\u0000${m.model}`;
 
+  // Counter additions are summed per (instrument, label set) and handed to the SDK once per batch:
+  // the SDK hashes the attributes of every call, which dominated metric cost at ~25 calls a turn.
+  const pending = new Map<string, { counter: Counter; attrs: Attributes; value: number }>();
+  const add = (counter: Counter, name: string, key: string, value: number, attrs: () => Attributes): void => {
+    const k = `${name}\u0001${key}`;
+    const entry = pending.get(k);
+    if (entry !== undefined) entry.value += value;
+    else pending.set(k, { counter, attrs: attrs(), value });
+  };
+
   const recordModelDelta = (m: ModelBreakdown, before: ModelBreakdown | undefined, agent: string): void => {
-    const attrs: Attributes = { [sc.ATTR_GEN_AI_PROVIDER_NAME]: m.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: m.model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent };
+    const key = `${m.provider}\u0000${m.model}\u0000${agent}`;
+    const attrs = (): Attributes => ({ [sc.ATTR_GEN_AI_PROVIDER_NAME]: m.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: m.model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent });
     const dc = m.cost - (before?.cost ?? 0);
-    if (dc > 0) cost.add(dc, attrs);
+    if (dc > 0) add(cost, 'cost', key, dc, attrs);
     for (const t of TOKEN_TYPES) {
       const d = m[t] - (before?.[t] ?? 0);
-      if (d > 0) tokens.add(d, { ...attrs, [sc.ATTR_TOKEN_TYPE]: TOKEN_TYPE_LABEL[t] });
+      if (d > 0) add(tokens, t, key, d, () => ({ ...attrs(), [sc.ATTR_TOKEN_TYPE]: TOKEN_TYPE_LABEL[t] }));
     }
   };
 
@@ -70,17 +83,23 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
       const seenTools = new Set(prev?.tools.map((t) => t.toolCallId));
       for (const t of a.tools) {
         if (seenTools.has(t.toolCallId)) continue;
-        toolCalls.add(1, { [sc.ATTR_GEN_AI_TOOL_NAME]: t.toolName, [sc.ATTR_TOOL_OUTCOME]: t.error === undefined ? 'ok' : 'error', [sc.ATTR_GEN_AI_AGENT_NAME]: agent });
+        const outcome = t.error === undefined ? 'ok' : 'error';
+        add(toolCalls, 'tool', `${t.toolName}\u0000${outcome}\u0000${agent}`, 1, () => ({ [sc.ATTR_GEN_AI_TOOL_NAME]: t.toolName, [sc.ATTR_TOOL_OUTCOME]: outcome, [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
       }
       if (a.revision > 0) {
-        revisions.add(1, { [sc.ATTR_GEN_AI_AGENT_NAME]: agent });
+        add(revisions, 'revision', agent, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
         return;
       }
       const turnAttrs: Attributes = { [sc.ATTR_GEN_AI_AGENT_NAME]: agent, [sc.ATTR_TURN_STATUS]: a.status };
-      turns.add(1, { ...turnAttrs, [sc.ATTR_TURN_STOP_REASON]: a.stopReason ?? 'none' });
+      const stop = a.stopReason ?? 'none';
+      add(turns, 'turn', `${agent}\u0000${a.status}\u0000${stop}`, 1, () => ({ ...turnAttrs, [sc.ATTR_TURN_STOP_REASON]: stop }));
       turnDuration.record(a.durationMs / 1000, turnAttrs);
       turnTools.record(a.toolCallCount, turnAttrs);
       turnLlm.record(a.llmCallCount, turnAttrs);
+    },
+    flush() {
+      for (const { counter, attrs, value } of pending.values()) counter.add(value, attrs);
+      pending.clear();
     },
     recordIngested(type, source, count = 1) {
       ingested.add(count, { [sc.ATTR_EVENT_TYPE]: type, [sc.ATTR_SOURCE]: source });

@@ -12,7 +12,11 @@ export type SyncMode = 'normal' | 'full';
 export function openSqlite({ dataDir, sync = 'normal' }: { dataDir: string; sync?: SyncMode }): DatabaseSync {
   mkdirSync(dataDir, { recursive: true });
   const db = new DatabaseSync(join(dataDir, 'turnstream.db'));
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000;`);
+  // A 64 MiB page cache keeps the event-id index hot: producers' ids are random (UUIDv4), and with
+  // SQLite's 2 MiB default every append missed the index pages once the log passed ~100k events.
+  // Checkpointing every ~40 MiB of WAL instead of ~4 MiB makes the checkpoints (and their syncs)
+  // inside COMMIT ten times rarer.
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;`);
   return db;
 }
 

@@ -153,6 +153,7 @@ export class Processor {
       metrics?.recordTurn(a);
       onAggregate?.(a);
     }
+    metrics?.flush();
   }
 
   /** Completes the operators. Open turns stay open in the log; a restart rebuilds them. */

@@ -9,7 +9,10 @@ export interface WindowTurnsOptions {
   readonly turnIdleTimeoutMs?: number;
   /** How long (event time) a closed turn still accepts events, emitting a revision. Default 5 min. */
   readonly graceMs?: number;
-  /** How often (in event time) idle and expired windows are swept. Default 1 s. */
+  /**
+   * How often (in event time) idle and expired windows are swept, at most. Default 5 s: a turn
+   * closes as abandoned within 5 s of event time after its idle timeout (10 min by default).
+   */
   readonly sweepIntervalMs?: number;
   /**
    * Drop events whose id the turn already holds (emitted as `duplicate`). For at-least-once logs
@@ -53,7 +56,7 @@ interface SessionInfo {
 export function windowTurns(options: WindowTurnsOptions): OperatorFunction<LoggedEvent, WindowOutput> {
   const idleMs = options.turnIdleTimeoutMs ?? 600_000;
   const graceMs = options.graceMs ?? 300_000;
-  const sweepMs = options.sweepIntervalMs ?? 1_000;
+  const sweepMs = options.sweepIntervalMs ?? 5_000;
   const price = options.price;
   const dedupe = options.dedupe ?? false;
 
