@@ -7,6 +7,8 @@ import type { Ingestor } from '../pipeline/ingestor.ts';
 import { openEmbeddedPipeline } from '../pipeline/open-embedded-pipeline.ts';
 import { openKafkaPipeline } from '../pipeline/open-kafka-pipeline.ts';
 import type { Config } from './settings.ts';
+import { loadBudgetRules } from '../streams/budget-rule.ts';
+import { fanOutAlertSink, logAlertSink, webhookAlertSink, type AlertSink } from '../exporters/alert-sinks.ts';
 
 /** What `start` runs on: the embedded store or Kafka, behind one face. */
 export interface Backend {
@@ -21,7 +23,11 @@ export const brokerList = (value: string): string[] => value.split(',').map((b) 
 
 /** Opens the backend the configuration asks for: Kafka when `kafka` is set, else the embedded store. */
 export async function openBackend(config: Config, prices: PriceTable, telemetry: Telemetry, logger: Logger): Promise<Backend> {
+  const rules = config.budgets === undefined ? [] : loadBudgetRules(config.budgets);
+  const sinks: AlertSink[] = [logAlertSink(logger)];
+  if (config.alertWebhook !== undefined) sinks.push(webhookAlertSink({ url: config.alertWebhook, logger }));
   const common = {
+    ...(rules.length === 0 ? {} : { budgets: { rules, sink: fanOutAlertSink(sinks) } }),
     prices,
     telemetry,
     logger,

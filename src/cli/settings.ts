@@ -32,6 +32,8 @@ export const SETTINGS = {
   maxEventBytes: setting({ key: 'maxEvent', flag: 'max-event', env: 'TURNSTREAM_MAX_EVENT', default: 64 * 1024, parse: parseSize, help: 'largest single event' }),
   maxAttributes: setting({ key: 'maxAttributes', flag: 'max-attributes', env: 'TURNSTREAM_MAX_ATTRIBUTES', default: 32, parse: parsePositiveInt, help: 'most attrs entries on one event' }),
   maxFutureSkewMs: setting({ key: 'maxFutureSkew', flag: 'max-future-skew', env: 'TURNSTREAM_MAX_FUTURE_SKEW', default: 300_000, parse: parseDuration, help: 'how far in the future an event time may be' }),
+  budgets: setting({ key: 'budgets', flag: 'budgets', env: 'TURNSTREAM_BUDGETS', default: undefined as string | undefined, parse: parseString, help: 'JSON file of live budget rules (soft/hard USD thresholds per session, agent, user, global)' }),
+  alertWebhook: setting({ key: 'alertWebhook', flag: 'alert-webhook', env: 'TURNSTREAM_ALERT_WEBHOOK', default: undefined as string | undefined, parse: parseString, help: 'URL that receives each budget alert as a JSON POST (retried with backoff)' }),
   kafka: setting({ key: 'kafka', flag: 'kafka', env: 'TURNSTREAM_KAFKA_BROKERS', default: undefined as string | undefined, parse: parseString, help: 'Kafka brokers (host:port,…): run on Kafka instead of the embedded store' }),
   kafkaGroup: setting({ key: 'kafkaGroup', flag: 'kafka-group', env: 'TURNSTREAM_KAFKA_GROUP', default: 'turnstream', parse: parseString, help: 'consumer group shared by the turnstream processes of one deployment' }),
   kafkaTopicPrefix: setting({ key: 'kafkaTopicPrefix', flag: 'kafka-topic-prefix', env: 'TURNSTREAM_KAFKA_TOPIC_PREFIX', default: 'turnstream', parse: parseString, help: 'topic names: <prefix>.events, <prefix>.state, <prefix>.turns, …' }),

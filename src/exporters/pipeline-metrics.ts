@@ -1,6 +1,7 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import type { RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
+import type { BudgetAlert } from '../streams/budget-rule.ts';
 import type { ModelBreakdown, TurnAggregate } from '../streams/turn-aggregate.ts';
 import * as sc from './semconv.ts';
 
@@ -13,6 +14,8 @@ export interface PipelineMetrics {
   recordDeduped(source: string, count?: number): void;
   recordDeadLettered(reason: RejectReason, source: string, count?: number): void;
   recordUnpriced(provider: string, model: string): void;
+  /** Counts a budget alert and tracks how many rule keys are firing (no session label). */
+  recordAlert(a: BudgetAlert): void;
   /** Reports `lag()` (events in the log not yet processed) at each collection. */
   observeLag(lag: () => number): void;
 }
@@ -40,6 +43,8 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
   const deduped = meter.createCounter(sc.METRIC_EVENTS_DEDUPED, { unit: '{event}', description: 'Duplicate events dropped (same id)' });
   const dead = meter.createCounter(sc.METRIC_EVENTS_DEAD_LETTERED, { unit: '{event}', description: 'Inputs sent to dead letters, by reason' });
   const unpriced = meter.createCounter(sc.METRIC_UNPRICED, { unit: '{call}', description: 'LLM calls whose model has no price (cost counted as 0)' });
+  const alerts = meter.createCounter(sc.METRIC_BUDGET_ALERTS, { unit: '{alert}', description: 'Budget alerts emitted, by rule, level and status' });
+  const firing = meter.createUpDownCounter(sc.METRIC_BUDGET_FIRING, { unit: '{alert}', description: 'Budget rule keys currently over a threshold' });
   const lag = meter.createObservableGauge(sc.METRIC_CONSUMER_LAG, { unit: '{event}', description: 'Events in the log not yet processed' });
 
   const modelKey = (m: { provider: string; model: string }): string => `${m.provider}\u0000${m.model}`;
@@ -112,6 +117,11 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
     },
     recordUnpriced(provider, model) {
       unpriced.add(1, { [sc.ATTR_GEN_AI_PROVIDER_NAME]: provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: model });
+    },
+    recordAlert(a) {
+      const attrs = { [sc.ATTR_BUDGET_RULE]: a.rule, [sc.ATTR_BUDGET_LEVEL]: a.level };
+      alerts.add(1, { ...attrs, [sc.ATTR_BUDGET_STATUS]: a.status });
+      firing.add(a.status === 'firing' ? 1 : -1, attrs);
     },
     observeLag(fn) {
       lag.addCallback((result) => result.observe(fn()));

@@ -46,6 +46,9 @@ export const ATTR_TOOL_OUTCOME = 'turnstream.tool.outcome';
 export const ATTR_EVENT_TYPE = 'turnstream.event.type';
 export const ATTR_REASON = 'turnstream.reason';
 export const ATTR_SOURCE = 'turnstream.source';
+export const ATTR_BUDGET_RULE = 'turnstream.budget.rule';
+export const ATTR_BUDGET_LEVEL = 'turnstream.budget.level';
+export const ATTR_BUDGET_STATUS = 'turnstream.budget.status';
 
 // Metric names (OTel) and what Prometheus exposes for them
 export const METRIC_GEN_AI_TOKEN_USAGE = 'gen_ai.client.token.usage';
@@ -63,6 +66,8 @@ export const METRIC_EVENTS_DEDUPED = 'turnstream.events.deduped';
 export const METRIC_EVENTS_DEAD_LETTERED = 'turnstream.events.dead_lettered';
 export const METRIC_UNPRICED = 'turnstream.llm.unpriced';
 export const METRIC_CONSUMER_LAG = 'turnstream.consumer.lag';
+export const METRIC_BUDGET_ALERTS = 'turnstream.budget.alerts';
+export const METRIC_BUDGET_FIRING = 'turnstream.budget.firing';
 
 export const PROM_TOKEN_USAGE = 'gen_ai_client_token_usage';
 export const PROM_OPERATION_DURATION = 'gen_ai_client_operation_duration';
@@ -79,6 +84,8 @@ export const PROM_EVENTS_DEDUPED = 'turnstream_events_deduped_total';
 export const PROM_EVENTS_DEAD_LETTERED = 'turnstream_events_dead_lettered_total';
 export const PROM_UNPRICED = 'turnstream_llm_unpriced_total';
 export const PROM_CONSUMER_LAG = 'turnstream_consumer_lag';
+export const PROM_BUDGET_ALERTS = 'turnstream_budget_alerts_total';
+export const PROM_BUDGET_FIRING = 'turnstream_budget_firing';
 
 /** Bucket boundaries the GenAI conventions recommend. */
 export const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];

@@ -7,6 +7,8 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { lockDataDir } from '../state/data-dir-lock.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../state/open-embedded-store.ts';
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { BudgetRule } from '../streams/budget-rule.ts';
+import type { AlertSink } from '../exporters/alert-sinks.ts';
 import { Ingestor } from './ingestor.ts';
 import { Processor } from './processor.ts';
 import { Pump } from './pump.ts';
@@ -21,6 +23,7 @@ export interface EmbeddedPipelineOptions {
   readonly graceMs?: number;
   readonly logger?: Logger;
   readonly onAggregate?: (a: TurnAggregate) => void;
+  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
 }
 
 export interface EmbeddedPipeline {
@@ -61,6 +64,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     ...(metrics === undefined ? {} : { metrics }),
     ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
     ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
+    ...(o.budgets === undefined ? {} : { budgets: o.budgets }),
   });
   const pump = new Pump(processor, logger);
   try {
@@ -91,6 +95,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
           await pump.idle();
           processor.stop();
           await o.telemetry?.forceFlush();
+          await o.budgets?.sink.shutdown();
         } finally {
           lock.release();
           store.close();

@@ -13,6 +13,9 @@ import { silentLogger, type Logger } from '../logger.ts';
 import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
 import { KafkaStateView } from '../state/kafka-state-view.ts';
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { BudgetRule } from '../streams/budget-rule.ts';
+import { fanOutAlertSink, type AlertSink } from '../exporters/alert-sinks.ts';
+import { kafkaAlertSink } from '../exporters/kafka-alert-sink.ts';
 import { Ingestor } from './ingestor.ts';
 import { Processor } from './processor.ts';
 
@@ -32,6 +35,8 @@ export interface KafkaPipelineOptions {
   readonly graceMs?: number;
   readonly logger?: Logger;
   readonly onAggregate?: (a: TurnAggregate) => void;
+  /** Budget rules; alerts go to `sink` and to the alerts topic. */
+  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
 }
 
 interface Worker {
@@ -83,6 +88,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   const deadLetters = await KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions });
   const ingestor = new Ingestor({ log: appender, deadLetters, limits: o.limits ?? DEFAULT_DECODE_LIMITS, ...(metrics === undefined ? {} : { metrics }) });
 
+  const alertSink = o.budgets === undefined ? undefined : fanOutAlertSink([o.budgets.sink, await kafkaAlertSink({ kafka, topic: topics.alerts, partitions, logger })]);
   const workers = new Map<number, Promise<Worker>>();
   const ends = new Map<number, number>();
   let generation = 0;
@@ -103,6 +109,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
       ...(metrics === undefined ? {} : { metrics }),
       ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
       ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
+      ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }),
     });
     await processor.restore();
     logger.info('partition assigned', { partition, committed: processor.committedPosition });
@@ -189,7 +196,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
           await worker.store.close();
         }
         workers.clear();
-        await Promise.all([appender.close(), deadLetters.close(), view.close()]);
+        await Promise.all([appender.close(), deadLetters.close(), view.close(), alertSink?.shutdown()]);
         await o.telemetry?.forceFlush();
       })();
       return closing;

@@ -11,6 +11,9 @@ import type { SessionDelta } from '../streams/session-totals.ts';
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
 import { rollUpSessions } from '../streams/roll-up-sessions.ts';
 import { toStateWrites } from '../streams/to-state-writes.ts';
+import { checkBudgets } from '../streams/check-budgets.ts';
+import type { BudgetAlert, BudgetRule } from '../streams/budget-rule.ts';
+import type { AlertSink } from '../exporters/alert-sinks.ts';
 import { windowTurns, type WindowTurnsOptions } from '../streams/window-turns.ts';
 import { buildTurnSpans, type TurnSpanContext } from '../exporters/turn-spans.ts';
 import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
@@ -27,6 +30,8 @@ export interface ProcessorOptions {
   readonly spanContext?: TurnSpanContext;
   readonly windows?: Omit<WindowTurnsOptions, 'price'>;
   readonly logger?: Logger;
+  /** Live budget rules and where their alerts go (after the batch's effects are committed). */
+  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
   /** Deduplicate by event id in the turn windows (for logs that do not dedupe on append). */
   readonly dedupe?: boolean;
   /** Called with every aggregate that takes effect (tests, benchmarks, alerting). */
@@ -39,6 +44,7 @@ export interface BatchEffects {
   readonly writes: StateWrite[];
   readonly deltas: SessionDelta[];
   readonly letters: DeadLetter[];
+  readonly alerts: BudgetAlert[];
 }
 
 /**
@@ -54,7 +60,7 @@ export class Processor {
   private readonly options: ProcessorOptions;
   private readonly input = new Subject<LoggedEvent>();
   private readonly turns = new Subject<TurnAggregate>();
-  private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], letters: [] };
+  private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], letters: [], alerts: [] };
   /** Log position whose effects are durable. Effects at or below it are suppressed. */
   private committed = 0;
   /** Last position fed to the operators. */
@@ -83,6 +89,12 @@ export class Processor {
     this.input.pipe(toStateWrites()).subscribe((w) => {
       if (this.fed > this.committed) this.effects.writes.push(w);
     });
+    if (options.budgets !== undefined && options.budgets.rules.length > 0) {
+      const quietPrice = (u: LlmUsageEvent) => priceUsage(u, options.prices);
+      this.input.pipe(checkBudgets({ rules: options.budgets.rules, price: quietPrice })).subscribe((alert) => {
+        if (alert.pos > this.committed) this.effects.alerts.push(alert);
+      });
+    }
     this.turns.subscribe((a) => this.effects.aggregates.push(a));
     this.turns.pipe(rollUpSessions()).subscribe((d) => this.effects.deltas.push(d));
   }
@@ -124,7 +136,7 @@ export class Processor {
       this.input.next(logged);
     }
     const effects = this.effects;
-    this.effects = { aggregates: [], writes: [], deltas: [], letters: [] };
+    this.effects = { aggregates: [], writes: [], deltas: [], letters: [], alerts: [] };
     if (this.fed <= this.committed) return effects;
     await this.options.state.commit({
       writes: effects.writes,
@@ -143,6 +155,10 @@ export class Processor {
       if (effects.letters.length > duplicates) this.options.metrics?.recordDeadLettered('late', 'pipeline', effects.letters.length - duplicates);
     }
     this.export(effects.aggregates);
+    if (effects.alerts.length > 0) {
+      this.options.budgets?.sink.send(effects.alerts);
+      for (const a of effects.alerts) this.options.metrics?.recordAlert(a);
+    }
     return effects;
   }
 
