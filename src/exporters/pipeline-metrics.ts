@@ -1,5 +1,5 @@
 import type { Attributes, Counter, Meter } from '@opentelemetry/api';
-import type { RejectReason } from '../events/reject-reason.ts';
+import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
 import type { ModelBreakdown, TurnAggregate } from '../streams/turn-aggregate.ts';
@@ -47,6 +47,13 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
   const firing = meter.createUpDownCounter(sc.METRIC_BUDGET_FIRING, { unit: '{alert}', description: 'Budget rule keys currently over a threshold' });
   const lag = meter.createObservableGauge(sc.METRIC_CONSUMER_LAG, { unit: '{event}', description: 'Events in the log not yet processed' });
 
+  // Series that exist from the start at 0, so that the first rejection after a start shows up in
+  // rate()/increase() (Prometheus takes a new series' first sample as its baseline).
+  for (const source of ['http', 'pipeline']) {
+    deduped.add(0, { [sc.ATTR_SOURCE]: source });
+    for (const reason of REJECT_REASONS) dead.add(0, { [sc.ATTR_REASON]: reason, [sc.ATTR_SOURCE]: source });
+  }
+
   const modelKey = (m: { provider: string; model: string }): string => `${m.provider}\u0000${m.model}`;
 
   // Counter additions are summed per (instrument, label set) and handed to the SDK once per batch:
@@ -80,7 +87,7 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
       const seenCalls = new Set(prev?.llm.map((c) => c.eventId));
       for (const c of a.llm) {
         if (seenCalls.has(c.eventId)) continue;
-        const attrs: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, [sc.ATTR_GEN_AI_PROVIDER_NAME]: c.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: c.model };
+        const attrs: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, [sc.ATTR_GEN_AI_PROVIDER_NAME]: c.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: c.model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent };
         tokenUsage.record(otelInputTokens(c), { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT });
         tokenUsage.record(c.outputTokens, { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT });
         if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, attrs);

@@ -10,7 +10,7 @@ export interface KafkaConnection {
  * A kafkajs client whose logs go to our logger (namespace `kafka`), at warn and above: kafkajs is
  * chatty at info, and its own retries already handle transient coordinator errors.
  */
-export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnection, logger: Logger): Kafka {
+export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnection, logger: Logger, onConnectionError?: () => void): Kafka {
   const log = logger.child('kafka');
   return new Kafka({
     clientId,
@@ -22,6 +22,7 @@ export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnectio
       ({ level, log: entry }: LogEntry) => {
         const { message, ...fields } = entry;
         const text = String(message);
+        if (/Connection error|Failed to connect|ECONNREFUSED|Connection timeout/.test(text)) onConnectionError?.();
         // Bounded retries are deliberate: a produce that cannot reach the broker must fail the
         // request (503, nothing acknowledged) rather than hang; the warning about it is noise.
         if (text.startsWith('Limiting retries for the idempotent producer')) return;

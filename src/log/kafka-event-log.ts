@@ -5,6 +5,8 @@ import type { LoggedEvent } from '../events/step-event.ts';
 import { partitionFor } from '../kafka/partition-for.ts';
 import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';
 
+const APPEND_TIMEOUT_MS = 10_000;
+
 /** Positions are Kafka offsets + 1, so that 0 means "nothing" as in every other log. */
 export const positionOf = (offset: string | number): number => Number(offset) + 1;
 
@@ -47,8 +49,18 @@ export class KafkaEventAppender {
     if (batch.length === 0) return [];
     const parts = batch.map(({ event }) => partition ?? partitionFor(event.session, this.partitions));
     const messages: Message[] = batch.map(({ event, raw }, i) => ({ key: event.session, value: raw, partition: parts[i]! }));
-    const meta = await this.producer.send({ topic: this.topic, messages, acks: -1 });
-    return positions(parts, meta);
+    // Bounded wait: past it the request fails (nothing acknowledged, the client retries). A send
+    // that still lands later is a duplicate the processor drops, so the bound is safe.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`Kafka did not acknowledge within ${APPEND_TIMEOUT_MS} ms`)), APPEND_TIMEOUT_MS);
+    });
+    try {
+      const meta = await Promise.race([this.producer.send({ topic: this.topic, messages, acks: -1 }), timeout]);
+      return positions(parts, meta);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async close(): Promise<void> {

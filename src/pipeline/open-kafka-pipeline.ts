@@ -71,7 +71,19 @@ export interface KafkaPipeline {
 export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaPipeline> {
   const logger = (o.logger ?? silentLogger).child('kafka');
   const groupId = o.groupId ?? 'turnstream';
-  const kafka = createKafka({ brokers: o.brokers, clientId: groupId }, o.logger ?? silentLogger);
+  // Connection state for operators: one line when the broker is lost, one when work resumes.
+  let disconnected = false;
+  const onConnectionError = (): void => {
+    if (disconnected) return;
+    disconnected = true;
+    logger.warn('lost connection to Kafka; retrying (ingest answers 503 meanwhile)', { brokers: o.brokers });
+  };
+  const reconnected = (): void => {
+    if (!disconnected) return;
+    disconnected = false;
+    logger.info('reconnected to Kafka; catching up', { brokers: o.brokers });
+  };
+  const kafka = createKafka({ brokers: o.brokers, clientId: groupId }, o.logger ?? silentLogger, onConnectionError);
   const topics = topicNames(o.topicPrefix ?? 'turnstream');
   const admin = kafka.admin();
   await admin.connect();
@@ -133,6 +145,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     generation++;
     dropWorkers();
     assignment = [...(payload.memberAssignment[topics.events] ?? [])].sort((a, b) => a - b);
+    reconnected();
     logger.info('joined consumer group', { groupId, assignment: payload.memberAssignment[topics.events] ?? [] });
   });
   let crashed = false;
@@ -141,11 +154,13 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     logger.error('consumer crashed; restarting', { error: payload.error, restart: payload.restart });
   });
   consumer.on(consumer.events.CONNECT, () => {
-    if (crashed) logger.info('reconnected to Kafka; catching up', { brokers: o.brokers });
+    if (crashed) disconnected = true;
     crashed = false;
+    reconnected();
   });
 
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    reconnected();
     const gen = generation;
     let worker = workers.get(batch.partition);
     if (worker === undefined) {

@@ -1,0 +1,165 @@
+import type { DeadLetter } from '../events/reject-reason.ts';
+import type { PriceTable } from '../events/price-table.ts';
+import type { LoggedEvent } from '../events/step-event.ts';
+import type { DeadLetterStore } from '../log/dead-letter-store.ts';
+import type { EventLog } from '../log/event-log.ts';
+import { Processor } from '../pipeline/processor.ts';
+import { MemorySessionStateStore } from '../state/memory-session-state-store.ts';
+import type { SessionStateStore } from '../state/session-state-store.ts';
+import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import { PendingTurns, type OpenTurn } from './pending-turns.ts';
+import { watermarkStandIn } from './watermark-stand-in.ts';
+
+/** Where a replay stops: before the first event later than an event time, or right after an event. */
+export type ReplayStop = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'event'; readonly id: string };
+
+/** One session to follow: only its outputs are derived; the other sessions only move the watermark. */
+export interface ReplayFocus {
+  readonly session: string;
+  /**
+   * The session's last log position, when the caller knows it: past it, once none of the session's
+   * turns is open, nothing more can change for the session, and the replay stops reading.
+   */
+  readonly lastPos?: number;
+}
+
+export interface ReplayLogOptions {
+  /** The log to replay from its start: the embedded log, or ONE partition of the Kafka events topic. */
+  readonly log: Pick<EventLog, 'read' | 'dedupesOnAppend'>;
+  readonly prices: PriceTable;
+  /** The live pipeline's window settings (idle timeout, grace): the same log and settings give the same outputs. */
+  readonly windows?: { readonly turnIdleTimeoutMs?: number; readonly graceMs?: number };
+  /** Where the Processor commits. Default: a fresh `MemorySessionStateStore` (the live store is never touched). */
+  readonly state?: SessionStateStore;
+  readonly focus?: ReplayFocus;
+  readonly stop?: ReplayStop;
+  /**
+   * Awaited before each event of the followed session (each event when there is no focus) is fed,
+   * with its event time: `--speed` pacing. The batch so far is processed first, so what the event's
+   * predecessors produced is out before the wait.
+   */
+  readonly pace?: (timeMs: number) => Promise<void>;
+  /** Each event of the followed session (each event without focus), as it is fed. */
+  readonly onEvent?: (logged: LoggedEvent) => void;
+  /** Each aggregate the Processor emits (revisions included), in emission order. */
+  readonly onAggregate?: (a: TurnAggregate) => void;
+  /** After each processed batch, with the last log position fed. */
+  readonly onProgress?: (pos: number) => void;
+  readonly batchSize?: number;
+}
+
+export interface ReplayLogResult {
+  readonly state: SessionStateStore;
+  /** Log position of the last event fed (0: nothing). */
+  readonly position: number;
+  /** Events fed, all sessions. */
+  readonly fed: number;
+  /** Events of the followed session fed (all events without focus). */
+  readonly focusEvents: number;
+  /** Why reading stopped: the end of the log, the stop point, or the followed session was settled. */
+  readonly ended: 'end' | 'stop' | 'settled';
+  /** Whether a `stop` by event id found its event. */
+  readonly stopFound: boolean;
+  /** Late and duplicate events the windows turned away (of the followed session only, with focus). */
+  readonly letters: readonly DeadLetter[];
+  /** Turns of the followed session still open where the replay stopped (empty without focus). */
+  readonly open: readonly OpenTurn[];
+}
+
+/**
+ * Replays an event log through the live pipeline's own `Processor` (the same operators, pricing,
+ * dedupe rule and commit path) over a store of its own, from the log's first event.
+ *
+ * The whole log is fed, not just one session's events: turn windows run on a watermark that is
+ * global to the log, so abandoning idle turns and turning away late events depend on every
+ * session's event times. With a `focus`, other sessions' events are fed as watermark stand-ins
+ * (see `watermarkStandIn`), which keeps the followed session's outputs identical at a fraction of
+ * the cost. Deduplication follows the log (`dedupesOnAppend` false, as on Kafka, means the
+ * Processor dedupes by id, as live). Resolves when the log (or the stop point) is reached; rejects
+ * when reading or processing fails.
+ */
+export async function replayLog(o: ReplayLogOptions): Promise<ReplayLogResult> {
+  const state = o.state ?? new MemorySessionStateStore();
+  const focus = o.focus?.session;
+  const letters: DeadLetter[] = [];
+  const deadLetters: DeadLetterStore = {
+    put: async (batch) => {
+      for (const l of batch) if (focus === undefined || l.session === focus) letters.push(l);
+    },
+    list: async () => [...letters],
+    countByReason: async () => {
+      const counts: Partial<Record<DeadLetter['reason'], number>> = {};
+      for (const l of letters) counts[l.reason] = (counts[l.reason] ?? 0) + 1;
+      return counts;
+    },
+  };
+  const processor = new Processor({
+    state,
+    deadLetters,
+    prices: o.prices,
+    dedupe: !o.log.dedupesOnAppend,
+    windows: {
+      ...(o.windows?.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.windows.turnIdleTimeoutMs }),
+      ...(o.windows?.graceMs === undefined ? {} : { graceMs: o.windows.graceMs }),
+    },
+    ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
+  });
+  const pending = focus === undefined ? undefined : new PendingTurns(focus);
+  let fed = 0;
+  let focusEvents = 0;
+  let ended: ReplayLogResult['ended'] = 'end';
+  let stopFound = false;
+  let feed: LoggedEvent[] = [];
+
+  const flush = async (): Promise<void> => {
+    if (feed.length === 0) return;
+    const batch = feed;
+    feed = [];
+    fed += batch.length;
+    const effects = await processor.process(batch);
+    pending?.processed(effects.aggregates, effects.letters);
+    o.onProgress?.(processor.position);
+  };
+
+  const settled = (): boolean =>
+    o.focus?.lastPos !== undefined && o.stop?.kind !== 'event' && processor.position >= o.focus.lastPos && pending?.any === false;
+
+  try {
+    reading: for await (const batch of o.log.read({ batchSize: o.batchSize ?? 5000 })) {
+      for (const logged of batch) {
+        const e = logged.event;
+        if (o.stop?.kind === 'time' && e.timeMs > o.stop.ms) {
+          ended = 'stop';
+          break reading;
+        }
+        if (focus === undefined || e.session === focus) {
+          if (o.pace !== undefined) {
+            await flush();
+            await o.pace(e.timeMs);
+          }
+          feed.push(logged);
+          focusEvents++;
+          pending?.fed(logged);
+          o.onEvent?.(logged);
+          if (o.pace !== undefined) await flush();
+        } else {
+          feed.push(watermarkStandIn(logged));
+        }
+        if (o.stop?.kind === 'event' && e.id === o.stop.id) {
+          ended = 'stop';
+          stopFound = true;
+          break reading;
+        }
+      }
+      await flush();
+      if (settled()) {
+        ended = 'settled';
+        break;
+      }
+    }
+    await flush();
+  } finally {
+    processor.stop();
+  }
+  return { state, position: processor.position, fed, focusEvents, ended, stopFound, letters, open: pending?.open() ?? [] };
+}

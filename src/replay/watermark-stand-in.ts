@@ -1,0 +1,26 @@
+import type { LoggedEvent, SessionStartEvent } from '../events/step-event.ts';
+
+/**
+ * Session id of every stand-in. The schema requires ids of at least one character, so no logged
+ * event can belong to it.
+ */
+export const STAND_IN_SESSION = '';
+
+/**
+ * What replaying ONE session feeds in place of another session's event: a bare `session.start` of
+ * an impossible session, at the same log position and event time.
+ *
+ * Why it is enough: the turn windows' watermark is global to the log, so another session's events
+ * decide when this session's turns are swept (abandoned, evicted) and which of its events are late;
+ * they must be fed, in order, with their times and positions. But nothing else of theirs can reach
+ * this session's outputs: windows, session info, state writes and roll-ups are keyed by session,
+ * and sweeps depend only on the watermark and the positions. A stand-in moves the watermark and
+ * triggers the same sweeps at the same positions, while opening no window, writing no state and
+ * emitting nothing: the followed session's aggregates, state and totals come out identical to
+ * feeding the real events, at a fraction of the cost. (The determinism tests check exactly this
+ * against the live pipeline.)
+ */
+export function watermarkStandIn(logged: LoggedEvent): LoggedEvent {
+  const event: SessionStartEvent = { v: 1, id: '', type: 'session.start', session: STAND_IN_SESSION, time: logged.event.timeMs, timeMs: logged.event.timeMs };
+  return { pos: logged.pos, event };
+}
