@@ -214,6 +214,12 @@ async function main(o: BenchOptions): Promise<void> {
   process.stdout.write(`\nwrote ${o.out} and ${modeCopy}\n`);
 }
 
+if (process.argv.includes('--kafka')) {
+  // Kafka mode has its own workload driver (broker on this machine): see bench/kafka.ts.
+  await (await import('./kafka.ts')).runKafkaBench();
+  process.exit(0);
+}
+
 let options: BenchOptions;
 try {
   options = parseOptions(process.argv.slice(2), process.env);

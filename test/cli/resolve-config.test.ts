@@ -90,7 +90,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     assert.deepEqual(resolve(), {
       dataDir: './.turnstream', host: '127.0.0.1', port: 8787, url: undefined, token: undefined, tokenFile: undefined,
       prices: undefined, turnIdleTimeoutMs: 600_000, graceMs: 300_000, maxBodyBytes: 8 * 1024 * 1024,
-      maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000,
+      maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000, budgets: undefined, alertWebhook: undefined,
       kafka: undefined, kafkaGroup: 'turnstream', kafkaTopicPrefix: 'turnstream', kafkaPartitions: 6, sync: 'normal',
     });
   });
@@ -165,7 +165,7 @@ describe('resolveConfig: bad values name their source', () => {
 describe('resolveConfig: the config file', () => {
   it('unknown key: names the file, the key and the known keys; "$" keys are comments', () => {
     const config = file('{"prot":8080}');
-    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxEvent, maxAttributes, maxFutureSkew, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
+    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxEvent, maxAttributes, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
 
