@@ -26,6 +26,7 @@ Commands:
   send <file|->          send NDJSON events to a running turnstream, or into a data dir
   sessions list          sessions with their totals (tokens, cost, turns)
   sessions show <id>     one session: totals, each turn, and its state
+  replay <id>            rebuild a session from the log: timeline, --at, --export, re-pricing
   dead-letters           rejected inputs, with reason and raw text
   import claude [DIR]    import (or --watch) Claude Code transcripts: turns, calls, tools, cost
 
@@ -100,6 +101,60 @@ ${settingsBlock(['dataDir'])}
 Examples:
   turnstream sessions list
   turnstream sessions show demo-1 --json`,
+
+  replay: `turnstream replay — rebuild sessions from the event log
+
+Feeds the event log through the live pipeline's own stream operators, into a store of its own
+(the live store is never written, and a running 'turnstream start' may keep running). The same
+log and settings give the same turns, totals, state, and trace and span ids as the live run.
+
+Usage:
+  turnstream replay <session-id> [--at TIME|EVENT-ID] [--json | --ndjson] [--export] [--prices FILE] [--speed N]
+  turnstream replay --all [--from TIME] [--to TIME] [--prices FILE] [--out FILE] [--json]
+
+One session prints a timeline: each turn with its start, duration and status, its LLM calls
+(model, tokens by type, cost) and tool calls (name, duration, error) in order, then totals and
+state. Token names follow the event schema: input EXCLUDES cache tokens.
+
+  --session <id>                 the session (or give it as the argument)
+  --json                         the shape of 'sessions show --json', each turn with its calls
+                                 (llm, tools), plus what the replay saw under "replay"
+  --ndjson                       the session's raw events, in log order
+  --at <time|event-id>           state and totals as they were at that point: a time stops
+                                 where the pipeline's event-time clock passed it (before the first
+                                 event later than it); an event id stops right after that event.
+                                 Turns still open there are listed; deleted keys show as deleted
+  --export                       re-export the session's spans over OTLP (OTEL_EXPORTER_OTLP_*
+                                 as for 'start') with the live run's trace and span ids, so a
+                                 tracing backend deduplicates; metrics are not re-exported
+  --prices <file>                re-price with this price file: each turn's recorded cost (what
+                                 the live pipeline stored) next to the re-priced one. (A price
+                                 file from TURNSTREAM_PRICES or the config prices the replay too,
+                                 as it does 'start', without the comparison.)
+  --speed <n>                    replay n times faster than real time, printing events and
+                                 turns as they happen (a demo); default: as fast as possible
+
+--all re-derives every session (a backfill), re-priced with --prices, and keeps the latest
+revision of each turn that started in [--from, --to): a progress bar (on a terminal), then a
+summary of recorded vs re-priced cost by model and session.
+  --from <time>, --to <time>     RFC 3339 with a zone (2026-03-01T00:00:00Z) or a date (2026-03-01)
+  --out <file>                   write the re-priced turns there as NDJSON (one turn record per
+                                 line, the shape the store keeps); without it, a dry run
+
+Where from: the embedded log (--data-dir), or with --kafka the events topic (one session: its
+partition). A session's turns close on the log's event-time clock, so the whole log up to the
+session's last event is read (other sessions only for their event times).
+${settingsBlock(['dataDir', 'kafka', 'kafkaTopicPrefix', 'turnIdleTimeoutMs', 'graceMs'])}
+Use the --turn-idle-timeout and --grace the pipeline ran with: they decide when turns close.
+
+Examples:
+  turnstream replay demo-1
+  turnstream replay demo-1 --at 2026-03-02T10:00:05Z --json
+  turnstream replay demo-1 --ndjson > demo-1.ndjson
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 turnstream replay demo-1 --export
+  turnstream replay demo-1 --prices new-prices.json
+  turnstream replay demo-1 --speed 20
+  turnstream replay --all --from 2026-03-01 --to 2026-04-01 --prices new-prices.json --out march.ndjson`,
 
   'dead-letters': `turnstream dead-letters — rejected inputs
 

@@ -16,6 +16,15 @@ const EXTRA_FLAGS = {
   limit: { type: 'string' },
   reason: { type: 'string' },
   watch: { type: 'boolean' },
+  session: { type: 'string' },
+  at: { type: 'string' },
+  export: { type: 'boolean' },
+  all: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  speed: { type: 'string' },
+  ndjson: { type: 'boolean' },
+  out: { type: 'string' },
 } as const;
 
 function parse(argv: string[]): { positionals: string[]; flags: Flags } {
@@ -63,8 +72,10 @@ export async function main(argv: string[]): Promise<number> {
       return (await import('./dead-letters.ts')).deadLetters(flags);
     case 'import':
       return (await import('./import.ts')).importCommand(rest, flags);
+    case 'replay':
+      return (await import('./replay.ts')).replay(rest, flags);
     default:
-      throw new TurnstreamError(`unknown command "${command}"; commands: start, send, import, sessions, dead-letters. Run 'turnstream --help'.`);
+      throw new TurnstreamError(`unknown command "${command}"; commands: start, send, import, sessions, replay, dead-letters. Run 'turnstream --help'.`);
   }
 }
 

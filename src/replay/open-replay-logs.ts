@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { TurnstreamError } from '../errors.ts';
 import { createKafka } from '../kafka/create-kafka.ts';
 import { partitionFor } from '../kafka/partition-for.ts';
@@ -9,12 +9,16 @@ import type { EventLog } from '../log/event-log.ts';
 import { KafkaEventLog } from '../log/kafka-event-log.ts';
 import { silentLogger } from '../logger.ts';
 import { openEmbeddedStore } from '../state/open-embedded-store.ts';
+import type { FocusedRead } from './replay-log.ts';
+import { sqliteFocusedRead } from './sqlite-focused-read.ts';
 
 /** A log replay can read, with a name for messages, and how to let go of it. */
 export interface ReplayableLog {
   readonly log: EventLog;
   /** `the log in /var/lib/turnstream`, `partition 3 of turnstream.events`. */
   readonly label: string;
+  /** A faster read for replaying one session, when the backend has one (the embedded log). */
+  readonly focusedRead?: FocusedRead;
   /** Lets go of what opening this log took (Kafka: its clients); the embedded log is let go by `close`. */
   release(): Promise<void>;
 }
@@ -64,7 +68,7 @@ function openEmbedded(dir: string): ReplayLogs {
   }
   const store = openEmbeddedStore({ dataDir: dir });
   const label = `the log in ${dir}`;
-  const whole: ReplayableLog = { log: store.log, label, release: async () => undefined };
+  const whole: ReplayableLog = { log: store.log, label, focusedRead: sqliteFocusedRead(store.db), release: async () => undefined };
   return {
     where: dir,
     forSession: async () => whole,
@@ -86,11 +90,12 @@ function openEmbedded(dir: string): ReplayLogs {
 }
 
 async function openKafka(brokers: readonly string[], topicPrefix: string): Promise<ReplayLogs> {
-  const kafka: Kafka = createKafka({ brokers, clientId: 'turnstream-replay' }, silentLogger);
   const topic = topicNames(topicPrefix).events;
   const where = `Kafka ${brokers.join(',')} (${topic})`;
-  // Few retries: an unreachable broker should be reported in seconds, not after the client's minute of backoff.
-  const admin = kafka.admin({ retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
+  // The first look uses a client with few retries: an unreachable broker is reported in seconds,
+  // not after the pipeline client's half-minute of backoff (meant to ride out broker restarts).
+  const probe = new Kafka({ brokers: [...brokers], clientId: 'turnstream-replay', logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
+  const admin = probe.admin();
   let partitions: number;
   try {
     await admin.connect();
@@ -104,6 +109,7 @@ async function openKafka(brokers: readonly string[], topicPrefix: string): Promi
     throw new TurnstreamError(`cannot read the event log from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error, retriable: true });
   }
   await admin.disconnect();
+  const kafka = createKafka({ brokers, clientId: 'turnstream-replay' }, silentLogger);
   const open = async (partition: number): Promise<ReplayableLog> => {
     const log = await KafkaEventLog.open({ kafka, topic, partition, partitions });
     return { log, label: `partition ${partition} of ${topic}`, release: () => log.close() };

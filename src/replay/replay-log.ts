@@ -8,10 +8,17 @@ import { MemorySessionStateStore } from '../state/memory-session-state-store.ts'
 import type { SessionStateStore } from '../state/session-state-store.ts';
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
 import { PendingTurns, type OpenTurn } from './pending-turns.ts';
-import { watermarkStandIn } from './watermark-stand-in.ts';
+import { STAND_IN_SESSION, watermarkStandIn } from './watermark-stand-in.ts';
 
 /** Where a replay stops: before the first event later than an event time, or right after an event. */
 export type ReplayStop = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'event'; readonly id: string };
+
+/**
+ * A read of the whole log for one session: that session's events, and every other event already
+ * as a `watermarkStandIn` (position, id and event time only). A backend offers it when it can
+ * skip parsing the other sessions' events (the embedded log: SQLite extracts their times).
+ */
+export type FocusedRead = (session: string, options: { readonly batchSize: number }) => AsyncIterable<LoggedEvent[]>;
 
 /** One session to follow: only its outputs are derived; the other sessions only move the watermark. */
 export interface ReplayFocus {
@@ -26,6 +33,8 @@ export interface ReplayFocus {
 export interface ReplayLogOptions {
   /** The log to replay from its start: the embedded log, or ONE partition of the Kafka events topic. */
   readonly log: Pick<EventLog, 'read' | 'dedupesOnAppend'>;
+  /** The same log, read for a focus without parsing other sessions' events (used with `focus` when given). */
+  readonly focusedRead?: FocusedRead;
   readonly prices: PriceTable;
   /** The live pipeline's window settings (idle timeout, grace): the same log and settings give the same outputs. */
   readonly windows?: { readonly turnIdleTimeoutMs?: number; readonly graceMs?: number };
@@ -125,7 +134,9 @@ export async function replayLog(o: ReplayLogOptions): Promise<ReplayLogResult> {
     o.focus?.lastPos !== undefined && o.stop?.kind !== 'event' && processor.position >= o.focus.lastPos && pending?.any === false;
 
   try {
-    reading: for await (const batch of o.log.read({ batchSize: o.batchSize ?? 5000 })) {
+    const batchSize = o.batchSize ?? 5000;
+    const source = focus !== undefined && o.focusedRead !== undefined ? o.focusedRead(focus, { batchSize }) : o.log.read({ batchSize });
+    reading: for await (const batch of source) {
       for (const logged of batch) {
         const e = logged.event;
         if (o.stop?.kind === 'time' && e.timeMs > o.stop.ms) {
@@ -143,7 +154,7 @@ export async function replayLog(o: ReplayLogOptions): Promise<ReplayLogResult> {
           o.onEvent?.(logged);
           if (o.pace !== undefined) await flush();
         } else {
-          feed.push(watermarkStandIn(logged));
+          feed.push(e.session === STAND_IN_SESSION ? logged : watermarkStandIn(logged.pos, e.id, e.timeMs));
         }
         if (o.stop?.kind === 'event' && e.id === o.stop.id) {
           ended = 'stop';

@@ -6,10 +6,12 @@ import { MemorySessionStateStore } from '../state/memory-session-state-store.ts'
 import type { SessionTotals } from '../streams/session-totals.ts';
 import type { TurnAggregate, TurnRecord } from '../streams/turn-aggregate.ts';
 import type { OpenTurn } from './pending-turns.ts';
-import { replayLog, type ReplayStop } from './replay-log.ts';
+import { replayLog, type FocusedRead, type ReplayStop } from './replay-log.ts';
 
 export interface ReplaySessionOptions {
   readonly log: Pick<EventLog, 'read' | 'dedupesOnAppend'>;
+  /** The backend's faster read for one session, when it has one (`ReplayableLog.focusedRead`). */
+  readonly focusedRead?: FocusedRead;
   readonly session: string;
   readonly prices: PriceTable;
   readonly windows?: { readonly turnIdleTimeoutMs?: number; readonly graceMs?: number };
@@ -21,6 +23,7 @@ export interface ReplaySessionOptions {
   /** Each aggregate of the session as it is emitted (revisions included). */
   readonly onAggregate?: (a: TurnAggregate) => void;
   readonly onProgress?: (pos: number) => void;
+  readonly batchSize?: number;
 }
 
 /** A turn record with its calls: what the timeline shows. */
@@ -66,6 +69,7 @@ export async function replaySession(o: ReplaySessionOptions): Promise<SessionRep
   const state = new MemorySessionStateStore();
   const r = await replayLog({
     log: o.log,
+    ...(o.focusedRead === undefined ? {} : { focusedRead: o.focusedRead }),
     prices: o.prices,
     state,
     focus: { session: o.session, ...(o.lastPos === undefined ? {} : { lastPos: o.lastPos }) },
@@ -74,6 +78,7 @@ export async function replaySession(o: ReplaySessionOptions): Promise<SessionRep
     ...(o.pace === undefined ? {} : { pace: o.pace }),
     ...(o.onEvent === undefined ? {} : { onEvent: o.onEvent }),
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
     onAggregate: (a) => {
       if (a.session !== o.session) return;
       emitted++;

@@ -8,7 +8,8 @@ export const STAND_IN_SESSION = '';
 
 /**
  * What replaying ONE session feeds in place of another session's event: a bare `session.start` of
- * an impossible session, at the same log position and event time.
+ * an impossible session, at the same log position and event time (and with the same id, so a
+ * replay can still stop at it).
  *
  * Why it is enough: the turn windows' watermark is global to the log, so another session's events
  * decide when this session's turns are swept (abandoned, evicted) and which of its events are late;
@@ -20,7 +21,7 @@ export const STAND_IN_SESSION = '';
  * feeding the real events, at a fraction of the cost. (The determinism tests check exactly this
  * against the live pipeline.)
  */
-export function watermarkStandIn(logged: LoggedEvent): LoggedEvent {
-  const event: SessionStartEvent = { v: 1, id: '', type: 'session.start', session: STAND_IN_SESSION, time: logged.event.timeMs, timeMs: logged.event.timeMs };
-  return { pos: logged.pos, event };
+export function watermarkStandIn(pos: number, id: string, timeMs: number): LoggedEvent {
+  const event: SessionStartEvent = { v: 1, id, type: 'session.start', session: STAND_IN_SESSION, time: timeMs, timeMs };
+  return { pos, event };
 }
