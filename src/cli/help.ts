@@ -51,7 +51,7 @@ queued events are processed and telemetry is flushed.
 Usage: turnstream start [options]
 
 Options:
-${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxEventBytes', 'maxAttributes', 'maxFutureSkewMs', 'sync'])}
+${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxEventBytes', 'maxAttributes', 'maxFutureSkewMs', 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'])}
   --config <file>                JSON config file with the keys above
 
 ${CONFIG_NOTE}
@@ -59,6 +59,8 @@ ${CONFIG_NOTE}
 Examples:
   turnstream start
   turnstream start --port 9000 --data-dir /var/lib/turnstream
+  turnstream start --kafka 127.0.0.1:19092            # scale out: several processes, one group
+  turnstream start --budgets budgets.json --alert-webhook http://127.0.0.1:9000/hook
   TURNSTREAM_TOKEN=s3cret turnstream start --host 0.0.0.0
   OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 turnstream start`,
 
