@@ -11,7 +11,7 @@ export interface RuleEvaluatingPrometheus extends PrometheusProcess {
 }
 
 /**
- * Like startPrometheus (prometheus-process.ts), plus rule files and an Alertmanager: a real
+ * A real Prometheus for tests (startPrometheus in prometheus-process.ts is this with no rules), with rule files and an Alertmanager: a real
  * Prometheus scraping `targets` as job "turnstream" every second, evaluating `rules` (file name →
  * YAML text) every second and sending alerts to `alertmanagers` (host:port). Fails, never
  * skips, when the binary is missing.
