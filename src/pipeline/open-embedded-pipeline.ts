@@ -1,29 +1,17 @@
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../events/decode-event.ts';
-import type { PriceTable } from '../events/price-table.ts';
+import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
+import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
-import type { Telemetry } from '../exporters/create-telemetry.ts';
 import type { SyncMode } from '../log/open-sqlite.ts';
-import { silentLogger, type Logger } from '../logger.ts';
+import { silentLogger } from '../logger.ts';
 import { lockDataDir } from '../state/data-dir-lock.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../state/open-embedded-store.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
-import type { BudgetRule } from '../streams/budget-rule.ts';
-import type { AlertSink } from '../exporters/alert-sinks.ts';
 import { Ingestor } from './ingestor.ts';
 import { Processor } from './processor.ts';
 import { Pump } from './pump.ts';
 
-export interface EmbeddedPipelineOptions {
+export interface EmbeddedPipelineOptions extends PipelineOptions {
   readonly dataDir: string;
-  readonly prices: PriceTable;
   readonly sync?: SyncMode;
-  readonly telemetry?: Telemetry;
-  readonly limits?: DecodeLimits;
-  readonly turnIdleTimeoutMs?: number;
-  readonly graceMs?: number;
-  readonly logger?: Logger;
-  readonly onAggregate?: (a: TurnAggregate) => void;
-  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
 }
 
 export interface EmbeddedPipeline {
@@ -51,21 +39,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     throw error;
   }
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter);
-  const processor = new Processor({
-    log: store.log,
-    state: store.state,
-    deadLetters: store.deadLetters,
-    prices: o.prices,
-    logger,
-    windows: {
-      ...(o.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.turnIdleTimeoutMs }),
-      ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
-    },
-    ...(metrics === undefined ? {} : { metrics }),
-    ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
-    ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
-    ...(o.budgets === undefined ? {} : { budgets: o.budgets }),
-  });
+  const processor = new Processor({ ...processorOptions(o, metrics, logger), log: store.log, state: store.state, deadLetters: store.deadLetters });
   const pump = new Pump(processor, logger);
   try {
     await processor.start();

@@ -1,25 +1,24 @@
+import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from '../events/decode-event.ts';
+import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { parseLoggedEvent } from '../events/parse-logged-event.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
-import type { Telemetry } from '../exporters/create-telemetry.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import { createKafka } from '../kafka/create-kafka.ts';
 import { ensureTopics, partitionCount, topicNames, type TopicNames } from '../kafka/topics.ts';
 import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
 import { KafkaEventAppender, positionOf } from '../log/kafka-event-log.ts';
-import { silentLogger, type Logger } from '../logger.ts';
+import { silentLogger } from '../logger.ts';
 import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
 import { KafkaStateView } from '../state/kafka-state-view.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
-import type { BudgetRule } from '../streams/budget-rule.ts';
-import { fanOutAlertSink, type AlertSink } from '../exporters/alert-sinks.ts';
+import { fanOutAlertSink } from '../exporters/alert-sinks.ts';
 import { kafkaAlertSink } from '../exporters/kafka-alert-sink.ts';
 import { Ingestor } from './ingestor.ts';
 import { Processor } from './processor.ts';
 
-export interface KafkaPipelineOptions {
+/** Pipeline options plus Kafka's; budget alerts also go to the alerts topic. */
+export interface KafkaPipelineOptions extends PipelineOptions {
   readonly brokers: readonly string[];
   readonly prices: PriceTable;
   /** Consumer group; every process of one deployment uses the same. Default `turnstream`. */
@@ -29,14 +28,6 @@ export interface KafkaPipelineOptions {
   /** Partitions for topics created at start (existing topics keep theirs). Default 6. */
   readonly partitions?: number;
   readonly compactedConfig?: Readonly<Record<string, string>>;
-  readonly telemetry?: Telemetry;
-  readonly limits?: DecodeLimits;
-  readonly turnIdleTimeoutMs?: number;
-  readonly graceMs?: number;
-  readonly logger?: Logger;
-  readonly onAggregate?: (a: TurnAggregate) => void;
-  /** Budget rules; alerts go to `sink` and to the alerts topic. */
-  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
 }
 
 interface Worker {
@@ -109,19 +100,11 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   const openWorker = async (partition: number): Promise<Worker> => {
     const store = await KafkaSessionStateStore.open({ kafka, topics, partitions, partition, transactionalIdPrefix: groupId, logger, view });
     const processor = new Processor({
+      ...processorOptions(o, metrics, logger),
+      ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }),
       state: store,
       deadLetters,
-      prices: o.prices,
-      logger,
       dedupe: true,
-      windows: {
-        ...(o.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.turnIdleTimeoutMs }),
-        ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
-      },
-      ...(metrics === undefined ? {} : { metrics }),
-      ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
-      ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
-      ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }),
     });
     await processor.restore();
     logger.info('partition assigned', { partition, committed: processor.committedPosition });

@@ -1,8 +1,8 @@
-import { Subject } from 'rxjs';
+import { filter, Subject } from 'rxjs';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { DeadLetter } from '../events/reject-reason.ts';
-import { priceUsage } from '../events/price-usage.ts';
+import { priceUsage, type PricedCost } from '../events/price-usage.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
@@ -63,17 +63,26 @@ export class Processor {
   private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], letters: [], alerts: [] };
   /** Log position whose effects are durable. Effects at or below it are suppressed. */
   private committed = 0;
+  /** Whether the windows found the event being fed to be a repeat (at-least-once logs). */
+  private duplicate = false;
   /** Last position fed to the operators. */
   private fed = 0;
 
   constructor(options: ProcessorOptions) {
     this.options = options;
-    const price = (u: LlmUsageEvent) => {
-      const priced = priceUsage(u, options.prices);
-      if (priced.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
-      return priced;
+    // Each LLM call is priced once per event, though two operators (windows, budgets) need its cost:
+    // both see the event in the same synchronous `next`, so a one-entry memo is enough.
+    let pricedEvent: LlmUsageEvent | undefined;
+    let pricedCost: PricedCost = { cost: 0, source: 'unpriced' };
+    const price = (u: LlmUsageEvent): PricedCost => {
+      if (u === pricedEvent) return pricedCost;
+      pricedEvent = u;
+      pricedCost = priceUsage(u, options.prices);
+      if (pricedCost.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
+      return pricedCost;
     };
     this.input.pipe(windowTurns({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price })).subscribe((out) => {
+      if (out.kind === 'duplicate') this.duplicate = true;
       if (out.kind === 'turn') {
         if (out.aggregate.closedAtPos > this.committed) this.turns.next(out.aggregate);
       } else if (out.logged.pos > this.committed) {
@@ -90,8 +99,8 @@ export class Processor {
       if (this.fed > this.committed) this.effects.writes.push(w);
     });
     if (options.budgets !== undefined && options.budgets.rules.length > 0) {
-      const quietPrice = (u: LlmUsageEvent) => priceUsage(u, options.prices);
-      this.input.pipe(checkBudgets({ rules: options.budgets.rules, price: quietPrice })).subscribe((alert) => {
+      // After the windows in subscription order: a repeat the windows just dropped costs nothing twice.
+      this.input.pipe(filter(() => !this.duplicate), checkBudgets({ rules: options.budgets.rules, price })).subscribe((alert) => {
         if (alert.pos > this.committed) this.effects.alerts.push(alert);
       });
     }
@@ -133,6 +142,7 @@ export class Processor {
     for (const logged of batch) {
       if (logged.pos <= this.fed) continue; // already fed: idempotent on overlap
       this.fed = logged.pos;
+      this.duplicate = false;
       this.input.next(logged);
     }
     const effects = this.effects;
