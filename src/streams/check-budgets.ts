@@ -2,6 +2,7 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import type { BudgetAlert, BudgetRule } from './budget-rule.ts';
+import { forwardEvents } from './forward-events.ts';
 
 export interface CheckBudgetsOptions {
   readonly rules: readonly BudgetRule[];
@@ -114,18 +115,7 @@ export function checkBudgets(options: CheckBudgetsOptions): OperatorFunction<Log
         if (e.type === 'session.end') sessions.delete(e.session);
       };
 
-      const subscription = source.subscribe({
-        next: (logged) => {
-          if (subscriber.closed) return;
-          try {
-            onEvent(logged);
-          } catch (error) {
-            subscriber.error(error);
-          }
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
+      const subscription = forwardEvents(source, subscriber, onEvent);
       return () => subscription.unsubscribe();
     });
 }

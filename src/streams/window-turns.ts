@@ -3,6 +3,7 @@ import { isTurnScoped, type LlmUsageEvent, type LoggedEvent } from '../events/st
 import type { PricedCost } from '../events/price-usage.ts';
 import type { TurnAggregate } from './turn-aggregate.ts';
 import { TurnWindow } from './turn-window.ts';
+import { forwardEvents } from './forward-events.ts';
 
 export interface WindowTurnsOptions {
   /** A turn with no event for this long (event time) closes as `abandoned`. Default 10 min. */
@@ -135,20 +136,7 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
         if (watermark - lastSweep >= sweepMs) sweep(logged.pos);
       };
 
-      const subscription = source.subscribe({
-        next: (logged) => {
-          // A synchronous source keeps pushing after teardown (its subscription is only returned
-          // once it is done): ignore it rather than rebuild state nobody will read.
-          if (subscriber.closed) return;
-          try {
-            onEvent(logged);
-          } catch (error) {
-            subscriber.error(error);
-          }
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
+      const subscription = forwardEvents(source, subscriber, onEvent);
       return () => {
         subscription.unsubscribe();
         windows.clear();
