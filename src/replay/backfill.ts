@@ -1,6 +1,6 @@
 import type { PriceTable } from '../events/price-table.ts';
 import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
-import { compareCosts, type ModelCostChange } from './compare-costs.ts';
+import { compareCosts, type CostComparison, type ModelCostChange } from './compare-costs.ts';
 import { DiscardingStateStore } from './discarding-state-store.ts';
 import type { ReplayableLog } from './open-replay-logs.ts';
 import { replayLog } from './replay-log.ts';
@@ -37,18 +37,12 @@ export interface BackfillSessionRow {
   readonly unmatched: number;
 }
 
-export interface BackfillSummary {
+/** The cost comparison of every turn in range (without the per-turn list), plus what was replayed. */
+export interface BackfillSummary extends Omit<CostComparison, 'turns'> {
   /** Events replayed (all logs, whole). */
   readonly events: number;
   readonly turns: number;
   readonly sessions: readonly BackfillSessionRow[];
-  readonly models: readonly ModelCostChange[];
-  /** Over the turns with a recorded cost at the same revision. */
-  readonly oldCost: number;
-  readonly newCost: number;
-  readonly matched: number;
-  readonly unmatched: number;
-  readonly unmatchedNewCost: number;
   /** Start times of the first and last turn in range (epoch ms); undefined without turns. */
   readonly firstStartMs: number | undefined;
   readonly lastStartMs: number | undefined;
