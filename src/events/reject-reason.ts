@@ -9,7 +9,17 @@ export type RejectReason =
   | 'too_large'
   | 'time_skew'
   | 'duplicate'
-  | 'late';
+  | 'late'
+  /** The bytes are not valid UTF-8 (the raw bytes are kept, base64, in the dead letter). */
+  | 'invalid_utf8'
+  /** A JSON value nests deeper than the decoder allows (attributes, state values, the body). */
+  | 'too_deep'
+  /** A number is not finite, or a token count / cost is outside its sane range. */
+  | 'out_of_range'
+  /** Acknowledged and logged, but processing it threw: the pipeline skipped it and went on. */
+  | 'processing_error'
+  /** Stands for dead letters not kept individually (per-request / per-source / total caps). */
+  | 'dead_letters_dropped';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'invalid_json',
@@ -19,6 +29,11 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'time_skew',
   'duplicate',
   'late',
+  'invalid_utf8',
+  'too_deep',
+  'out_of_range',
+  'processing_error',
+  'dead_letters_dropped',
 ];
 
 /** A rejected input, kept with its raw bytes so nothing is lost. */
