@@ -5,7 +5,10 @@ import { out, table } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
 import { resolveConfig } from './resolve-config.ts';
 
-/** `turnstream dead-letters`: what was rejected, why, and the raw input. */
+/**
+ * `turnstream dead-letters`: what was rejected, why, and the raw input. `--json` prints each letter
+ * whole: bytes that are not UTF-8 are exact in `rawBase64` (the table shows them as base64 too).
+ */
 export async function deadLetters(flags: Record<string, string | boolean | undefined>): Promise<number> {
   const config = resolveConfig(flags);
   const reason = flags['reason'];
@@ -23,7 +26,7 @@ export async function deadLetters(flags: Record<string, string | boolean | undef
     const counts = await store.deadLetters.countByReason();
     out.line(Object.keys(counts).length === 0 ? 'no dead letters' : `dead letters: ${Object.entries(counts).map(([r, n]) => `${r} ${n}`).join(', ')}`);
     if (rows.length > 0) {
-      out.line(table(['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'], rows.map((l) => [new Date(l.at).toISOString(), l.reason, l.source, l.session ?? '-', l.message.slice(0, 80), l.raw.slice(0, 60)])));
+      out.line(table(['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'], rows.map((l) => [new Date(l.at).toISOString(), l.reason, l.source, l.session ?? '-', l.message.slice(0, 80), l.rawBase64 === undefined ? l.raw.slice(0, 60) : `base64:${l.rawBase64.slice(0, 53)}`])));
     }
     return 0;
   } finally {

@@ -42,6 +42,13 @@ export interface DeadLetter {
   readonly message: string;
   /** The raw input exactly as received (for a `late` event: its logged JSON). */
   readonly raw: string;
+  /**
+   * The exact raw bytes, base64, when they are not valid UTF-8 (`raw` then shows them decoded
+   * with U+FFFD replacements, for reading only).
+   */
+  readonly rawBase64?: string;
+  /** Size in bytes of the original input, set only when `raw` (and `rawBase64`) keep just its beginning. */
+  readonly size?: number;
   /** Where it came from: `http`, `file:<path>`, `stdin`, `pipeline`. */
   readonly source: string;
   /** Session, when the input was parseable enough to have one. */

@@ -1,9 +1,14 @@
+import { isUtf8 } from 'node:buffer';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Ingestor, IngestResult } from '../pipeline/ingestor.ts';
-import { summarize } from '../pipeline/ingestor.ts';
+import type { Ingestor } from '../pipeline/ingestor.ts';
+import { RejectedInput } from '../pipeline/ingestor.ts';
 import type { Logger } from '../logger.ts';
 import { bearerAuth } from './bearer-auth.ts';
-import { splitNdjson } from './split-ndjson.ts';
+import { createBodyBudget, type BodyBudget } from './body-budget.ts';
+import { contentDecoder, UnsupportedEncoding } from './content-encoding.ts';
+import { BodyReadError, readBody, type Body } from './read-body.ts';
+import { splitJsonArray } from './split-json-array.ts';
+import { ndjsonLineRanges } from './split-ndjson.ts';
 
 export interface HttpServerOptions {
   readonly ingestor: Ingestor;
@@ -11,88 +16,146 @@ export interface HttpServerOptions {
   readonly health: () => Record<string, unknown> & { ok: boolean };
   readonly logger: Logger;
   readonly token?: string;
-  /** Largest accepted request body, bytes. */
+  /** Largest accepted request body, bytes (after decoding a gzip body). */
   readonly maxBodyBytes: number;
+  /** Body bytes held across all connections at once; beyond it 503 + Retry-After. Default 64 MiB. */
+  readonly maxInflightBodyBytes?: number;
+  /** The in-flight budget itself, when the caller wants to watch it (overrides `maxInflightBodyBytes`). */
+  readonly bodyBudget?: BodyBudget;
+  /** Longest wait for the next body chunk. Default 30 s. */
+  readonly bodyIdleTimeoutMillis?: number;
+  /** Longest time to receive a whole body. Default 60 s. */
+  readonly bodyTimeoutMillis?: number;
+  /** Rejected inputs kept one by one per request, and non-accepted results listed in the answer. Default 100. */
+  readonly maxRequestDeadLetters?: number;
+  /** Deepest nesting of one element of a JSON-array body; deeper is `too_deep` before any parse. Default 64. */
+  readonly maxArrayElementDepth?: number;
 }
 
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, max: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > max) return reject(new BodyTooLarge());
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > max) {
-        req.pause();
-        reject(new BodyTooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
+const ROUTES = ['POST /v1/events', 'GET /metrics', 'GET /healthz', 'HEAD /metrics', 'HEAD /healthz'];
 
 function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
+  res.end(text); // HEAD: node sends the headers only
+}
+
+/** Answers a request whose body is not read, and closes the connection once the answer is out. */
+function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.once('finish', () => req.destroy());
+  send(res, status, body, { connection: 'close', ...headers });
+}
+
+const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
+
+function firstByte(bytes: Buffer): number | undefined {
+  let i = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  while (i < bytes.length && isSpace(bytes[i])) i++;
+  return bytes[i];
 }
 
 /**
  * The one HTTP server of `turnstream start`: `POST /v1/events` (NDJSON, a JSON array, or one JSON
- * object; per-event results; acknowledged only once durable in the log), `GET /metrics`
- * (Prometheus) and `GET /healthz`.
+ * object; per-event results; acknowledged only once durable in the log), `GET`/`HEAD /metrics`
+ * (Prometheus) and `GET`/`HEAD /healthz`.
  *
  * Answers: 200 when every event was accepted or was a duplicate; 207 when some were rejected (the
- * body lists which and why); 422 when all were; 400 for a JSON-array body that does not parse;
- * 401 without the configured bearer token; 413 over the body limit; 503 when the log could not be
- * written (nothing was acknowledged: retry).
+ * body lists the first ones and why, and `omitted` counts the rest); 422 when all were; 400 for a
+ * JSON-array body whose structure is broken (the body is dead-lettered) or an empty body; 401
+ * without the configured bearer token; 408 when a body stalls past a timeout; 413 over the body
+ * limit (decoded bytes, for gzip); 415 for a Content-Encoding other than gzip/identity; 503 when
+ * the log could not be written or too many body bytes are in flight (nothing was acknowledged:
+ * retry after Retry-After).
+ *
+ * Bodies are read as bytes and split without parsing: each NDJSON line or array element is decoded
+ * on its own from its exact bytes, so one bad, too-deep or non-UTF-8 input is rejected alone.
  */
 export function createHttpServer(o: HttpServerOptions): Server {
   const authorized = bearerAuth(o.token);
   const log = o.logger;
+  const budget = o.bodyBudget ?? createBodyBudget(o.maxInflightBodyBytes ?? 64 * 1024 * 1024);
+  const maxListed = o.maxRequestDeadLetters ?? 100;
+  const maxDepth = o.maxArrayElementDepth ?? 64;
+
+  const read = async (req: IncomingMessage, res: ServerResponse): Promise<Body | undefined> => {
+    let decoder;
+    try {
+      decoder = contentDecoder(req.headers['content-encoding']);
+    } catch (error) {
+      if (!(error instanceof UnsupportedEncoding)) throw error;
+      refuse(req, res, 415, { error: error.message }, { 'accept-encoding': 'gzip, identity' });
+      return undefined;
+    }
+    try {
+      return await readBody(req, {
+        maxBytes: o.maxBodyBytes,
+        budget,
+        idleTimeoutMillis: o.bodyIdleTimeoutMillis ?? 30_000,
+        totalTimeoutMillis: o.bodyTimeoutMillis ?? 60_000,
+        ...(decoder === undefined ? {} : { decoder }),
+      });
+    } catch (error) {
+      if (!(error instanceof BodyReadError)) throw error;
+      switch (error.kind) {
+        case 'too_large':
+          refuse(req, res, 413, { error: `${error.message}; send smaller batches` });
+          break;
+        case 'busy':
+          log.warn('ingest refused: body bytes in flight at the cap', { inflight: budget.used, cap: budget.maxBytes });
+          refuse(req, res, 503, { error: 'the server holds too many request bytes right now; nothing was acknowledged, retry' }, { 'retry-after': '1' });
+          break;
+        case 'timeout':
+          refuse(req, res, 408, { error: `${error.message}; the request was dropped` });
+          break;
+        case 'bad_encoding':
+          refuse(req, res, 400, { error: `the body cannot be decoded as its Content-Encoding says: ${error.message}` });
+          break;
+        case 'aborted':
+          res.destroy();
+          break;
+      }
+      return undefined;
+    }
+  };
 
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!authorized(req)) return send(res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <token>)' }, { 'www-authenticate': 'Bearer' });
-    let body: string;
+    if (!authorized(req)) return refuse(req, res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <token>)' }, { 'www-authenticate': 'Bearer' });
+    const body = await read(req, res);
+    if (body === undefined) return;
     try {
-      body = await readBody(req, o.maxBodyBytes);
-    } catch (error) {
-      if (error instanceof BodyTooLarge) {
-        send(res, 413, { error: `request body is over ${o.maxBodyBytes} bytes; send smaller batches` }, { connection: 'close' });
-        req.destroy();
-        return;
+      const bytes = body.bytes;
+      // Whole-body check first: for valid UTF-8 (nearly always) no line needs its own.
+      const utf8 = isUtf8(bytes);
+      const slice = (start: number, end: number): string | Uint8Array => (utf8 ? bytes.toString('utf8', start, end) : bytes.subarray(start, end));
+      let inputs: Iterable<unknown>;
+      if (firstByte(bytes) === 0x5b) {
+        const split = splitJsonArray(bytes);
+        if (!split.ok) {
+          await o.ingestor.ingestSummary([new RejectedInput('invalid_json', `body is not a valid JSON array: ${split.message}`, bytes)], 'http');
+          return send(res, 400, { error: `body is not a valid JSON array: ${split.message}` });
+        }
+        inputs = (function* () {
+          for (const e of split.elements()) {
+            yield e.depth > maxDepth ? new RejectedInput('too_deep', `the element nests ${e.depth} levels deep; the limit is ${maxDepth}`, bytes.subarray(e.start, e.end)) : slice(e.start, e.end);
+          }
+        })();
+      } else {
+        inputs = (function* () {
+          for (const l of ndjsonLineRanges(bytes)) yield slice(l.start, l.end);
+        })();
       }
-      throw error;
-    }
-    let inputs: unknown[];
-    const trimmed = body.trimStart();
-    if (trimmed.startsWith('[')) {
-      try {
-        inputs = JSON.parse(body) as unknown[];
-      } catch (error) {
-        await o.ingestor.ingest([body], 'http'); // dead-letters the whole body as invalid_json
-        return send(res, 400, { error: `body is not a valid JSON array: ${(error as Error).message}` });
-      }
-    } else {
-      inputs = splitNdjson(body);
-    }
-    if (inputs.length === 0) return send(res, 400, { error: 'no events in body: send NDJSON (one event per line) or a JSON array' });
-    let results: IngestResult[];
-    try {
-      results = await o.ingestor.ingest(inputs, 'http');
+      const r = await o.ingestor.ingestSummary(inputs, 'http', { maxResults: maxListed, maxDeadLetters: maxListed });
+      const total = r.accepted + r.duplicate + r.rejected;
+      if (total === 0) return send(res, 400, { error: 'no events in body: send NDJSON (one event per line) or a JSON array' });
+      const status = r.rejected === 0 ? 200 : r.rejected === total ? 422 : 207;
+      send(res, status, { accepted: r.accepted, duplicate: r.duplicate, rejected: r.rejected, results: r.results, ...(r.omitted === 0 ? {} : { omitted: r.omitted }) });
     } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) throw error; // a bug, not the storage: 500
       log.error('ingest failed; nothing acknowledged', { error });
       return send(res, 503, { error: 'the event log could not be written; nothing was acknowledged, retry' }, { 'retry-after': '1' });
+    } finally {
+      body.release();
     }
-    const counts = summarize(results);
-    const status = counts.rejected === 0 ? 200 : counts.rejected === results.length ? 422 : 207;
-    send(res, status, { ...counts, results: results.filter((r) => r.status !== 'accepted') });
   };
 
   return createServer((req, res) => {
@@ -103,13 +166,15 @@ export function createHttpServer(o: HttpServerOptions): Server {
         case 'POST /v1/events':
           return ingest(req, res);
         case 'GET /metrics':
+        case 'HEAD /metrics':
           return o.metrics(req, res);
-        case 'GET /healthz': {
+        case 'GET /healthz':
+        case 'HEAD /healthz': {
           const h = o.health();
           return send(res, h.ok ? 200 : 503, h);
         }
         default:
-          return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, { error: `no route for ${route}; try POST /v1/events, GET /metrics, GET /healthz` });
+          return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, { error: `no route for ${route}; try ${ROUTES.join(', ')}` });
       }
     };
     handle().catch((error: unknown) => {

@@ -90,6 +90,8 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     assert.deepEqual(resolve(), {
       dataDir: './.turnstream', host: '127.0.0.1', port: 8787, url: undefined, token: undefined, tokenFile: undefined,
       prices: undefined, turnIdleTimeoutMs: 600_000, graceMs: 300_000, maxBodyBytes: 8 * 1024 * 1024,
+      maxInflightBodyBytes: 64 * 1024 * 1024, bodyIdleTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxRequestDeadLetters: 100,
+      deadLetterMaxRows: 100_000, deadLetterMaxBytes: 256 * 1024 * 1024, deadLetterMaxAgeMs: 7 * 24 * 3_600_000,
       maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000, budgets: undefined, alertWebhook: undefined,
       kafka: undefined, kafkaGroup: 'turnstream', kafkaTopicPrefix: 'turnstream', kafkaPartitions: 6, sync: 'normal',
     });
@@ -105,6 +107,13 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['turnIdleTimeoutMs', 'turn-idle-timeout', 'TURNSTREAM_TURN_IDLE_TIMEOUT', 'turnIdleTimeout', ['1m', '2m', '3m'], [60_000, 120_000, 180_000]],
     ['graceMs', 'grace', 'TURNSTREAM_GRACE', 'grace', ['1s', '2s', 3000], [1000, 2000, 3000]],
     ['maxBodyBytes', 'max-body', 'TURNSTREAM_MAX_BODY', 'maxBody', ['1MiB', '2MiB', '3MB'], [1_048_576, 2_097_152, 3_000_000]],
+    ['maxInflightBodyBytes', 'max-inflight-body', 'TURNSTREAM_MAX_INFLIGHT_BODY', 'maxInflightBody', ['1MiB', '2MiB', 3000], [1_048_576, 2_097_152, 3000]],
+    ['bodyIdleTimeoutMs', 'body-idle-timeout', 'TURNSTREAM_BODY_IDLE_TIMEOUT', 'bodyIdleTimeout', ['5s', '6s', 7000], [5000, 6000, 7000]],
+    ['bodyTimeoutMs', 'body-timeout', 'TURNSTREAM_BODY_TIMEOUT', 'bodyTimeout', ['1m', '2m', '90s'], [60_000, 120_000, 90_000]],
+    ['maxRequestDeadLetters', 'max-request-dead-letters', 'TURNSTREAM_MAX_REQUEST_DEAD_LETTERS', 'maxRequestDeadLetters', ['10', '20', 30], [10, 20, 30]],
+    ['deadLetterMaxRows', 'dead-letter-max-rows', 'TURNSTREAM_DEAD_LETTER_MAX_ROWS', 'deadLetterMaxRows', ['1000', '2000', 3000], [1000, 2000, 3000]],
+    ['deadLetterMaxBytes', 'dead-letter-max-bytes', 'TURNSTREAM_DEAD_LETTER_MAX_BYTES', 'deadLetterMaxBytes', ['1MiB', '2MiB', '3MB'], [1_048_576, 2_097_152, 3_000_000]],
+    ['deadLetterMaxAgeMs', 'dead-letter-max-age', 'TURNSTREAM_DEAD_LETTER_MAX_AGE', 'deadLetterMaxAge', ['24h', '48h', '1h'], [86_400_000, 172_800_000, 3_600_000]],
     ['maxEventBytes', 'max-event', 'TURNSTREAM_MAX_EVENT', 'maxEvent', ['1KiB', '2KiB', 3000], [1024, 2048, 3000]],
     ['maxAttributes', 'max-attributes', 'TURNSTREAM_MAX_ATTRIBUTES', 'maxAttributes', ['4', '5', 6], [4, 5, 6]],
     ['maxFutureSkewMs', 'max-future-skew', 'TURNSTREAM_MAX_FUTURE_SKEW', 'maxFutureSkew', ['1h', '2h', '30s'], [3_600_000, 7_200_000, 30_000]],
@@ -146,6 +155,10 @@ describe('resolveConfig: bad values name their source', () => {
     configError(() => resolve({}, { TURNSTREAM_MAX_BODY: '5TB' }), `TURNSTREAM_MAX_BODY: "5TB" ${SIZE_HINT}`);
     configError(() => resolve({ sync: 'fast' }), '--sync: "fast" is not one of normal, full');
     configError(() => resolve({ 'data-dir': '' }), '--data-dir: must not be empty');
+    configError(() => resolve({ 'max-inflight-body': '0' }), `--max-inflight-body: "0" ${SIZE_HINT}`);
+    configError(() => resolve({}, { TURNSTREAM_BODY_IDLE_TIMEOUT: 'soon' }), `TURNSTREAM_BODY_IDLE_TIMEOUT: "soon" ${DURATION_HINT}`);
+    configError(() => resolve({ 'max-request-dead-letters': '0' }), '--max-request-dead-letters: "0" is not a positive whole number');
+    configError(() => resolve({ 'dead-letter-max-age': '7d' }), `--dead-letter-max-age: "7d" ${DURATION_HINT}`);
     const zero = file('{"maxAttributes":0}');
     configError(() => resolveConfig({ config: zero }, {}), `${zero}: maxAttributes: "0" is not a positive whole number`);
   });
@@ -165,7 +178,7 @@ describe('resolveConfig: bad values name their source', () => {
 describe('resolveConfig: the config file', () => {
   it('unknown key: names the file, the key and the known keys; "$" keys are comments', () => {
     const config = file('{"prot":8080}');
-    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxEvent, maxAttributes, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
+    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, maxEvent, maxAttributes, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
 
