@@ -16,6 +16,8 @@ export interface Backend {
   /** For the start-up log line. */
   readonly describe: Record<string, unknown>;
   health(): Record<string, unknown> & { ok: boolean };
+  /** Events processed so far (log positions fed to the processor), for the "stopped" log line. */
+  processed(): number;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,11 @@ export async function openBackend(config: Config, prices: PriceTable, telemetry:
         for (const { processed, end } of progress.values()) lag += Math.max(0, end - processed);
         return { ok: true, status: 'ok', mode: 'kafka', assigned: pipeline.assigned(), lag };
       },
+      processed: () => {
+        let processed = 0;
+        for (const p of pipeline.progress().values()) processed += p.processed;
+        return processed;
+      },
       close: () => pipeline.close(),
     };
   }
@@ -60,12 +67,9 @@ export async function openBackend(config: Config, prices: PriceTable, telemetry:
   const pipeline = await openEmbeddedPipeline({ ...common, dataDir, sync: config.sync });
   return {
     ingestor: pipeline.ingestor,
-    describe: { dataDir, processed: pipeline.processor.position },
-    health: () => {
-      const head = pipeline.store.log.headSync();
-      const failure = pipeline.pump.failure;
-      return { ok: failure === undefined, status: failure === undefined ? 'ok' : 'processing failed', mode: 'embedded', head, processed: pipeline.processor.position, lag: head - pipeline.processor.position };
-    },
+    describe: { dataDir },
+    health: () => ({ ...pipeline.health() }),
+    processed: () => pipeline.processor.position,
     close: () => pipeline.close(),
   };
 }

@@ -21,6 +21,12 @@ export interface SessionReport {
   readonly state: Record<string, JsonValue>;
 }
 
+/** A stored time that is not a valid one (an old store's `null`) must not fail the whole report. */
+const iso = (ms: number): string => {
+  const d = new Date(ms);
+  return typeof ms === 'number' && Number.isFinite(d.getTime()) ? d.toISOString() : 'invalid';
+};
+
 /**
  * Builds the report. Token names follow the event schema: `inputTokens` EXCLUDES cache tokens.
  * Turns keep the stored aggregate (tool names in call order, per-model breakdown), with ISO times;
@@ -43,8 +49,8 @@ export function sessionReport(session: string, totals: SessionTotals, turns: rea
     },
     turns: turns.map(({ startMs, endMs, closedAtPos: _p, ...t }) => ({
       ...t,
-      start: new Date(startMs).toISOString(),
-      end: new Date(endMs).toISOString(),
+      start: iso(startMs),
+      end: iso(endMs),
     })),
     state,
   };

@@ -50,7 +50,7 @@ export async function sessions(args: string[], flags: Record<string, string | bo
     out.line('');
     out.line(table(
       ['TURN', 'START', 'STATUS', 'STOP', 'DURATION', 'LLM', 'TOOLS', 'INPUT', 'OUTPUT', 'COST', 'TOOL CALLS'],
-      report.turns.map((x) => [x.turn, x.start, x.status + (x.revision > 0 ? ` (rev ${x.revision})` : ''), x.stopReason ?? '-', `${(x.durationMs / 1000).toFixed(1)} s`, x.llmCallCount, x.toolCallCount, x.inputTokens, x.outputTokens, usd(x.cost), x.toolNames.join(' → ') || '-']),
+      report.turns.map((x) => [x.turn, x.start, x.status + (x.revision > 0 ? ` (rev ${x.revision})` : ''), x.stopReason ?? '-', Number.isFinite(x.durationMs) ? `${(x.durationMs / 1000).toFixed(1)} s` : 'invalid', x.llmCallCount, x.toolCallCount, x.inputTokens, x.outputTokens, usd(x.cost), x.toolNames.join(' → ') || '-']),
     ));
     out.line('');
     out.line(Object.keys(state).length === 0 ? 'state: (empty)' : 'state:');

@@ -43,7 +43,7 @@ export async function start(flags: Record<string, string | boolean | undefined>)
   }
   const { port } = server.address() as AddressInfo;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  logger.info('turnstream started', { url, ...backend.describe, auth: config.token === undefined ? 'off' : 'bearer', telemetry: telemetry.describe });
+  logger.info('turnstream started', { url, ...backend.describe, processed: backend.processed(), auth: config.token === undefined ? 'off' : 'bearer', telemetry: telemetry.describe });
   const where = config.kafka === undefined ? `data in ${resolve(config.dataDir)}` : `Kafka ${config.kafka}, group ${config.kafkaGroup}`;
   out.note(`turnstream ${version()} listening on ${url}  (ingest POST ${url}/v1/events, metrics ${url}/metrics; ${where})`);
 
@@ -67,7 +67,7 @@ export async function start(flags: Record<string, string | boolean | undefined>)
       void (async () => {
         await backend.close();
         await telemetry.shutdown();
-        logger.info('stopped', backend.describe);
+        logger.info('stopped', { ...backend.describe, processed: backend.processed() });
         done();
       })();
     };

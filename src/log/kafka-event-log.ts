@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { parseLoggedEvent } from '../events/parse-logged-event.ts';
+import { unreadableEvent } from '../pipeline/screen-logged-event.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
 import { partitionFor } from '../kafka/partition-for.ts';
 import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';
@@ -131,7 +132,7 @@ export class KafkaEventLog implements EventLog {
             const pos = positionOf(m.offset);
             if (pos <= reached || pos > end || m.value === null) continue;
             reached = pos;
-            const event = parseLoggedEvent(m.value.toString());
+            const event = parseStored(m.value.toString());
             if (options.session === undefined || event.session === options.session) queue.push({ pos, event });
           }
           reached = Math.max(reached, Math.min(end, positionOf(batch.lastOffset())));
@@ -160,5 +161,14 @@ export class KafkaEventLog implements EventLog {
 
   async close(): Promise<void> {
     await Promise.all([this.appender.close(), this.admin.disconnect()]);
+  }
+}
+
+/** A message that does not parse (produced by something else) is handed on as unreadable, not thrown. */
+export function parseStored(body: string): LoggedEvent['event'] {
+  try {
+    return parseLoggedEvent(body);
+  } catch (error) {
+    return unreadableEvent(body, error);
   }
 }

@@ -3,6 +3,7 @@ import { parseLoggedEvent } from '../events/parse-logged-event.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';
 import { inTransaction } from './open-sqlite.ts';
+import { unreadableEvent } from '../pipeline/screen-logged-event.ts';
 
 /**
  * `EventLog` on SQLite. One row per event; the row id is the log position; a unique index on the
@@ -13,6 +14,7 @@ export class SqliteEventLog implements EventLog {
   private readonly db: DatabaseSync;
   private readonly insert: StatementSync;
   private lookup: StatementSync | undefined;
+  private selectBody: StatementSync | undefined;
 
   constructor(db: DatabaseSync) {
     this.db = db;
@@ -48,7 +50,7 @@ export class SqliteEventLog implements EventLog {
     for (;;) {
       const rows = (options.session === undefined ? stmt.all(after, size) : stmt.all(after, options.session, size)) as { pos: number; body: string }[];
       if (rows.length === 0) return;
-      yield rows.map((r) => ({ pos: r.pos, event: parseLoggedEvent(r.body) }));
+      yield rows.map((r) => ({ pos: r.pos, event: parseStored(r.body) }));
       after = rows[rows.length - 1]!.pos;
       if (rows.length < size) return;
     }
@@ -65,6 +67,12 @@ export class SqliteEventLog implements EventLog {
     return known;
   }
 
+  /** The stored text of the event at `pos` (the raw bytes of a dead letter for it). */
+  bodyAt(pos: number): string | undefined {
+    this.selectBody ??= this.db.prepare('SELECT body FROM events WHERE pos = ?');
+    return (this.selectBody.get(pos) as { body: string } | undefined)?.body;
+  }
+
   headSync(): number {
     const row = this.db.prepare('SELECT COALESCE(MAX(pos), 0) AS head FROM events').get() as { head: number };
     return row.head;
@@ -76,5 +84,14 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     // The database handle is shared and closed by its owner (the embedded store).
+  }
+}
+
+/** A stored row that does not parse (damaged, or written by something else) must not stop a read. */
+function parseStored(body: string): LoggedEvent['event'] {
+  try {
+    return parseLoggedEvent(body);
+  } catch (error) {
+    return unreadableEvent(body, error);
   }
 }

@@ -1,7 +1,9 @@
 import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
-import type { SyncMode } from '../log/open-sqlite.ts';
+import { probeWritable, type SyncMode } from '../log/open-sqlite.ts';
+import type { EventLog } from '../log/event-log.ts';
+import { storageFault } from './storage-fault.ts';
 import { silentLogger } from '../logger.ts';
 import { lockDataDir } from '../state/data-dir-lock.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../state/open-embedded-store.ts';
@@ -20,8 +22,26 @@ export interface EmbeddedPipeline {
   readonly processor: Processor;
   readonly pump: Pump;
   readonly metrics: PipelineMetrics | undefined;
+  /**
+   * Ready or not, with the named fault: not ready while processing fails or while writes to the
+   * store fail (then ingest would fail too; re-probed on each call, so it turns ready by itself).
+   */
+  health(): EmbeddedHealth;
   /** Processes what is queued, flushes telemetry, releases the data dir. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface EmbeddedHealth {
+  readonly ok: boolean;
+  readonly status: string;
+  readonly mode: 'embedded';
+  readonly head: number;
+  readonly processed: number;
+  readonly lag: number;
+  /** What is failing: `ingest: disk full (SQLITE_FULL)`, `processing: database is read-only (SQLITE_READONLY)`, … */
+  readonly fault?: string;
+  /** Events dead-lettered as `processing_error` since start. */
+  readonly rejected: number;
 }
 
 /**
@@ -30,7 +50,7 @@ export interface EmbeddedPipeline {
  */
 export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<EmbeddedPipeline> {
   const logger = o.logger ?? silentLogger;
-  const store = openEmbeddedStore({ dataDir: o.dataDir, ...(o.sync === undefined ? {} : { sync: o.sync }) });
+  const store = openEmbeddedStore({ dataDir: o.dataDir, writable: true, ...(o.sync === undefined ? {} : { sync: o.sync }) });
   let lock: { release(): void };
   try {
     lock = lockDataDir(o.dataDir);
@@ -39,8 +59,24 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     throw error;
   }
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter);
-  const processor = new Processor({ ...processorOptions(o, metrics, logger), log: store.log, state: store.state, deadLetters: store.deadLetters });
-  const pump = new Pump(processor, logger);
+  const processor = new Processor({ ...processorOptions(o, metrics, logger), log: store.log, state: store.state, deadLetters: store.deadLetters, rawAt: (pos) => store.log.bodyAt(pos) });
+  const pump = new Pump(processor, logger, o.retry ?? {});
+  // The last append's storage fault: `/healthz` is not ready while ingest would fail.
+  let writeFault: string | undefined;
+  const log: Pick<EventLog, 'append'> = {
+    append: async (batch) => {
+      try {
+        const outcomes = await store.log.append(batch);
+        writeFault = undefined;
+        return outcomes;
+      } catch (error) {
+        const fault = storageFault(error);
+        if (fault !== undefined && fault !== writeFault) logger.error('ingest cannot write to the store; answering 503 until it can', { fault, error });
+        writeFault = fault;
+        throw error;
+      }
+    },
+  };
   try {
     await processor.start();
   } catch (error) {
@@ -49,7 +85,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     throw error;
   }
   const ingestor = new Ingestor({
-    log: store.log,
+    log,
     deadLetters: store.deadLetters,
     limits: o.limits ?? DEFAULT_DECODE_LIMITS,
     onAppended: (batch) => pump.push(batch),
@@ -57,15 +93,45 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
   });
   metrics?.observeLag(() => store.log.headSync() - processor.position);
   let closing: Promise<void> | undefined;
+  const health = (): EmbeddedHealth => {
+    if (writeFault !== undefined) {
+      try {
+        probeWritable(store.db);
+        writeFault = undefined;
+      } catch (error) {
+        writeFault = storageFault(error) ?? (error as Error).message;
+      }
+    }
+    let head = processor.position;
+    try {
+      head = store.log.headSync();
+    } catch (error) {
+      writeFault ??= storageFault(error) ?? (error as Error).message;
+    }
+    const processed = processor.position;
+    const fault = writeFault !== undefined ? `ingest: ${writeFault}` : pump.fault !== undefined ? `processing: ${pump.fault}` : undefined;
+    return {
+      ok: fault === undefined,
+      status: writeFault !== undefined ? 'ingest failing' : pump.fault !== undefined ? 'processing failing' : 'ok',
+      mode: 'embedded',
+      head,
+      processed,
+      lag: head - processed,
+      ...(fault === undefined ? {} : { fault }),
+      rejected: processor.rejected,
+    };
+  };
   return {
     store,
     ingestor,
     processor,
     pump,
     metrics,
+    health,
     close: () => {
       closing ??= (async () => {
         try {
+          pump.stop();
           await pump.idle();
           processor.stop();
           await o.telemetry?.forceFlush();

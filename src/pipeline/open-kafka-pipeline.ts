@@ -1,14 +1,14 @@
 import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
-import { parseLoggedEvent } from '../events/parse-logged-event.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import { createKafka } from '../kafka/create-kafka.ts';
 import { ensureTopics, partitionCount, topicNames, type TopicNames } from '../kafka/topics.ts';
 import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
-import { KafkaEventAppender, positionOf } from '../log/kafka-event-log.ts';
+import { KafkaEventAppender, KafkaEventLog, parseStored, positionOf } from '../log/kafka-event-log.ts';
+import type { EventLog } from '../log/event-log.ts';
 import { silentLogger } from '../logger.ts';
 import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
 import { KafkaStateView } from '../state/kafka-state-view.ts';
@@ -33,6 +33,28 @@ export interface KafkaPipelineOptions extends PipelineOptions {
 interface Worker {
   readonly processor: Processor;
   readonly store: KafkaSessionStateStore;
+  readonly log: EventLog;
+}
+
+/**
+ * One partition of the events topic as an `EventLog`, opened only when first read: the processor
+ * reads it only to isolate an event whose processing threw (rebuilding its windows without it),
+ * which is rare, and a `KafkaEventLog` costs a producer and an admin connection.
+ */
+function lazyPartitionLog(open: () => Promise<KafkaEventLog>): EventLog {
+  let opened: Promise<KafkaEventLog> | undefined;
+  const log = (): Promise<KafkaEventLog> => (opened ??= open());
+  return {
+    dedupesOnAppend: false,
+    append: async (batch) => (await log()).append(batch),
+    read: async function* (options) {
+      yield* (await log()).read(options);
+    },
+    head: async () => (await log()).head(),
+    close: async () => {
+      if (opened !== undefined) await (await opened).close();
+    },
+  };
 }
 
 export interface KafkaPipeline {
@@ -99,8 +121,10 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
 
   const openWorker = async (partition: number): Promise<Worker> => {
     const store = await KafkaSessionStateStore.open({ kafka, topics, partitions, partition, transactionalIdPrefix: groupId, logger, view });
+    const log = lazyPartitionLog(() => KafkaEventLog.open({ kafka, topic: topics.events, partition, partitions }));
     const processor = new Processor({
       ...processorOptions(o, metrics, logger),
+      log,
       ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }),
       state: store,
       deadLetters,
@@ -108,14 +132,14 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     });
     await processor.restore();
     logger.info('partition assigned', { partition, committed: processor.committedPosition });
-    return { processor, store };
+    return { processor, store, log };
   };
 
   const dropWorkers = (): void => {
     for (const [partition, w] of workers) {
       void w.then((worker) => {
         worker.processor.stop();
-        return worker.store.close();
+        return Promise.all([worker.store.close(), worker.log.close()]);
       }).catch((error: unknown) => logger.warn('closing a partition worker failed', { partition, error }));
     }
     workers.clear();
@@ -154,7 +178,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     const { processor } = await worker;
     ends.set(batch.partition, Number(batch.highWatermark));
     const logged: LoggedEvent[] = [];
-    for (const m of batch.messages) if (m.value !== null) logged.push({ pos: positionOf(m.offset), event: parseLoggedEvent(m.value.toString()) });
+    for (const m of batch.messages) if (m.value !== null) logged.push({ pos: positionOf(m.offset), event: parseStored(m.value.toString()) });
     if (!isRunning() || isStale() || gen !== generation) return;
     await processor.process(logged);
     await heartbeat();
@@ -191,7 +215,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
           const worker = await w.catch(() => undefined);
           if (worker === undefined) continue;
           worker.processor.stop();
-          await worker.store.close();
+          await Promise.all([worker.store.close(), worker.log.close()]);
         }
         workers.clear();
         await Promise.all([appender.close(), deadLetters.close(), view.close(), alertSink?.shutdown()]);

@@ -7,6 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { BudgetRule } from '../streams/budget-rule.ts';
 import type { TurnAggregate } from '../streams/turn-aggregate.ts';
 import type { ProcessorOptions } from './processor.ts';
+import type { PumpOptions } from './pump.ts';
 
 /** What every pipeline (embedded or Kafka) is configured with, whatever its storage. */
 export interface PipelineOptions {
@@ -19,6 +20,8 @@ export interface PipelineOptions {
   readonly onAggregate?: (a: TurnAggregate) => void;
   /** Live budget rules and where their alerts go. */
   readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
+  /** How processing retries a storage fault (embedded mode). */
+  readonly retry?: PumpOptions;
 }
 
 /**

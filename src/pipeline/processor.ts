@@ -18,6 +18,8 @@ import { windowTurns, type WindowTurnsOptions } from '../streams/window-turns.ts
 import { buildTurnSpans, type TurnSpanContext } from '../exporters/turn-spans.ts';
 import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
+import { nonFinite, screenLoggedEvent, unreadable } from './screen-logged-event.ts';
+import { storageFault } from './storage-fault.ts';
 
 export interface ProcessorOptions {
   /** Where `start()`/`catchUp()` read from; not needed when batches are pushed (`restore()` + `process()`). */
@@ -36,6 +38,8 @@ export interface ProcessorOptions {
   readonly dedupe?: boolean;
   /** Called with every aggregate that takes effect (tests, benchmarks, alerting). */
   readonly onAggregate?: (a: TurnAggregate) => void;
+  /** The stored text at a log position: the raw bytes of a `processing_error` dead letter. */
+  readonly rawAt?: (pos: number) => string | undefined;
 }
 
 /** What one processed batch produced. */
@@ -47,6 +51,28 @@ export interface BatchEffects {
   readonly alerts: BudgetAlert[];
 }
 
+const noEffects = (): BatchEffects => ({ aggregates: [], writes: [], deltas: [], letters: [], alerts: [] });
+
+/** Feeding the event at `pos` threw inside the operators: that event is at fault, not the batch. */
+class FeedFault extends Error {
+  readonly pos: number;
+  constructor(pos: number, cause: unknown) {
+    super(`processing the event at log position ${pos} failed: ${describe(cause)}`, { cause });
+    this.pos = pos;
+  }
+}
+
+const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+
+/** JSON text, or `undefined` where the value cannot be serialised (too deep for the stack, a cycle). */
+function tryStringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs the stream operators over log batches and makes their effects durable: state writes,
  * roll-up deltas and turn aggregates are committed with the batch's last log position in one
@@ -55,21 +81,67 @@ export interface BatchEffects {
  * Exactly-once effect: on `start()` the processor re-reads the log from the beginning to rebuild
  * its windows, but suppresses every effect at or below the committed position, so a restart after
  * a crash neither loses nor double-counts. Batches must be given in log order.
+ *
+ * No poison pill: an event that cannot be processed is dead-lettered as `processing_error` and
+ * skipped; the events around it are processed as if it were not in the log. Most such events are
+ * caught before they reach the operators (`screenLoggedEvent`, deterministic, so a restart skips the
+ * same ones). Anything else that throws while feeding or committing a batch, except a storage
+ * fault, makes the processor isolate the event at fault: it rebuilds its windows from the log up to
+ * the committed position and processes the rest event by event, each with its own commit; the one
+ * that throws is dead-lettered and skipped. A storage fault (disk full, read-only, I/O) is thrown
+ * to the caller with the batch's effects kept: a later `process` call (even with no events)
+ * commits them, so retrying after the fault clears loses nothing.
  */
 export class Processor {
   private readonly options: ProcessorOptions;
-  private readonly input = new Subject<LoggedEvent>();
-  private readonly turns = new Subject<TurnAggregate>();
-  private effects: BatchEffects = { aggregates: [], writes: [], deltas: [], letters: [], alerts: [] };
+  private input = new Subject<LoggedEvent>();
+  private turns = new Subject<TurnAggregate>();
+  private effects: BatchEffects = noEffects();
+  /** Dead letters whose batch is committed but which are not stored yet (a storage fault). */
+  private pendingLetters: DeadLetter[] = [];
   /** Log position whose effects are durable. Effects at or below it are suppressed. */
   private committed = 0;
   /** Whether the windows found the event being fed to be a repeat (at-least-once logs). */
   private duplicate = false;
   /** Last position fed to the operators. */
   private fed = 0;
+  /** What the operators threw while the current event was fed. */
+  private fault: { readonly error: unknown } | undefined;
+  /** Events found to be at fault in this process (by position): skipped whenever the log is re-fed. */
+  private readonly poisoned = new Map<number, string>();
+  /** Events dead-lettered as `processing_error` since start (for the health endpoint and logs). */
+  rejected = 0;
 
   constructor(options: ProcessorOptions) {
     this.options = options;
+    this.wire();
+  }
+
+  /**
+   * (Re)creates the operators. Every callback is guarded: a throw (or an operator's error, which
+   * ends its stream) is recorded as the current event's fault instead of escaping to RxJS, which
+   * would report it asynchronously and end the process after the batch was committed without it.
+   */
+  private wire(): void {
+    const { options } = this;
+    this.input.complete();
+    this.turns.complete();
+    const input = new Subject<LoggedEvent>();
+    const turns = new Subject<TurnAggregate>();
+    this.input = input;
+    this.turns = turns;
+    const guard = <T>(next: (value: T) => void) => ({
+      next: (value: T) => {
+        try {
+          next(value);
+        } catch (error) {
+          this.fault ??= { error };
+        }
+      },
+      error: (error: unknown) => {
+        this.fault ??= { error };
+      },
+    });
     // Each LLM call is priced once per event, though two operators (windows, budgets) need its cost:
     // both see the event in the same synchronous `next`, so a one-entry memo is enough.
     let pricedEvent: LlmUsageEvent | undefined;
@@ -78,34 +150,44 @@ export class Processor {
       if (u === pricedEvent) return pricedCost;
       pricedEvent = u;
       pricedCost = priceUsage(u, options.prices);
+      if (!Number.isFinite(pricedCost.cost)) throw new RangeError(`cost of ${u.provider}/${u.model} call "${u.id}" is ${pricedCost.cost}`);
       if (pricedCost.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
       return pricedCost;
     };
-    this.input.pipe(windowTurns({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price })).subscribe((out) => {
+    input.pipe(windowTurns({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price })).subscribe(guard((out) => {
       if (out.kind === 'duplicate') this.duplicate = true;
       if (out.kind === 'turn') {
-        if (out.aggregate.closedAtPos > this.committed) this.turns.next(out.aggregate);
+        if (out.aggregate.closedAtPos > this.committed) turns.next(out.aggregate);
       } else if (out.logged.pos > this.committed) {
         const e = out.logged.event;
-        const { timeMs: _t, ...raw } = e;
         this.effects.letters.push(
           out.kind === 'late'
-            ? { reason: 'late', message: out.message, raw: JSON.stringify(raw), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() }
-            : { reason: 'duplicate', message: `event id "${e.id}" was already processed in turn "${'turn' in e ? e.turn : ''}"`, raw: JSON.stringify(raw), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() },
+            ? { reason: 'late', message: out.message, raw: this.rawOf(out.logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() }
+            : { reason: 'duplicate', message: `event id "${e.id}" was already processed in turn "${'turn' in e ? e.turn : ''}"`, raw: this.rawOf(out.logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() },
         );
       }
-    });
-    this.input.pipe(toStateWrites()).subscribe((w) => {
+    }));
+    input.pipe(toStateWrites()).subscribe(guard((w) => {
       if (this.fed > this.committed) this.effects.writes.push(w);
-    });
+    }));
     if (options.budgets !== undefined && options.budgets.rules.length > 0) {
       // After the windows in subscription order: a repeat the windows just dropped costs nothing twice.
-      this.input.pipe(filter(() => !this.duplicate), checkBudgets({ rules: options.budgets.rules, price })).subscribe((alert) => {
+      input.pipe(filter(() => !this.duplicate), checkBudgets({ rules: options.budgets.rules, price })).subscribe(guard((alert) => {
         if (alert.pos > this.committed) this.effects.alerts.push(alert);
-      });
+      }));
     }
-    this.turns.subscribe((a) => this.effects.aggregates.push(a));
-    this.turns.pipe(rollUpSessions()).subscribe((d) => this.effects.deltas.push(d));
+    turns.subscribe(guard((a) => this.effects.aggregates.push(a)));
+    turns.pipe(rollUpSessions()).subscribe(guard((d) => this.effects.deltas.push(d)));
+  }
+
+  /** The event as logged, for a dead letter: the stored text where the log can give it. */
+  private rawOf(logged: LoggedEvent): string {
+    const stored = this.options.rawAt?.(logged.pos);
+    if (stored !== undefined) return stored;
+    const bad = unreadable(logged.event);
+    if (bad !== undefined) return bad.raw;
+    const { timeMs: _t, ...raw } = logged.event;
+    return tryStringify(raw) ?? `(event at log position ${logged.pos} cannot be serialised; it stays in the log)`;
   }
 
   get position(): number {
@@ -137,39 +219,153 @@ export class Processor {
     for await (const batch of this.options.log.read({ after: this.fed })) await this.process(batch);
   }
 
-  /** Feeds one batch (in log order) and makes its effects durable and exported. */
+  /**
+   * Feeds one batch (in log order) and makes its effects durable and exported. Throws only for a
+   * storage fault (see the class comment), or where there is no log to isolate a poison event with.
+   */
   async process(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
-    for (const logged of batch) {
-      if (logged.pos <= this.fed) continue; // already fed: idempotent on overlap
-      this.fed = logged.pos;
-      this.duplicate = false;
-      this.input.next(logged);
+    try {
+      return await this.processOnce(batch);
+    } catch (error) {
+      if (storageFault(error) !== undefined || this.options.log === undefined) throw error;
+      return await this.isolate(Math.max(this.fed, batch.at(-1)?.pos ?? 0), error);
     }
-    const effects = this.effects;
-    this.effects = { aggregates: [], writes: [], deltas: [], letters: [], alerts: [] };
-    if (this.fed <= this.committed) return effects;
-    await this.options.state.commit({
-      writes: effects.writes,
-      deltas: effects.deltas,
-      turns: effects.aggregates.map(({ supersedes: _s, ...a }) => a),
-      position: this.fed,
+  }
+
+  private feed(logged: LoggedEvent): void {
+    if (logged.pos <= this.fed) return; // already fed: idempotent on overlap
+    this.fed = logged.pos;
+    const rejected = this.poisoned.get(logged.pos) ?? screenLoggedEvent(logged.event);
+    if (rejected !== undefined) {
+      this.poisoned.set(logged.pos, rejected);
+      if (logged.pos > this.committed) this.reject(logged, rejected);
+      return;
+    }
+    this.duplicate = false;
+    this.fault = undefined;
+    this.input.next(logged);
+    const fault = this.takeFault();
+    if (fault !== undefined) throw new FeedFault(logged.pos, fault.error);
+  }
+
+  private takeFault(): { readonly error: unknown } | undefined {
+    const fault = this.fault;
+    this.fault = undefined;
+    return fault;
+  }
+
+  private reject(logged: LoggedEvent, message: string): void {
+    const e = logged.event as unknown as Record<string, unknown>;
+    this.rejected++;
+    this.options.logger?.warn('event cannot be processed; dead-lettered as processing_error, processing goes on', { pos: logged.pos, eventId: e['id'], error: message });
+    this.effects.letters.push({
+      reason: 'processing_error',
+      message,
+      raw: this.rawOf(logged),
+      source: 'pipeline',
+      ...(typeof e['session'] === 'string' ? { session: e['session'] } : {}),
+      ...(typeof e['id'] === 'string' ? { eventId: e['id'] } : {}),
+      at: Date.now(),
     });
-    this.committed = this.fed;
-    if (effects.letters.length > 0) {
-      await this.options.deadLetters.put(effects.letters);
-      const duplicates = effects.letters.filter((l) => l.reason === 'duplicate').length;
-      if (duplicates > 0) {
-        this.options.metrics?.recordDeduped('pipeline', duplicates);
-        this.options.metrics?.recordDeadLettered('duplicate', 'pipeline', duplicates);
-      }
-      if (effects.letters.length > duplicates) this.options.metrics?.recordDeadLettered('late', 'pipeline', effects.letters.length - duplicates);
+  }
+
+  private async processOnce(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
+    await this.flushLetters();
+    for (const logged of batch) this.feed(logged);
+    const effects = this.effects;
+    this.effects = noEffects();
+    if (this.fed <= this.committed) return effects;
+    const turns = effects.aggregates.map(({ supersedes: _s, ...a }) => a);
+    // Never commit a non-finite number: JSON would store it as null and every reader would break.
+    const bad = nonFinite(effects.deltas) ?? nonFinite(turns);
+    if (bad !== undefined) throw new RangeError(`the batch's totals would hold ${bad}`);
+    try {
+      await this.options.state.commit({ writes: effects.writes, deltas: effects.deltas, turns, position: this.fed });
+    } catch (error) {
+      // Kept for the next call: with a storage fault the caller retries, and a later batch commits
+      // these effects along with its own (nothing was fed since: calls are sequential).
+      this.effects = effects;
+      throw error;
     }
-    this.export(effects.aggregates);
+    this.committed = this.fed;
+    try {
+      this.export(effects.aggregates);
+    } catch (error) {
+      // The effects are durable; telemetry of this batch is lost, processing is not.
+      this.options.logger?.error('exporting turn telemetry failed', { error });
+    }
     if (effects.alerts.length > 0) {
       this.options.budgets?.sink.send(effects.alerts);
       for (const a of effects.alerts) this.options.metrics?.recordAlert(a);
     }
+    for (const l of effects.letters) this.pendingLetters.push(l);
+    await this.flushLetters();
     return effects;
+  }
+
+  private async flushLetters(): Promise<void> {
+    if (this.pendingLetters.length === 0) return;
+    const letters = this.pendingLetters;
+    await this.options.deadLetters.put(letters);
+    this.pendingLetters = [];
+    const counts = new Map<DeadLetter['reason'], number>();
+    for (const l of letters) counts.set(l.reason, (counts.get(l.reason) ?? 0) + 1);
+    for (const [reason, n] of counts) {
+      if (reason === 'duplicate') this.options.metrics?.recordDeduped('pipeline', n);
+      this.options.metrics?.recordDeadLettered(reason, 'pipeline', n);
+    }
+  }
+
+  /**
+   * Finds and skips the event at fault after a batch failed with `error` (not a storage fault):
+   * rebuilds the windows up to the committed position, then processes the log event by event up
+   * to `target`, each with its own commit; an event whose processing throws is dead-lettered.
+   */
+  private async isolate(target: number, error: unknown): Promise<BatchEffects> {
+    this.options.logger?.warn('processing a batch failed; isolating the event at fault', { error: describe(error), committed: this.committed, target });
+    if (error instanceof FeedFault) this.poisoned.set(error.pos, describe(error.cause));
+    await this.rebuild();
+    const all = noEffects();
+    for await (const batch of this.options.log!.read({ after: this.committed, batchSize: 500 })) {
+      for (const logged of batch) {
+        if (logged.pos > target) return all;
+        let effects: BatchEffects;
+        try {
+          effects = await this.processOnce([logged]);
+        } catch (single) {
+          if (storageFault(single) !== undefined) throw single;
+          this.poisoned.set(logged.pos, describe(single instanceof FeedFault ? single.cause : single));
+          await this.rebuild();
+          effects = await this.processOnce([logged]); // now rejected by `feed`: commits its dead letter
+        }
+        for (const k of Object.keys(all) as (keyof BatchEffects)[]) (all[k] as unknown[]).push(...effects[k]);
+      }
+    }
+    return all;
+  }
+
+  /** Fresh operators fed from the log up to the committed position (effects suppressed). */
+  private async rebuild(): Promise<void> {
+    for (;;) {
+      this.wire();
+      this.fed = 0;
+      this.effects = noEffects();
+      try {
+        read: for await (const batch of this.options.log!.read({ after: 0 })) {
+          for (const logged of batch) {
+            if (logged.pos > this.committed) break read;
+            this.feed(logged);
+          }
+        }
+        this.fed = Math.max(this.fed, this.committed);
+        this.effects = noEffects();
+        return;
+      } catch (error) {
+        if (!(error instanceof FeedFault)) throw error;
+        // Processed (and committed) by an earlier run, but it throws now: skip it from here on.
+        this.poisoned.set(error.pos, describe(error.cause));
+      }
+    }
   }
 
   private export(aggregates: readonly TurnAggregate[]): void {

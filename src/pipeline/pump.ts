@@ -1,24 +1,45 @@
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { Logger } from '../logger.ts';
 import type { Processor } from './processor.ts';
+import { storageFault } from './storage-fault.ts';
+
+export interface PumpOptions {
+  /** First wait before retrying failed processing; doubles up to `retryMaxMillis`. Default 100 ms. */
+  readonly retryMinMillis?: number;
+  /** Longest wait between retries. Default 5 s. */
+  readonly retryMaxMillis?: number;
+}
 
 /**
  * Feeds appended batches to the processor one at a time, in log order, off the request path:
  * ingest acknowledges once the log is durable; aggregation follows right after. Batches queued
  * while the processor is busy are merged, so bursts are processed in large batches.
- * A processing failure is logged and marks the pump unhealthy; the events stay in the log, and a
- * restart processes them (effects are committed with positions, so nothing is counted twice).
+ *
+ * The processor deals with events that cannot be processed itself (dead letters); what reaches
+ * the pump is a fault of the storage (disk full, read-only, I/O error). Then the pump reports the
+ * named fault (`fault`, for `/healthz`), logs it once, and retries with backoff until it clears,
+ * resuming by itself: the events stay in the log and the processor keeps uncommitted effects, so
+ * nothing is lost or counted twice.
  */
 export class Pump {
   private readonly processor: Processor;
   private readonly logger: Logger;
+  private readonly retryMinMs: number;
+  private readonly retryMaxMs: number;
   private queue: LoggedEvent[] = [];
   private running: Promise<void> | undefined;
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  /** The error processing is failing with now; `undefined` while it works. */
   failure: Error | undefined;
+  /** `failure`, named for operators (e.g. `disk full (SQLITE_FULL)`). */
+  fault: string | undefined;
 
-  constructor(processor: Processor, logger: Logger) {
+  constructor(processor: Processor, logger: Logger, options: PumpOptions = {}) {
     this.processor = processor;
     this.logger = logger;
+    this.retryMinMs = options.retryMinMillis ?? 100;
+    this.retryMaxMs = options.retryMaxMillis ?? 5_000;
   }
 
   push(batch: readonly LoggedEvent[]): void {
@@ -29,23 +50,64 @@ export class Pump {
   private async drain(): Promise<void> {
     // Let other appends in the same tick join this batch.
     await new Promise((resolve) => setImmediate(resolve));
+    let backoff = this.retryMinMs;
     try {
-      while (this.queue.length > 0 && this.failure === undefined) {
+      while (this.queue.length > 0 || (this.failure !== undefined && !this.stopping)) {
         const batch = this.queue;
         this.queue = [];
-        await this.processor.process(batch);
+        try {
+          // After a failure, events of a batch the processor did not get to are read from the log.
+          if (this.failure !== undefined) await this.processor.catchUp();
+          await this.processor.process(batch);
+          if (this.failure !== undefined) this.logger.info('processing resumed', { after: this.fault, processed: this.processor.position });
+          this.failure = undefined;
+          this.fault = undefined;
+          backoff = this.retryMinMs;
+        } catch (error) {
+          // Given again on the next try: the processor skips what it was fed already.
+          this.queue = batch.concat(this.queue);
+          const fault = storageFault(error) ?? `${(error as Error).name}: ${(error as Error).message}`;
+          if (fault !== this.fault) {
+            this.logger.error('processing failed; retrying until the fault clears (events stay in the log, nothing is lost)', { fault, error });
+          }
+          this.failure = error as Error;
+          this.fault = fault;
+          if (this.stopping) return;
+          await this.sleep(backoff);
+          backoff = Math.min(backoff * 2, this.retryMaxMs);
+        }
       }
-    } catch (error) {
-      this.failure = error as Error;
-      this.logger.error('processing failed; events stay in the log and are processed on restart', { error });
     } finally {
       this.running = undefined;
-      if (this.queue.length > 0 && this.failure === undefined) this.running = this.drain();
+      if (this.queue.length > 0 && !this.stopping) this.running = this.drain();
     }
   }
 
-  /** Resolves when everything pushed so far has been processed. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = undefined;
+        resolve();
+      };
+    });
+  }
+
+  /** Resolves when everything pushed so far has been processed (or, after `stop()`, given up on). */
   async idle(): Promise<void> {
     while (this.running !== undefined) await this.running;
+  }
+
+  /**
+   * Ends retrying: what is queued is still tried once more, a fault is not waited out (the events
+   * stay in the log for the next start). For shutdown.
+   */
+  stop(): void {
+    this.stopping = true;
+    this.wake?.();
   }
 }

@@ -1,3 +1,4 @@
+import { putEntry } from '../state/session-state-store.ts';
 import { sessionReport, type SessionReport } from '../cli/session-report.ts';
 import type { RejectReason } from '../events/reject-reason.ts';
 import { EMPTY_SESSION_TOTALS } from '../streams/session-totals.ts';
@@ -6,7 +7,11 @@ import type { CostComparison } from './compare-costs.ts';
 import type { ReplayStop } from './replay-log.ts';
 import type { SessionReplay } from './replay-session.ts';
 
-const iso = (ms: number): string => new Date(ms).toISOString();
+/** A stored time that is not a valid one (an old store's `null`) is marked, not thrown on. */
+const iso = (ms: number): string => {
+  const d = new Date(ms);
+  return typeof ms === 'number' && Number.isFinite(d.getTime()) ? d.toISOString() : 'invalid';
+};
 
 export type LlmCallReport = Omit<LlmCallSummary, 'startMs' | 'endMs'> & { readonly start: string; readonly end: string };
 export type ToolCallReport = Omit<ToolCallSummary, 'startMs' | 'endMs'> & { readonly start: string; readonly end?: string };
@@ -55,7 +60,7 @@ export function replayReport(r: SessionReplay, o: ReplayReportOptions = {}): Rep
     };
   });
   const deleted: Record<string, string> = {};
-  for (const [k, ms] of Object.entries(r.deleted)) deleted[k] = iso(ms);
+  for (const [k, ms] of Object.entries(r.deleted)) putEntry(deleted, k, iso(ms));
   return {
     ...base,
     turns,

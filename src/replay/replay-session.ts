@@ -3,6 +3,7 @@ import type { PriceTable } from '../events/price-table.ts';
 import type { JsonValue, LoggedEvent } from '../events/step-event.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { MemorySessionStateStore } from '../state/memory-session-state-store.ts';
+import { putEntry } from '../state/session-state-store.ts';
 import type { SessionTotals } from '../streams/session-totals.ts';
 import type { TurnAggregate, TurnRecord } from '../streams/turn-aggregate.ts';
 import type { OpenTurn } from './pending-turns.ts';
@@ -89,7 +90,7 @@ export async function replaySession(o: ReplaySessionOptions): Promise<SessionRep
   });
   const records = await state.turns(o.session);
   const deleted: Record<string, number> = {};
-  for (const [key, entry] of state.entries(o.session)) if (entry.deleted) deleted[key] = entry.version.time;
+  for (const [key, entry] of state.entries(o.session)) if (entry.deleted) putEntry(deleted, key, entry.version.time);
   return {
     session: o.session,
     turns: records.map((t) => {

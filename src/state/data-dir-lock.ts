@@ -5,9 +5,24 @@ import { ConfigError } from '../errors.ts';
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !zombie(pid);
+}
+
+/**
+ * Whether `pid` has exited but is not reaped yet (state Z): right after a kill -9 its pid still
+ * answers signal 0 until its parent waits for it, yet it holds nothing. Linux only; elsewhere no
+ * /proc, and the pid counts as alive.
+ */
+function zombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) S …": comm may hold spaces and parentheses, so the state follows the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -18,7 +33,7 @@ const held = new Set<string>();
  * One writer per embedded data directory: `turnstream start` (or `send --data-dir`) holds
  * `<dataDir>/turnstream.lock` with its pid. A second lock throws `ConfigError` naming the holder's
  * pid, also within the holding process. A lock left by a killed process (its pid is gone) is taken
- * over, and so is one holding this process's own pid that this process does not hold (the pid was
+ * over (also while its pid is a zombie, exited but not reaped yet), and so is one holding this process's own pid that this process does not hold (the pid was
  * reused after a restart, as pid 1 is in a container). Readers (`sessions`) need no lock: SQLite WAL
  * lets them read alongside the writer.
  */

@@ -5,7 +5,7 @@ import type { TopicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logger.ts';
 import type { SessionTotals } from '../streams/session-totals.ts';
 import type { TurnRecord } from '../streams/turn-aggregate.ts';
-import { RESERVED_KEY_PREFIX, TOTALS_KEY, type StateEntry } from './session-state-store.ts';
+import { putEntry, RESERVED_KEY_PREFIX, TOTALS_KEY, type StateEntry } from './session-state-store.ts';
 import { compareVersions, type StateVersion } from './state-version.ts';
 
 /** Record keys: `<session>\0<key>` in the state topic, `<session>\0<turn>` in the turns topic. */
@@ -164,7 +164,7 @@ export class KafkaStateView {
   async list(session: string): Promise<Record<string, JsonValue>> {
     const out: Record<string, JsonValue> = {};
     const keys = [...(this.state.get(session) ?? new Map<string, StateEntry>()).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [k, e] of keys) if (!e.deleted && !k.startsWith(RESERVED_KEY_PREFIX)) out[k] = e.value as JsonValue;
+    for (const [k, e] of keys) if (!e.deleted && !k.startsWith(RESERVED_KEY_PREFIX)) putEntry(out, k, e.value as JsonValue);
     return out;
   }
 

@@ -2,6 +2,7 @@ import type { JsonValue } from '../events/step-event.ts';
 import { addDelta, EMPTY_SESSION_TOTALS, type SessionTotals } from '../streams/session-totals.ts';
 import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
 import {
+  putEntry,
   RESERVED_KEY_PREFIX,
   type SessionStateStore,
   type SessionSummary,
@@ -104,7 +105,7 @@ export class MemorySessionStateStore implements SessionStateStore {
     const keys = [...(this.data.state.get(session) ?? [])].filter(([k, e]) => e.json !== undefined && !k.startsWith(RESERVED_KEY_PREFIX));
     keys.sort(([a], [b]) => byBytes(a, b));
     const out: Record<string, JsonValue> = {};
-    for (const [k, e] of keys) out[k] = JSON.parse(e.json!) as JsonValue;
+    for (const [k, e] of keys) putEntry(out, k, JSON.parse(e.json!) as JsonValue);
     return out;
   }
 

@@ -12,9 +12,12 @@ export interface EmbeddedStore {
   close(): void;
 }
 
-/** The embedded default: event log, state store and dead letters in one SQLite file (WAL). */
-export function openEmbeddedStore({ dataDir, sync }: { dataDir: string; sync?: SyncMode }): EmbeddedStore {
-  const db = openSqlite({ dataDir, ...(sync === undefined ? {} : { sync }) });
+/**
+ * The embedded default: event log, state store and dead letters in one SQLite file (WAL).
+ * `writable` refuses a store ingest could not write to (the server); readers leave it off.
+ */
+export function openEmbeddedStore({ dataDir, sync, writable }: { dataDir: string; sync?: SyncMode; writable?: boolean }): EmbeddedStore {
+  const db = openSqlite({ dataDir, ...(sync === undefined ? {} : { sync }), ...(writable === undefined ? {} : { writable }) });
   let closed = false;
   return {
     db,

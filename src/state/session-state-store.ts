@@ -30,6 +30,14 @@ export interface SessionSummary {
   readonly totals: SessionTotals;
 }
 
+/**
+ * Sets `key` on a plain record as an own, enumerable property, whatever its name: assignment would
+ * set the prototype for `__proto__` (and the key would vanish from the listing and from JSON).
+ */
+export function putEntry<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
 /** Key prefix reserved for turnstream's own per-session entries (e.g. roll-up totals). */
 export const RESERVED_KEY_PREFIX = '$turnstream/';
 export const TOTALS_KEY = `${RESERVED_KEY_PREFIX}totals`;

@@ -4,6 +4,7 @@ import { inTransaction } from '../log/open-sqlite.ts';
 import { addDelta, EMPTY_SESSION_TOTALS, type SessionDelta, type SessionTotals } from '../streams/session-totals.ts';
 import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
 import {
+  putEntry,
   RESERVED_KEY_PREFIX,
   TOTALS_KEY,
   type SessionStateStore,
@@ -108,7 +109,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
   async list(session: string): Promise<Record<string, JsonValue>> {
     const rows = this.db.prepare('SELECT key, value FROM state WHERE session = ? AND deleted = 0 ORDER BY key').all(session) as { key: string; value: string }[];
     const out: Record<string, JsonValue> = {};
-    for (const r of rows) if (!r.key.startsWith(RESERVED_KEY_PREFIX)) out[r.key] = JSON.parse(r.value) as JsonValue;
+    for (const r of rows) if (!r.key.startsWith(RESERVED_KEY_PREFIX)) putEntry(out, r.key, JSON.parse(r.value) as JsonValue);
     return out;
   }
 

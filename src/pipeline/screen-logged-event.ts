@@ -1,0 +1,93 @@
+import { TURN_SCOPED_TYPES, type StepEvent } from '../events/step-event.ts';
+
+/**
+ * Deepest JSON nesting the processor accepts in a logged event. The decoder now rejects far less
+ * deep values at ingest; this bound is for events logged before that limit existed: `JSON.stringify`
+ * (state commit, dead letters) overflows the stack somewhere past a few thousand levels.
+ */
+export const MAX_PROCESSED_DEPTH = 512;
+
+/**
+ * Largest magnitude a token count, cost or duration may have to be summed: far beyond any real
+ * call, small enough that sums of billions of them stay finite and totals never become `Infinity`.
+ */
+export const MAX_PROCESSED_AMOUNT = 1e15;
+
+const AMOUNT_FIELDS = [
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'reasoningTokens',
+  'cost',
+  'durationMs',
+] as const;
+
+/**
+ * Why a logged event cannot be processed, or `undefined` when it can. Cheap, iterative and
+ * deterministic, so a restart re-screens the log exactly as the first run did (exactly-once
+ * dead-lettering). It checks what the operators and the state commit rely on: the envelope's
+ * types, a finite event time, JSON nesting within `MAX_PROCESSED_DEPTH`, every number finite (a
+ * stored `1e309` is `Infinity`, which JSON would store as `null`) and amounts within bounds.
+ */
+export function screenLoggedEvent(event: StepEvent): string | undefined {
+  const bad = unreadable(event);
+  if (bad !== undefined) return bad.message;
+  const e = event as unknown as Record<string, unknown>;
+  if (e === null || typeof e !== 'object' || Array.isArray(e)) return 'logged event is not a JSON object';
+  for (const field of ['id', 'type', 'session'] as const) {
+    if (typeof e[field] !== 'string') return `logged event has no string "${field}"`;
+  }
+  if (typeof e['timeMs'] !== 'number' || !Number.isFinite(e['timeMs'])) return `logged event time ${String(e['time'])} is not a valid time`;
+  if (TURN_SCOPED_TYPES.has(e['type'] as string) && typeof e['turn'] !== 'string') return `logged ${String(e['type'])} event has no string "turn"`;
+  if ((e['type'] === 'state.set' || e['type'] === 'state.delete') && typeof e['key'] !== 'string') return `logged ${e['type']} event has no string "key"`;
+  if (e['type'] === 'llm.usage') {
+    for (const f of AMOUNT_FIELDS) {
+      const v = e[f];
+      if (v !== undefined && (typeof v !== 'number' || !(Math.abs(v) <= MAX_PROCESSED_AMOUNT))) return `llm.usage "${f}" ${String(v)} is not a number within ±${MAX_PROCESSED_AMOUNT}`;
+    }
+  }
+  const value = screenValue(e);
+  return value === undefined ? undefined : `logged event holds ${value}`;
+}
+
+/** Depth and finiteness of a JSON value, without recursion (the point is values too deep for it). */
+function screenValue(root: unknown): string | undefined {
+  const stack: { value: unknown; depth: number }[] = [{ value: root, depth: 1 }];
+  while (stack.length > 0) {
+    const { value, depth } = stack.pop()!;
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) return `a non-finite number (${value})`;
+      continue;
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (depth > MAX_PROCESSED_DEPTH) return `JSON nested deeper than ${MAX_PROCESSED_DEPTH} levels`;
+    const children = Array.isArray(value) ? value : Object.values(value);
+    for (const child of children) if (child !== null && (typeof child === 'object' || typeof child === 'number')) stack.push({ value: child, depth: depth + 1 });
+  }
+  return undefined;
+}
+
+/** Marks a log entry that could not even be parsed back into an event. */
+const UNREADABLE = Symbol('unreadable');
+
+/**
+ * Stands in for a log entry whose stored text does not parse (a producer writing straight to the
+ * topic, a damaged row): it keeps its position in the log so the processor dead-letters it with
+ * its raw text instead of failing the whole read.
+ */
+export function unreadableEvent(raw: string, error: unknown): StepEvent {
+  return { [UNREADABLE]: { raw, message: `logged entry is not readable JSON: ${error instanceof Error ? error.message : String(error)}` } } as unknown as StepEvent;
+}
+
+/** The raw text and reason of an `unreadableEvent`, or `undefined` for a parsed event. */
+export function unreadable(event: StepEvent): { readonly raw: string; readonly message: string } | undefined {
+  return (event as unknown as { [UNREADABLE]?: { raw: string; message: string } })[UNREADABLE];
+}
+
+/** First non-finite number in a (shallow or deep) value, as a message; for what is about to be committed. */
+export function nonFinite(value: unknown): string | undefined {
+  return screenValue(value);
+}
