@@ -64,7 +64,13 @@ export async function openBackend(config: Config, prices: PriceTable, telemetry:
     };
   }
   const dataDir = resolve(config.dataDir);
-  const pipeline = await openEmbeddedPipeline({ ...common, dataDir, sync: config.sync });
+  const deadLetterRetention = {
+    maxRows: config.deadLetterMaxRows,
+    maxRowsPerSource: Math.ceil(config.deadLetterMaxRows / 2),
+    maxBytes: config.deadLetterMaxBytes,
+    maxAgeMillis: config.deadLetterMaxAgeMs,
+  };
+  const pipeline = await openEmbeddedPipeline({ ...common, dataDir, sync: config.sync, deadLetterRetention });
   return {
     ingestor: pipeline.ingestor,
     describe: { dataDir },

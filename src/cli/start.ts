@@ -27,6 +27,10 @@ export async function start(flags: Record<string, string | boolean | undefined>)
     metrics: telemetry.prometheus,
     logger: logger.child('http'),
     maxBodyBytes: config.maxBodyBytes,
+    maxInflightBodyBytes: config.maxInflightBodyBytes,
+    bodyIdleTimeoutMillis: config.bodyIdleTimeoutMs,
+    bodyTimeoutMillis: config.bodyTimeoutMs,
+    maxRequestDeadLetters: config.maxRequestDeadLetters,
     ...(config.token === undefined ? {} : { token: config.token }),
     health: () => backend.health(),
   });

@@ -2,6 +2,7 @@ import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import { probeWritable, type SyncMode } from '../log/open-sqlite.ts';
+import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { storageFault } from './storage-fault.ts';
 import { silentLogger } from '../logger.ts';
@@ -14,6 +15,8 @@ import { Pump } from './pump.ts';
 export interface EmbeddedPipelineOptions extends PipelineOptions {
   readonly dataDir: string;
   readonly sync?: SyncMode;
+  /** How many dead letters the store keeps (rows, bytes, age); the oldest are trimmed first. */
+  readonly deadLetterRetention?: DeadLetterRetention;
 }
 
 export interface EmbeddedPipeline {
@@ -50,7 +53,12 @@ export interface EmbeddedHealth {
  */
 export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<EmbeddedPipeline> {
   const logger = o.logger ?? silentLogger;
-  const store = openEmbeddedStore({ dataDir: o.dataDir, writable: true, ...(o.sync === undefined ? {} : { sync: o.sync }) });
+  const store = openEmbeddedStore({
+    dataDir: o.dataDir,
+    writable: true,
+    ...(o.sync === undefined ? {} : { sync: o.sync }),
+    ...(o.deadLetterRetention === undefined ? {} : { deadLetterRetention: o.deadLetterRetention }),
+  });
   let lock: { release(): void };
   try {
     lock = lockDataDir(o.dataDir);
