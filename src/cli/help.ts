@@ -51,7 +51,7 @@ queued events are processed and telemetry is flushed.
 Usage: turnstream start [options]
 
 Options:
-${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxInflightBodyBytes', 'bodyIdleTimeoutMs', 'bodyTimeoutMs', 'maxRequestDeadLetters', 'deadLetterMaxRows', 'deadLetterMaxBytes', 'deadLetterMaxAgeMs', 'maxEventBytes', 'maxAttributes', 'maxFutureSkewMs', 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'])}
+${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxInflightBodyBytes', 'bodyIdleTimeoutMs', 'bodyTimeoutMs', 'maxRequestDeadLetters', 'deadLetterMaxRows', 'deadLetterMaxBytes', 'deadLetterMaxAgeMs', 'metricLabelValues', 'metricLabelSets', 'metricHistogramLabelSets', 'maxEventBytes', 'maxAttributes', 'maxFutureSkewMs', 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'])}
   --config <file>                JSON config file with the keys above
 
 ${CONFIG_NOTE}

@@ -20,7 +20,12 @@ export async function start(flags: Record<string, string | boolean | undefined>)
   const config = resolveConfig(flags);
   const logger = createLogger();
   const prices = loadPriceTable(config.prices === undefined ? {} : { file: config.prices });
-  const telemetry = createTelemetry({ version: version() });
+  const telemetry = createTelemetry({
+    version: version(),
+    maxLabelValues: config.metricLabelValues,
+    maxLabelSets: config.metricLabelSets,
+    maxHistogramLabelSets: config.metricHistogramLabelSets,
+  });
   const backend = await openBackend(config, prices, telemetry, logger);
   const server = createHttpServer({
     ingestor: backend.ingestor,

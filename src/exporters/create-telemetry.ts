@@ -5,7 +5,9 @@ import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes, type Resource } from '@opentelemetry/resources';
 import { MeterProvider, PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
+import { DEFAULT_MAX_HISTOGRAM_LABEL_SETS, DEFAULT_MAX_LABEL_SETS, DEFAULT_MAX_LABEL_VALUES } from './label-value-cap.ts';
 import { otlpFromEnv } from './otlp-from-env.ts';
+import type { PipelineMetricsOptions } from './pipeline-metrics.ts';
 
 export interface Telemetry {
   readonly meter: Meter;
@@ -17,6 +19,8 @@ export interface Telemetry {
   readonly prometheus: (req: IncomingMessage, res: ServerResponse) => void;
   /** Where spans and metrics go, for the start-up log line. */
   readonly describe: string[];
+  /** The label caps to pass to `createPipelineMetrics` (resolved defaults). */
+  readonly labelCaps: Required<PipelineMetricsOptions>;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -31,6 +35,18 @@ export interface TelemetryOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Periodic OTLP metric export interval. */
   readonly exportIntervalMillis?: number;
+  /** Distinct values per producer-chosen label (default 200); see label-value-cap.ts. */
+  readonly maxLabelValues?: number;
+  /** Distinct combinations per label-set family (default 1000). */
+  readonly maxLabelSets?: number;
+  /** Distinct combinations per histogram family (default 25). */
+  readonly maxHistogramLabelSets?: number;
+  /**
+   * The SDK's own limit on label sets per instrument (default 2000), for labels we do not cap.
+   * The SDK applies it to the label sets recorded between two collections, not to the
+   * cumulative total a Prometheus reader keeps: it is a backstop, the caps above are the bound.
+   */
+  readonly sdkCardinalityLimit?: number;
 }
 
 /**
@@ -56,7 +72,12 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     readers.push(new PeriodicExportingMetricReader({ exporter: otlp.metrics.exporter as PushMetricExporter, exportIntervalMillis: options.exportIntervalMillis ?? 15_000 }));
     describe.push(`metrics: OTLP ${otlp.metrics.describe}`);
   }
-  const meterProvider = new MeterProvider({ resource, readers });
+  const labelCaps = {
+    maxLabelValues: options.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES,
+    maxLabelSets: options.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS,
+    maxHistogramLabelSets: options.maxHistogramLabelSets ?? DEFAULT_MAX_HISTOGRAM_LABEL_SETS,
+  };
+  const meterProvider = new MeterProvider({ resource, readers, views: [{ instrumentName: '*', aggregationCardinalityLimit: options.sdkCardinalityLimit ?? 2000 }] });
 
   const processors: SpanProcessor[] = [];
   if (otlp.traces) {
@@ -83,6 +104,7 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     scope,
     prometheus: (req, res) => prometheusExporter.getMetricsRequestHandler(req, res),
     describe,
+    labelCaps,
     forceFlush: async () => {
       await Promise.all([spans?.forceFlush(), meterProvider.forceFlush()]);
     },

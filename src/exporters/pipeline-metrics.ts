@@ -3,6 +3,7 @@ import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
 import type { ModelBreakdown, TurnAggregate } from '../streams/turn-aggregate.ts';
+import { createLabelValueCap, DEFAULT_MAX_HISTOGRAM_LABEL_SETS } from './label-value-cap.ts';
 import * as sc from './semconv.ts';
 
 export interface PipelineMetrics {
@@ -20,15 +21,29 @@ export interface PipelineMetrics {
   observeLag(lag: () => number): void;
 }
 
+export interface PipelineMetricsOptions {
+  /** Distinct values kept per producer-chosen label name (model, provider, agent, tool, stop reason); default 200. */
+  readonly maxLabelValues?: number;
+  /** Distinct combinations kept per label-set family (e.g. provider × model × agent); default 1000. */
+  readonly maxLabelSets?: number;
+  /** Distinct combinations kept per histogram family (model × agent on LLM calls, agent on turns); default 25. */
+  readonly maxHistogramLabelSets?: number;
+}
+
 const TOKEN_TYPES = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens'] as const;
+/** The producer-chosen labels that are capped, and the families capped together (their folded series exist from the start). */
+const CAPPED_LABELS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_GEN_AI_AGENT_NAME, sc.ATTR_GEN_AI_TOOL_NAME, sc.ATTR_TURN_STOP_REASON];
+const LABEL_SET_FAMILIES = [sc.LABEL_SET_MODEL, sc.LABEL_SET_TOOL, sc.LABEL_SET_TURN, sc.LABEL_SET_UNPRICED, sc.LABEL_SET_MODEL_HISTOGRAM, sc.LABEL_SET_AGENT_HISTOGRAM];
 const TOKEN_TYPE_LABEL = { inputTokens: 'input', outputTokens: 'output', cacheReadTokens: 'cache_read', cacheWriteTokens: 'cache_write', reasoningTokens: 'reasoning' } as const;
 
 /**
  * The metrics of DESIGN.md §5 on an injected `Meter`. Counters (cost, tokens, tool calls) are exact
  * under revisions: a revision adds only its difference. Histograms and `turns` describe first
  * closes (a revision counts in `turnstream.turn.revisions`). Session ids are never labels.
+ * Producer-chosen label values are capped (label-value-cap.ts): past the caps they read `other`,
+ * and `turnstream.label_values.folded` / `turnstream.label_sets.folded` count the folded recordings.
  */
-export function createPipelineMetrics(meter: Meter): PipelineMetrics {
+export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions = {}): PipelineMetrics {
   const tokenUsage = meter.createHistogram(sc.METRIC_GEN_AI_TOKEN_USAGE, { unit: '{token}', description: 'Tokens per LLM call (input includes cache tokens, OTel convention)', advice: { explicitBucketBoundaries: sc.TOKEN_BUCKETS } });
   const opDuration = meter.createHistogram(sc.METRIC_GEN_AI_OPERATION_DURATION, { unit: 's', description: 'LLM call duration', advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS_S } });
   const cost = meter.createCounter(sc.METRIC_COST, { unit: 'USD', description: 'LLM spend in USD' });
@@ -46,6 +61,8 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
   const alerts = meter.createCounter(sc.METRIC_BUDGET_ALERTS, { unit: '{alert}', description: 'Budget alerts emitted, by rule, level and status' });
   const firing = meter.createUpDownCounter(sc.METRIC_BUDGET_FIRING, { unit: '{alert}', description: 'Budget rule keys currently over a threshold' });
   const lag = meter.createObservableGauge(sc.METRIC_CONSUMER_LAG, { unit: '{event}', description: 'Events in the log not yet processed' });
+  const valuesFolded = meter.createCounter(sc.METRIC_LABEL_VALUES_FOLDED, { unit: '{recording}', description: 'Recordings whose producer-chosen label value was folded into "other" (per-label cap reached)' });
+  const setsFolded = meter.createCounter(sc.METRIC_LABEL_SETS_FOLDED, { unit: '{recording}', description: 'Recordings whose label combination was folded into "other" (per-family cap reached)' });
 
   // Series that exist from the start at 0, so that the first rejection after a start shows up in
   // rate()/increase() (Prometheus takes a new series' first sample as its baseline).
@@ -53,6 +70,8 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
     deduped.add(0, { [sc.ATTR_SOURCE]: source });
     for (const reason of REJECT_REASONS) dead.add(0, { [sc.ATTR_REASON]: reason, [sc.ATTR_SOURCE]: source });
   }
+  for (const label of CAPPED_LABELS) valuesFolded.add(0, { [sc.ATTR_LABEL]: label });
+  for (const family of LABEL_SET_FAMILIES) setsFolded.add(0, { [sc.ATTR_LABEL_SET]: family });
 
   const modelKey = (m: { provider: string; model: string }): string => `${m.provider}\u0000${m.model}`;
 
@@ -66,9 +85,43 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
     else pending.set(k, { counter, attrs: attrs(), value });
   };
 
+  // Folding happens before the pending key is built, so folded recordings sum into one entry.
+  // Folded counts go through `add` too: one SDK call per label per batch, not per recording.
+  const cap = createLabelValueCap({
+    ...(options.maxLabelValues === undefined ? {} : { maxValuesPerLabel: options.maxLabelValues }),
+    ...(options.maxLabelSets === undefined ? {} : { maxLabelSets: options.maxLabelSets }),
+    onValueFolded: (label) => add(valuesFolded, 'vfold', label, 1, () => ({ [sc.ATTR_LABEL]: label })),
+    onLabelSetFolded: (family) => add(setsFolded, 'sfold', family, 1, () => ({ [sc.ATTR_LABEL_SET]: family })),
+  });
+  const foldProvider = cap.values(sc.ATTR_GEN_AI_PROVIDER_NAME);
+  const foldModel = cap.values(sc.ATTR_GEN_AI_REQUEST_MODEL);
+  const foldAgent = cap.values(sc.ATTR_GEN_AI_AGENT_NAME);
+  const foldTool = cap.values(sc.ATTR_GEN_AI_TOOL_NAME);
+  const foldStop = cap.values(sc.ATTR_TURN_STOP_REASON);
+  const admitModel = cap.labelSets(sc.LABEL_SET_MODEL);
+  const admitTool = cap.labelSets(sc.LABEL_SET_TOOL);
+  const admitTurn = cap.labelSets(sc.LABEL_SET_TURN);
+  const admitUnpriced = cap.labelSets(sc.LABEL_SET_UNPRICED);
+  const maxHistogramSets = options.maxHistogramLabelSets ?? DEFAULT_MAX_HISTOGRAM_LABEL_SETS;
+  const admitModelHistogram = cap.labelSets(sc.LABEL_SET_MODEL_HISTOGRAM, maxHistogramSets);
+  const admitAgentHistogram = cap.labelSets(sc.LABEL_SET_AGENT_HISTOGRAM, maxHistogramSets);
+  const OTHER = sc.LABEL_VALUE_OTHER;
+  const OTHER_MODEL_KEY = `${OTHER}\u0000${OTHER}\u0000${OTHER}`;
+  const OTHER_MODEL_LABELS = { provider: OTHER, model: OTHER, agent: OTHER, key: OTHER_MODEL_KEY } as const;
+
+  /** Provider, model and agent as labels: each value capped, then the combination. */
+  interface ModelLabels { provider: string; model: string; agent: string; key: string }
+  const modelLabels = (provider: string, model: string, agent: string): ModelLabels => {
+    const p = foldProvider(provider);
+    const m = foldModel(model);
+    const key = `${p}\u0000${m}\u0000${agent}`;
+    return admitModel(key) ? { provider: p, model: m, agent, key } : OTHER_MODEL_LABELS;
+  };
+
   const recordModelDelta = (m: ModelBreakdown, before: ModelBreakdown | undefined, agent: string): void => {
-    const key = `${m.provider}\u0000${m.model}\u0000${agent}`;
-    const attrs = (): Attributes => ({ [sc.ATTR_GEN_AI_PROVIDER_NAME]: m.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: m.model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent });
+    const l = modelLabels(m.provider, m.model, agent);
+    const key = l.key;
+    const attrs = (): Attributes => ({ [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model, [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent });
     const dc = m.cost - (before?.cost ?? 0);
     if (dc > 0) add(cost, 'cost', key, dc, attrs);
     for (const t of TOKEN_TYPES) {
@@ -79,7 +132,7 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
 
   return {
     recordTurn(a) {
-      const agent = a.agent ?? 'unknown';
+      const agent = foldAgent(a.agent ?? 'unknown');
       const prev = a.supersedes;
       const prevModels = new Map((prev?.models ?? []).map((m) => [modelKey(m), m]));
       for (const m of a.models) recordModelDelta(m, prevModels.get(modelKey(m)), agent);
@@ -87,7 +140,9 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
       const seenCalls = new Set(prev?.llm.map((c) => c.eventId));
       for (const c of a.llm) {
         if (seenCalls.has(c.eventId)) continue;
-        const attrs: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, [sc.ATTR_GEN_AI_PROVIDER_NAME]: c.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: c.model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent };
+        let l = modelLabels(c.provider, c.model, agent);
+        if (l.key !== OTHER_MODEL_KEY && !admitModelHistogram(l.key)) l = OTHER_MODEL_LABELS;
+        const attrs: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model, [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent };
         tokenUsage.record(otelInputTokens(c), { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT });
         tokenUsage.record(c.outputTokens, { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT });
         if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, attrs);
@@ -96,15 +151,21 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
       for (const t of a.tools) {
         if (seenTools.has(t.toolCallId)) continue;
         const outcome = t.error === undefined ? 'ok' : 'error';
-        add(toolCalls, 'tool', `${t.toolName}\u0000${outcome}\u0000${agent}`, 1, () => ({ [sc.ATTR_GEN_AI_TOOL_NAME]: t.toolName, [sc.ATTR_TOOL_OUTCOME]: outcome, [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
+        let tool = foldTool(t.toolName);
+        let toolAgent = agent;
+        if (!admitTool(`${tool}\u0000${agent}`)) tool = toolAgent = OTHER;
+        add(toolCalls, 'tool', `${tool}\u0000${outcome}\u0000${toolAgent}`, 1, () => ({ [sc.ATTR_GEN_AI_TOOL_NAME]: tool, [sc.ATTR_TOOL_OUTCOME]: outcome, [sc.ATTR_GEN_AI_AGENT_NAME]: toolAgent }));
       }
       if (a.revision > 0) {
         add(revisions, 'revision', agent, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
         return;
       }
-      const turnAttrs: Attributes = { [sc.ATTR_GEN_AI_AGENT_NAME]: agent, [sc.ATTR_TURN_STATUS]: a.status };
-      const stop = a.stopReason ?? 'none';
-      add(turns, 'turn', `${agent}\u0000${a.status}\u0000${stop}`, 1, () => ({ ...turnAttrs, [sc.ATTR_TURN_STOP_REASON]: stop }));
+      const turnAttrs: Attributes = { [sc.ATTR_GEN_AI_AGENT_NAME]: agent === OTHER || admitAgentHistogram(agent) ? agent : OTHER, [sc.ATTR_TURN_STATUS]: a.status };
+      let stop = foldStop(a.stopReason ?? 'none');
+      let turnAgent = agent;
+      if (!admitTurn(`${agent}\u0000${stop}`)) stop = turnAgent = OTHER;
+      add(turns, 'turn', `${turnAgent}\u0000${a.status}\u0000${stop}`, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: turnAgent, [sc.ATTR_TURN_STATUS]: a.status, [sc.ATTR_TURN_STOP_REASON]: stop }));
+      // Per-turn histograms keep fewer agents than counters (see DEFAULT_MAX_HISTOGRAM_LABEL_SETS).
       turnDuration.record(a.durationMs / 1000, turnAttrs);
       turnTools.record(a.toolCallCount, turnAttrs);
       turnLlm.record(a.llmCallCount, turnAttrs);
@@ -123,7 +184,10 @@ export function createPipelineMetrics(meter: Meter): PipelineMetrics {
       dead.add(count, { [sc.ATTR_REASON]: reason, [sc.ATTR_SOURCE]: source });
     },
     recordUnpriced(provider, model) {
-      unpriced.add(1, { [sc.ATTR_GEN_AI_PROVIDER_NAME]: provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: model });
+      let p = foldProvider(provider);
+      let m = foldModel(model);
+      if (!admitUnpriced(`${p}\u0000${m}`)) p = m = OTHER;
+      unpriced.add(1, { [sc.ATTR_GEN_AI_PROVIDER_NAME]: p, [sc.ATTR_GEN_AI_REQUEST_MODEL]: m });
     },
     recordAlert(a) {
       const attrs = { [sc.ATTR_BUDGET_RULE]: a.rule, [sc.ATTR_BUDGET_LEVEL]: a.level };

@@ -49,6 +49,23 @@ export const ATTR_SOURCE = 'turnstream.source';
 export const ATTR_BUDGET_RULE = 'turnstream.budget.rule';
 export const ATTR_BUDGET_LEVEL = 'turnstream.budget.level';
 export const ATTR_BUDGET_STATUS = 'turnstream.budget.status';
+/** The attribute name whose value was folded (on `turnstream.label_values.folded`). */
+export const ATTR_LABEL = 'turnstream.label';
+/** The label-set family whose combination was folded (on `turnstream.label_sets.folded`). */
+export const ATTR_LABEL_SET = 'turnstream.label_set';
+
+/**
+ * The value a producer-chosen label takes once its cap is reached (see label-value-cap.ts).
+ * A producer that names a model `other` shares the series: the name is short and reads well.
+ */
+export const LABEL_VALUE_OTHER = 'other';
+/** Label-set families: the producer-chosen labels that are capped together (values of ATTR_LABEL_SET). */
+export const LABEL_SET_MODEL = 'model'; // provider × model × agent
+export const LABEL_SET_TOOL = 'tool'; // tool × agent
+export const LABEL_SET_TURN = 'turn'; // agent × stop reason
+export const LABEL_SET_UNPRICED = 'unpriced'; // provider × model
+export const LABEL_SET_MODEL_HISTOGRAM = 'model_histogram'; // provider × model × agent on LLM-call histograms
+export const LABEL_SET_AGENT_HISTOGRAM = 'agent_histogram'; // agent on per-turn histograms
 
 // Metric names (OTel) and what Prometheus exposes for them
 export const METRIC_GEN_AI_TOKEN_USAGE = 'gen_ai.client.token.usage';
@@ -68,6 +85,8 @@ export const METRIC_UNPRICED = 'turnstream.llm.unpriced';
 export const METRIC_CONSUMER_LAG = 'turnstream.consumer.lag';
 export const METRIC_BUDGET_ALERTS = 'turnstream.budget.alerts';
 export const METRIC_BUDGET_FIRING = 'turnstream.budget.firing';
+export const METRIC_LABEL_VALUES_FOLDED = 'turnstream.label_values.folded';
+export const METRIC_LABEL_SETS_FOLDED = 'turnstream.label_sets.folded';
 
 export const PROM_TOKEN_USAGE = 'gen_ai_client_token_usage';
 export const PROM_OPERATION_DURATION = 'gen_ai_client_operation_duration';
@@ -86,6 +105,8 @@ export const PROM_UNPRICED = 'turnstream_llm_unpriced_total';
 export const PROM_CONSUMER_LAG = 'turnstream_consumer_lag';
 export const PROM_BUDGET_ALERTS = 'turnstream_budget_alerts_total';
 export const PROM_BUDGET_FIRING = 'turnstream_budget_firing';
+export const PROM_LABEL_VALUES_FOLDED = 'turnstream_label_values_folded_total';
+export const PROM_LABEL_SETS_FOLDED = 'turnstream_label_sets_folded_total';
 
 /** Bucket boundaries the GenAI conventions recommend. */
 export const TOKEN_BUCKETS = [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864];

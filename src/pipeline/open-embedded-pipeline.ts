@@ -66,7 +66,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     store.close();
     throw error;
   }
-  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter);
+  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
   const processor = new Processor({ ...processorOptions(o, metrics, logger), log: store.log, state: store.state, deadLetters: store.deadLetters, rawAt: (pos) => store.log.bodyAt(pos) });
   const pump = new Pump(processor, logger, o.retry ?? {});
   // The last append's storage fault: `/healthz` is not ready while ingest would fail.

@@ -107,7 +107,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   } finally {
     await admin.disconnect();
   }
-  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter);
+  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
   const view = await KafkaStateView.open({ kafka, topics, logger, groupPrefix: groupId });
   const appender = await KafkaEventAppender.open({ kafka, topic: topics.events, partitions });
   const deadLetters = await KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions });

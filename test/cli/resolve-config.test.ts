@@ -92,6 +92,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
       prices: undefined, turnIdleTimeoutMs: 600_000, graceMs: 300_000, maxBodyBytes: 8 * 1024 * 1024,
       maxInflightBodyBytes: 64 * 1024 * 1024, bodyIdleTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxRequestDeadLetters: 100,
       deadLetterMaxRows: 100_000, deadLetterMaxBytes: 256 * 1024 * 1024, deadLetterMaxAgeMs: 7 * 24 * 3_600_000,
+      metricLabelValues: 200, metricLabelSets: 1000, metricHistogramLabelSets: 25,
       maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000, budgets: undefined, alertWebhook: undefined,
       kafka: undefined, kafkaGroup: 'turnstream', kafkaTopicPrefix: 'turnstream', kafkaPartitions: 6, sync: 'normal',
     });
@@ -114,6 +115,9 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['deadLetterMaxRows', 'dead-letter-max-rows', 'TURNSTREAM_DEAD_LETTER_MAX_ROWS', 'deadLetterMaxRows', ['1000', '2000', 3000], [1000, 2000, 3000]],
     ['deadLetterMaxBytes', 'dead-letter-max-bytes', 'TURNSTREAM_DEAD_LETTER_MAX_BYTES', 'deadLetterMaxBytes', ['1MiB', '2MiB', '3MB'], [1_048_576, 2_097_152, 3_000_000]],
     ['deadLetterMaxAgeMs', 'dead-letter-max-age', 'TURNSTREAM_DEAD_LETTER_MAX_AGE', 'deadLetterMaxAge', ['24h', '48h', '1h'], [86_400_000, 172_800_000, 3_600_000]],
+    ['metricLabelValues', 'metric-label-values', 'TURNSTREAM_METRIC_LABEL_VALUES', 'metricLabelValues', ['10', '20', 30], [10, 20, 30]],
+    ['metricLabelSets', 'metric-label-sets', 'TURNSTREAM_METRIC_LABEL_SETS', 'metricLabelSets', ['10', '20', 30], [10, 20, 30]],
+    ['metricHistogramLabelSets', 'metric-histogram-label-sets', 'TURNSTREAM_METRIC_HISTOGRAM_LABEL_SETS', 'metricHistogramLabelSets', ['10', '20', 30], [10, 20, 30]],
     ['maxEventBytes', 'max-event', 'TURNSTREAM_MAX_EVENT', 'maxEvent', ['1KiB', '2KiB', 3000], [1024, 2048, 3000]],
     ['maxAttributes', 'max-attributes', 'TURNSTREAM_MAX_ATTRIBUTES', 'maxAttributes', ['4', '5', 6], [4, 5, 6]],
     ['maxFutureSkewMs', 'max-future-skew', 'TURNSTREAM_MAX_FUTURE_SKEW', 'maxFutureSkew', ['1h', '2h', '30s'], [3_600_000, 7_200_000, 30_000]],
@@ -178,7 +182,7 @@ describe('resolveConfig: bad values name their source', () => {
 describe('resolveConfig: the config file', () => {
   it('unknown key: names the file, the key and the known keys; "$" keys are comments', () => {
     const config = file('{"prot":8080}');
-    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, maxEvent, maxAttributes, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
+    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
 
