@@ -2,20 +2,41 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { readFileSync } from 'node:fs';
 import type { StepEvent } from './step-event.ts';
 import type { RejectReason } from './reject-reason.ts';
+import { jsonTextTooDeep } from './json-text-too-deep.ts';
+import { checkJsonValue } from './check-json-value.ts';
 
 export interface DecodeLimits {
-  /** Largest accepted event, in UTF-8 bytes. */
+  /** Largest accepted event, in UTF-8 bytes. It also bounds every state value and unknown field. */
   readonly maxEventBytes: number;
   /** Most `attrs` entries on one event. */
   readonly maxAttributes: number;
   /** How far in the future (vs. `now`) an event time may be; guards the event-time watermark. */
   readonly maxFutureSkewMs: number;
+  /**
+   * Deepest nesting of `[`/`{` anywhere in the event, the event object being level 1 (so a state
+   * value may nest one level less). Default 32. Refused before parsing: code downstream recurses.
+   */
+  readonly maxDepth?: number;
+  /** Largest token count of one LLM call, for each token field. Default 100 million (today's largest context windows hold ~1–2 million). */
+  readonly maxTokensPerCall?: number;
+  /** Largest `cost` of one LLM call, USD. Default 10,000. */
+  readonly maxCostPerCallUsd?: number;
+  /** Largest `durationMs` of an LLM or tool call. Default 7 days (catches µs/ns sent as ms). */
+  readonly maxDurationMs?: number;
 }
 
-export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
+/**
+ * The defaults. The published schema (`event-v1.schema.json`) carries the same maxima, so a
+ * producer validating against it agrees with a pipeline running on defaults.
+ */
+export const DEFAULT_DECODE_LIMITS: Required<DecodeLimits> = {
   maxEventBytes: 64 * 1024,
   maxAttributes: 32,
   maxFutureSkewMs: 5 * 60_000,
+  maxDepth: 32,
+  maxTokensPerCall: 100_000_000,
+  maxCostPerCallUsd: 10_000,
+  maxDurationMs: 7 * 24 * 3_600_000,
 };
 
 export type DecodeResult =
@@ -28,9 +49,56 @@ export type DecodeResult =
       readonly eventId?: string;
     };
 
-const schema: unknown = JSON.parse(readFileSync(new URL('./event-v1.schema.json', import.meta.url), 'utf8'));
-const ajv = new Ajv({ discriminator: true, allErrors: false, strict: false });
-const validate = ajv.compile(schema as object);
+const schemaText = readFileSync(new URL('./event-v1.schema.json', import.meta.url), 'utf8');
+type Validator = ReturnType<Ajv['compile']>;
+type Schema = { definitions: Record<string, { maximum?: number; properties: Record<string, { maximum?: number }> }> };
+
+/**
+ * One compiled validator per distinct set of numeric limits: the schema file carries the default
+ * maxima; other limits are written into a copy of it, compiled once, and reused. Looked up per
+ * limits object first, so the per-event cost is one WeakMap hit.
+ */
+const byValues = new Map<string, Validator>();
+const byLimits = new WeakMap<DecodeLimits, Validator>();
+function validatorFor(limits: DecodeLimits): Validator {
+  let validate = byLimits.get(limits);
+  if (validate !== undefined) return validate;
+  const maxTokens = limits.maxTokensPerCall ?? DEFAULT_DECODE_LIMITS.maxTokensPerCall;
+  const maxCost = limits.maxCostPerCallUsd ?? DEFAULT_DECODE_LIMITS.maxCostPerCallUsd;
+  const maxDurationMs = limits.maxDurationMs ?? DEFAULT_DECODE_LIMITS.maxDurationMs;
+  const key = `${maxTokens}/${maxCost}/${maxDurationMs}`;
+  validate = byValues.get(key);
+  if (validate === undefined) {
+    const schema = JSON.parse(schemaText) as Schema;
+    const d = schema.definitions;
+    d['tokens']!.maximum = maxTokens;
+    d['llm.usage']!.properties['cost']!.maximum = maxCost;
+    d['llm.usage']!.properties['durationMs']!.maximum = maxDurationMs;
+    d['tool.end']!.properties['durationMs']!.maximum = maxDurationMs;
+    validate = new Ajv({ discriminator: true, allErrors: false, strict: false }).compile(schema);
+    byValues.set(key, validate);
+  }
+  byLimits.set(limits, validate);
+  return validate;
+}
+const defaultValidator = validatorFor(DEFAULT_DECODE_LIMITS);
+
+/** What each bounded field means (unit; what to check), so an `out_of_range` message says what to change. */
+const RANGE_HINT: Readonly<Record<string, readonly [string, string]>> = {
+  cost: [' USD for one LLM call', 'cost is in USD, not cents or micro-dollars'],
+  durationMs: [' ms', 'durationMs is in milliseconds, not µs or ns'],
+  seq: ['', 'seq must be a safe integer (at most 2^53 - 1)'],
+  step: ['', 'step must be a safe integer (at most 2^53 - 1)'],
+};
+const TOKEN_HINT: readonly [string, string] = [' tokens for one LLM call', 'check how the producer counts tokens'];
+const TOKEN_FIELDS = new Set(['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'reasoningTokens']);
+
+/** A value above a schema maximum is `out_of_range` (a sane bound), not a malformed event. */
+function outOfRange(e: ErrorObject, obj: Record<string, unknown>): string {
+  const field = e.instancePath.slice(1);
+  const [unit, advice] = TOKEN_FIELDS.has(field) ? TOKEN_HINT : (RANGE_HINT[field] ?? ['', 'see the published schema']);
+  return `${field}: ${String(obj[field])} is above the limit of ${String(e.params['limit'])}${unit}; ${advice}`;
+}
 
 function describe(errors: ErrorObject[] | null | undefined): string {
   const e = errors?.[0];
@@ -41,6 +109,7 @@ function describe(errors: ErrorObject[] | null | undefined): string {
     return 'type: unknown event type (expected session.start|session.end|turn.start|turn.end|llm.usage|tool.start|tool.end|state.set|state.delete)';
   }
   if (e.instancePath === '/time') return 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0';
+  if (e.instancePath === '/attrs' && e.propertyName !== undefined) return `attrs: an attribute name must be at most 256 characters (got ${e.propertyName.length})`;
   if (e.instancePath.startsWith('/attrs/')) return `${where}: an attribute value must be a string (at most 1024 characters), a number or a boolean`;
   if (e.keyword === 'pattern' && e.instancePath === '/key') return 'key: the prefix "$turnstream/" is reserved';
   return `${where}: ${e.message ?? 'invalid'}`;
@@ -64,23 +133,32 @@ function stringField(obj: Record<string, unknown>, key: string): string | undefi
   return typeof value === 'string' ? value : undefined;
 }
 
+function tooDeepMessage(field: string, maxDepth: number): string {
+  return `${field === '' ? 'event' : field}: nests more than ${maxDepth} levels of [ and { (the event object is level 1); flatten the value or send it as a JSON string`;
+}
+
+/** UTF-8 size bound; the cheap UTF-16 length test first (a unit is at most 3 UTF-8 bytes). */
+function sizeCheck(text: string, maxEventBytes: number): DecodeResult | undefined {
+  if (text.length * 3 <= maxEventBytes) return undefined;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes <= maxEventBytes) return undefined;
+  return { ok: false, reason: 'too_large', message: `event is ${bytes} bytes; the limit is ${maxEventBytes}` };
+}
+
 /**
  * Turns one untrusted input (a JSON text, or an already-parsed value from a JSON array body) into
  * a validated, normalised `StepEvent`, or says why not. Never throws. `now` is the arrival time
  * (epoch ms), used only for the future-skew guard, so decoding stays out of the log's replay path.
  */
 export function decodeEvent(input: string | unknown, now: number, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodeResult {
+  const maxDepth = limits.maxDepth ?? DEFAULT_DECODE_LIMITS.maxDepth;
   let value: unknown = input;
-  // An already-parsed value (an element of a JSON-array body) is measured as its JSON text.
-  const text = typeof input === 'string' ? input : (JSON.stringify(input) ?? '');
-  // Cheap bound first: a UTF-16 length can be at most 3 UTF-8 bytes per unit.
-  if (text.length * 3 > limits.maxEventBytes) {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > limits.maxEventBytes) {
-      return { ok: false, reason: 'too_large', message: `event is ${bytes} bytes; the limit is ${limits.maxEventBytes}` };
-    }
-  }
   if (typeof input === 'string') {
+    const tooLarge = sizeCheck(input, limits.maxEventBytes);
+    if (tooLarge !== undefined) return tooLarge;
+    // Depth is refused on the text, before JSON.parse builds a value that recursive code would walk.
+    const deepField = jsonTextTooDeep(input, maxDepth);
+    if (deepField !== undefined) return { ok: false, reason: 'too_deep', message: tooDeepMessage(deepField, maxDepth) };
     try {
       value = JSON.parse(input);
     } catch (error) {
@@ -94,10 +172,26 @@ export function decodeEvent(input: string | unknown, now: number, limits: Decode
   const session = stringField(obj, 'session');
   const eventId = stringField(obj, 'id');
   const ids = { ...(session === undefined ? {} : { session }), ...(eventId === undefined ? {} : { eventId }) };
+  // Every number, wherever it is (JSON.parse turns 1e309 into Infinity); and, for a parsed value
+  // (an element of a JSON-array body), the depth, without recursion, before JSON.stringify measures it.
+  const breach = checkJsonValue(obj, maxDepth);
+  if (breach?.kind === 'too_deep') return { ok: false, reason: 'too_deep', message: tooDeepMessage(breach.path.split('.')[0] ?? '', maxDepth), ...ids };
+  if (breach?.kind === 'not_finite') {
+    return { ok: false, reason: 'out_of_range', message: `${breach.path}: a number too large for a double (it parses as ±Infinity); every number must be finite`, ...ids };
+  }
+  if (typeof input !== 'string') {
+    const tooLarge = sizeCheck(JSON.stringify(obj), limits.maxEventBytes);
+    if (tooLarge !== undefined) return tooLarge;
+  }
   if (obj['v'] !== 1) {
     return { ok: false, reason: 'unknown_version', message: `v: ${JSON.stringify(obj['v'] ?? null)} is not a supported schema version (supported: 1)`, ...ids };
   }
-  if (!validate(obj)) return { ok: false, reason: 'schema', message: describe(validate.errors), ...ids };
+  const validate = limits === DEFAULT_DECODE_LIMITS ? defaultValidator : validatorFor(limits);
+  if (!validate(obj)) {
+    const e = validate.errors?.[0];
+    if (e?.keyword === 'maximum') return { ok: false, reason: 'out_of_range', message: outOfRange(e, obj), ...ids };
+    return { ok: false, reason: 'schema', message: describe(validate.errors), ...ids };
+  }
   const attrs = obj['attrs'];
   if (attrs !== undefined && Object.keys(attrs as object).length > limits.maxAttributes) {
     return { ok: false, reason: 'schema', message: `attrs: more than ${limits.maxAttributes} attributes`, ...ids };
