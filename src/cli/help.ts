@@ -51,7 +51,7 @@ queued events are processed and telemetry is flushed.
 Usage: turnstream start [options]
 
 Options:
-${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxInflightBodyBytes', 'bodyIdleTimeoutMs', 'bodyTimeoutMs', 'maxRequestDeadLetters', 'deadLetterMaxRows', 'deadLetterMaxBytes', 'deadLetterMaxAgeMs', 'metricLabelValues', 'metricLabelSets', 'metricHistogramLabelSets', 'maxEventBytes', 'maxAttributes', 'maxFutureSkewMs', 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'])}
+${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxInflightBodyBytes', 'bodyIdleTimeoutMs', 'bodyTimeoutMs', 'maxRequestDeadLetters', 'deadLetterMaxRows', 'deadLetterMaxBytes', 'deadLetterMaxAgeMs', 'metricLabelValues', 'metricLabelSets', 'metricHistogramLabelSets', 'maxEventBytes', 'maxAttributes', 'maxDepth', 'maxTokensPerCall', 'maxCostPerCallUsd', 'maxFutureSkewMs', 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'])}
   --config <file>                JSON config file with the keys above
 
 ${CONFIG_NOTE}
@@ -75,7 +75,7 @@ what was a duplicate, and each rejected line with its reason. Exit code 1 if any
 Usage: turnstream send <file|-> [options]
 
 Options:
-${settingsBlock(['url', 'token', 'dataDir', 'prices', 'maxEventBytes', 'maxAttributes', 'maxFutureSkewMs'])}
+${settingsBlock(['url', 'token', 'dataDir', 'prices', 'maxEventBytes', 'maxAttributes', 'maxDepth', 'maxTokensPerCall', 'maxCostPerCallUsd', 'maxFutureSkewMs'])}
   --batch <n>                    events per request [default: 2000]
   --json                         print the summary as JSON
 

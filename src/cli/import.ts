@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { decodeLimits } from './decode-limits.ts';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TurnstreamError } from '../errors.ts';
@@ -76,7 +77,7 @@ async function openTarget(config: Config, flags: Flags, prices: PriceTable): Pro
     sync: config.sync,
     turnIdleTimeoutMs: config.turnIdleTimeoutMs,
     graceMs: config.graceMs,
-    limits: { maxEventBytes: config.maxEventBytes, maxAttributes: config.maxAttributes, maxFutureSkewMs: config.maxFutureSkewMs },
+    limits: decodeLimits(config),
   });
   const log = pipeline.store.log;
   return { sink: ingestorSink(pipeline.ingestor, { target: `data dir ${dataDir}`, knownIds: (ids) => log.knownIds(ids) }), pipeline, close: () => pipeline.close() };

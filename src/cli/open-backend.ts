@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { decodeLimits } from './decode-limits.ts';
 import { TurnstreamError } from '../errors.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { Telemetry } from '../exporters/create-telemetry.ts';
@@ -35,7 +36,7 @@ export async function openBackend(config: Config, prices: PriceTable, telemetry:
     logger,
     turnIdleTimeoutMs: config.turnIdleTimeoutMs,
     graceMs: config.graceMs,
-    limits: { maxEventBytes: config.maxEventBytes, maxAttributes: config.maxAttributes, maxFutureSkewMs: config.maxFutureSkewMs },
+    limits: decodeLimits(config),
   };
   if (config.kafka !== undefined) {
     const brokers = brokerList(config.kafka);

@@ -32,6 +32,13 @@ export function parsePositiveInt(value: string | number): number {
   return n;
 }
 
+/** A finite number above 0, e.g. `10000` or `0.5`. */
+export function parsePositiveNumber(value: string | number): number {
+  const n = typeof value === 'number' ? value : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`"${value}" is not a positive number`);
+  return n;
+}
+
 export function parseChoice<T extends string>(choices: readonly T[]): (value: string | number) => T {
   return (value) => {
     if ((choices as readonly string[]).includes(String(value))) return String(value) as T;

@@ -1,4 +1,5 @@
 import { createReadStream, statSync } from 'node:fs';
+import { decodeLimits } from './decode-limits.ts';
 import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { postEvents } from '../client/post-events.ts';
@@ -52,7 +53,7 @@ export async function send(args: string[], flags: Record<string, string | boolea
       sync: config.sync,
       turnIdleTimeoutMs: config.turnIdleTimeoutMs,
       graceMs: config.graceMs,
-      limits: { maxEventBytes: config.maxEventBytes, maxAttributes: config.maxAttributes, maxFutureSkewMs: config.maxFutureSkewMs },
+      limits: decodeLimits(config),
     });
     sendBatch = async (lines) => {
       const results = await pipeline.ingestor.ingest(lines, file === '-' ? 'stdin' : `file:${file}`);

@@ -1,4 +1,4 @@
-import { parseChoice, parseDuration, parsePort, parsePositiveInt, parseSize, parseString } from './parse-values.ts';
+import { parseChoice, parseDuration, parsePort, parsePositiveInt, parsePositiveNumber, parseSize, parseString } from './parse-values.ts';
 
 /**
  * Every setting, once: its flag, environment variable, config-file key, default and meaning.
@@ -41,6 +41,9 @@ export const SETTINGS = {
   metricHistogramLabelSets: setting({ key: 'metricHistogramLabelSets', flag: 'metric-histogram-label-sets', env: 'TURNSTREAM_METRIC_HISTOGRAM_LABEL_SETS', default: 25, parse: parsePositiveInt, help: 'label combinations a histogram family keeps (each costs ~17 series)' }),
   maxEventBytes: setting({ key: 'maxEvent', flag: 'max-event', env: 'TURNSTREAM_MAX_EVENT', default: 64 * 1024, parse: parseSize, help: 'largest single event' }),
   maxAttributes: setting({ key: 'maxAttributes', flag: 'max-attributes', env: 'TURNSTREAM_MAX_ATTRIBUTES', default: 32, parse: parsePositiveInt, help: 'most attrs entries on one event' }),
+  maxDepth: setting({ key: 'maxDepth', flag: 'max-depth', env: 'TURNSTREAM_MAX_DEPTH', default: 32, parse: parsePositiveInt, help: 'deepest nesting of any JSON value in an event (the event object is level 1); deeper is too_deep' }),
+  maxTokensPerCall: setting({ key: 'maxTokensPerCall', flag: 'max-tokens-per-call', env: 'TURNSTREAM_MAX_TOKENS_PER_CALL', default: 100_000_000, parse: parsePositiveInt, help: 'largest token count of one kind in one LLM call; more is out_of_range' }),
+  maxCostPerCallUsd: setting({ key: 'maxCostPerCall', flag: 'max-cost-per-call', env: 'TURNSTREAM_MAX_COST_PER_CALL', default: 10_000, parse: parsePositiveNumber, help: 'largest cost of one LLM call, USD; more is out_of_range' }),
   maxFutureSkewMs: setting({ key: 'maxFutureSkew', flag: 'max-future-skew', env: 'TURNSTREAM_MAX_FUTURE_SKEW', default: 300_000, parse: parseDuration, help: 'how far in the future an event time may be' }),
   budgets: setting({ key: 'budgets', flag: 'budgets', env: 'TURNSTREAM_BUDGETS', default: undefined as string | undefined, parse: parseString, help: 'JSON file of live budget rules (soft/hard USD thresholds per session, agent, user, global)' }),
   alertWebhook: setting({ key: 'alertWebhook', flag: 'alert-webhook', env: 'TURNSTREAM_ALERT_WEBHOOK', default: undefined as string | undefined, parse: parseString, help: 'URL that receives each budget alert as a JSON POST (retried with backoff)' }),

@@ -108,4 +108,23 @@ describe('turnstream CLI', () => {
     const shown = cli(['sessions', 'show', 'demo-1', '--json', '--data-dir', d]);
     assert.equal((JSON.parse(shown.stdout) as { totals: { turns: number } }).totals.turns, 2);
   });
+
+  it('--max-depth, --max-tokens-per-call and --max-cost-per-call reach the decoder', () => {
+    const d = join(dir, 'limits');
+    const base = '"v":1,"session":"lim","turn":"t","time":"2026-03-02T10:00:00Z"';
+    const lines = [
+      `{${base},"id":"ok","type":"turn.start","attrs":{"a":1}}`,
+      `{${base},"id":"deep","type":"state.set","key":"k","value":[[[[[[[[1]]]]]]]]}`,
+      `{${base},"id":"tokens","type":"llm.usage","provider":"p","model":"m","inputTokens":1001,"outputTokens":1}`,
+      `{${base},"id":"cost","type":"llm.usage","provider":"p","model":"m","inputTokens":1,"outputTokens":1,"cost":0.6}`,
+    ].join('\n');
+    const r = cli(['send', '-', '--data-dir', d, '--max-depth', '8', '--max-tokens-per-call', '1000', '--max-cost-per-call', '0.5'], lines);
+    assert.equal(r.status, 1, r.stderr);
+    const { letters } = JSON.parse(cli(['dead-letters', '--json', '--data-dir', d]).stdout) as { letters: { eventId?: string; reason: string }[] };
+    const byId = Object.fromEntries(letters.map((l) => [l.eventId ?? '?', l.reason]));
+    assert.equal(byId['tokens'], 'out_of_range');
+    assert.equal(byId['cost'], 'out_of_range');
+    assert.equal(letters.filter((l) => l.reason === 'too_deep').length, 1);
+    assert.equal(byId['ok'], undefined);
+  });
 });

@@ -93,7 +93,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
       maxInflightBodyBytes: 64 * 1024 * 1024, bodyIdleTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxRequestDeadLetters: 100,
       deadLetterMaxRows: 100_000, deadLetterMaxBytes: 256 * 1024 * 1024, deadLetterMaxAgeMs: 7 * 24 * 3_600_000,
       metricLabelValues: 200, metricLabelSets: 1000, metricHistogramLabelSets: 25,
-      maxEventBytes: 64 * 1024, maxAttributes: 32, maxFutureSkewMs: 300_000, budgets: undefined, alertWebhook: undefined,
+      maxEventBytes: 64 * 1024, maxAttributes: 32, maxDepth: 32, maxTokensPerCall: 100_000_000, maxCostPerCallUsd: 10_000, maxFutureSkewMs: 300_000, budgets: undefined, alertWebhook: undefined,
       kafka: undefined, kafkaGroup: 'turnstream', kafkaTopicPrefix: 'turnstream', kafkaPartitions: 6, sync: 'normal',
     });
   });
@@ -120,6 +120,9 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['metricHistogramLabelSets', 'metric-histogram-label-sets', 'TURNSTREAM_METRIC_HISTOGRAM_LABEL_SETS', 'metricHistogramLabelSets', ['10', '20', 30], [10, 20, 30]],
     ['maxEventBytes', 'max-event', 'TURNSTREAM_MAX_EVENT', 'maxEvent', ['1KiB', '2KiB', 3000], [1024, 2048, 3000]],
     ['maxAttributes', 'max-attributes', 'TURNSTREAM_MAX_ATTRIBUTES', 'maxAttributes', ['4', '5', 6], [4, 5, 6]],
+    ['maxDepth', 'max-depth', 'TURNSTREAM_MAX_DEPTH', 'maxDepth', ['8', '16', 64], [8, 16, 64]],
+    ['maxTokensPerCall', 'max-tokens-per-call', 'TURNSTREAM_MAX_TOKENS_PER_CALL', 'maxTokensPerCall', ['1000', '2000', 3000], [1000, 2000, 3000]],
+    ['maxCostPerCallUsd', 'max-cost-per-call', 'TURNSTREAM_MAX_COST_PER_CALL', 'maxCostPerCall', ['0.5', '20', 30], [0.5, 20, 30]],
     ['maxFutureSkewMs', 'max-future-skew', 'TURNSTREAM_MAX_FUTURE_SKEW', 'maxFutureSkew', ['1h', '2h', '30s'], [3_600_000, 7_200_000, 30_000]],
     ['kafka', 'kafka', 'TURNSTREAM_KAFKA_BROKERS', 'kafka', ['f:1', 'e:2', 'c:3'], ['f:1', 'e:2', 'c:3']],
     ['kafkaPartitions', 'kafka-partitions', 'TURNSTREAM_KAFKA_PARTITIONS', 'kafkaPartitions', ['3', '4', 5], [3, 4, 5]],
@@ -182,7 +185,7 @@ describe('resolveConfig: bad values name their source', () => {
 describe('resolveConfig: the config file', () => {
   it('unknown key: names the file, the key and the known keys; "$" keys are comments', () => {
     const config = file('{"prot":8080}');
-    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
+    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
 
