@@ -3,12 +3,14 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { RULE_FILES, deployPath, readDeploy, shippedRules } from '../helpers/deploy-files.ts';
+import { toolBin, type ToolName } from '../helpers/tool-bin.ts';
 
-/** Runs a Prometheus tool; fails (never skips) when it is not installed. */
-function run(bin: string, args: string[], cwd = deployPath('prometheus')): string {
+/** Runs a pinned Prometheus tool (toolBin); fails (never skips) when it cannot be had. */
+function run(tool: ToolName, args: string[], cwd = deployPath('prometheus')): string {
+  const bin = toolBin(tool);
   const r = spawnSync(bin, args, { cwd, encoding: 'utf8' });
   if (r.error !== undefined) {
-    assert.fail(`${bin} not runnable (${r.error.message}): apt-get install prometheus prometheus-alertmanager (.ci/run does)`);
+    assert.fail(`${bin} not runnable (${r.error.message}): unset ${tool.toUpperCase()}_BIN to use the one deploy/tools/tools.sh builds`);
   }
   const output = `${r.stdout}${r.stderr}`;
   assert.equal(r.status, 0, `${bin} ${args.join(' ')} failed:\n${output}`);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { toolBin } from './tool-bin.ts';
 
 export interface AlertmanagerProcess {
   /** host:port, what Prometheus's `alerting.alertmanagers` targets take. */
@@ -11,11 +12,13 @@ export interface AlertmanagerProcess {
   stop(): Promise<void>;
 }
 
-/** The Debian package names the binary prometheus-alertmanager; upstream calls it alertmanager. */
+/** The pinned upstream Alertmanager (0.35, see toolBin), checked to run. */
 function findBinary(): string {
-  const candidates = [process.env['ALERTMANAGER_BIN'], 'prometheus-alertmanager', 'alertmanager'].filter((c): c is string => c !== undefined && c !== '');
-  for (const bin of candidates) if (spawnSync(bin, ['--version']).status === 0) return bin;
-  throw new Error(`Alertmanager binary not found (tried ${candidates.join(', ')}): apt-get install prometheus-alertmanager (.ci/run does) or set ALERTMANAGER_BIN`);
+  const bin = toolBin('alertmanager');
+  if (spawnSync(bin, ['--version']).status !== 0) {
+    throw new Error(`Alertmanager binary "${bin}" does not run: unset ALERTMANAGER_BIN to use the one deploy/tools/tools.sh builds, or point it at a working binary`);
+  }
+  return bin;
 }
 
 /**

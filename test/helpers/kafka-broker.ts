@@ -10,20 +10,44 @@ const script = fileURLToPath(new URL('../../deploy/kafka/kafka.sh', import.meta.
 let cached: string[] | undefined;
 
 /**
- * The brokers of a real Kafka for integration tests: TURNSTREAM_TEST_KAFKA_BROKERS (set by .ci/run,
- * which starts one), or else the local broker of deploy/kafka/kafka.sh on port 19092, started if
- * needed. Never skips: without a broker the test fails with what to do.
+ * The brokers of a real Kafka for integration tests: TURNSTREAM_TEST_KAFKA_BROKERS (set by
+ * `npm test`'s global setup, test/global-setup.ts, which starts one broker for the whole run), or
+ * else a broker of this process's own: deploy/kafka/kafka.sh on free ports, fresh, and reset (stopped,
+ * data deleted) when this process exits, so running one test file alone leaves nothing behind.
+ * Never skips: without a broker the test fails with what to do.
  */
 export function kafkaBrokers(): string[] {
   if (cached) return cached;
   const fromEnv = process.env['TURNSTREAM_TEST_KAFKA_BROKERS'];
   if (fromEnv) return (cached = fromEnv.split(','));
-  const r = spawnSync('bash', [script, 'start', '--port', '19092'], { encoding: 'utf8' });
-  const line = /KAFKA_BROKERS=(\S+)/.exec(r.stdout ?? '');
+  const r = spawnSync('bash', [script, 'start', '--port', 'auto', '--fresh'], { encoding: 'utf8' });
+  const line = /KAFKA_BROKERS=(\S+):(\d+)/.exec(r.stdout ?? '');
   if (r.status !== 0 || !line) {
-    throw new Error(`no Kafka broker for the integration tests: set TURNSTREAM_TEST_KAFKA_BROKERS, or let deploy/kafka/kafka.sh start one (it failed: ${r.stderr.trim().slice(-500)})`);
+    throw new Error(`no Kafka broker for the integration tests: run them with \`npm test\` (its global setup starts one), set TURNSTREAM_TEST_KAFKA_BROKERS, or fix deploy/kafka/kafka.sh (it needs Java 17+ and Maven; it failed: ${(r.stderr ?? '').trim().slice(-500)})`);
   }
-  return (cached = line[1]!.split(','));
+  resetOnExit(line[2]!);
+  return (cached = [`${line[1]}:${line[2]}`]);
+}
+
+/**
+ * Resets the broker on `port` when this process ends: normally, by an uncaught error, or by the
+ * SIGINT/SIGTERM the test runner sends a file it cancels (after which the signal is raised again so
+ * the process still dies of it).
+ */
+function resetOnExit(port: string): void {
+  let done = false;
+  const reset = (): void => {
+    if (done) return;
+    done = true;
+    spawnSync('bash', [script, 'reset', '--port', port], { stdio: 'ignore' });
+  };
+  process.once('exit', reset);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      reset();
+      process.kill(process.pid, signal);
+    });
+  }
 }
 
 /** A kafkajs client and a fresh set of topics (unique prefix) for one test. */

@@ -10,10 +10,11 @@ export interface PrometheusProcess {
 }
 
 /**
- * Starts a real Prometheus (the Debian package's binary) scraping `targets` every second, on a
- * free loopback port with its own temporary TSDB; no rules. Fails, never skips, when the binary is
- * missing. (The process handling lives in `startPrometheusWithRules`.)
+ * Starts a real Prometheus (3.16, built by deploy/tools/tools.sh; see toolBin) scraping `targets`
+ * every second, on a free loopback port with its own temporary TSDB; no rules; `flags` are extra
+ * command-line flags. Fails, never skips, when the binary is missing. (The process handling lives
+ * in `startPrometheusWithRules`.)
  */
-export function startPrometheus({ targets, bin }: { targets: string[]; bin?: string }): Promise<PrometheusProcess> {
-  return startPrometheusWithRules({ targets, rules: {}, ...(bin === undefined ? {} : { bin }) });
+export function startPrometheus({ targets, bin, flags }: { targets: string[]; bin?: string; flags?: string[] }): Promise<PrometheusProcess> {
+  return startPrometheusWithRules({ targets, rules: {}, ...(bin === undefined ? {} : { bin }), ...(flags === undefined ? {} : { flags }) });
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './free-port.ts';
+import { toolBin } from './tool-bin.ts';
 import type { PrometheusProcess } from './prometheus-process.ts';
 
 export interface RuleEvaluatingPrometheus extends PrometheusProcess {
@@ -13,12 +14,13 @@ export interface RuleEvaluatingPrometheus extends PrometheusProcess {
 /**
  * A real Prometheus for tests (startPrometheus in prometheus-process.ts is this with no rules), with rule files and an Alertmanager: a real
  * Prometheus scraping `targets` as job "turnstream" every second, evaluating `rules` (file name →
- * YAML text) every second and sending alerts to `alertmanagers` (host:port). Fails, never
- * skips, when the binary is missing.
+ * YAML text) every second and sending alerts to `alertmanagers` (host:port); `flags` are extra
+ * command-line flags (e.g. `--web.enable-otlp-receiver`). The binary is the pinned upstream one
+ * (toolBin). Fails, never skips, when it is missing.
  */
-export async function startPrometheusWithRules({ targets, rules, alertmanagers = [], bin = process.env['PROMETHEUS_BIN'] ?? 'prometheus' }: { targets: string[]; rules: Record<string, string>; alertmanagers?: string[]; bin?: string }): Promise<RuleEvaluatingPrometheus> {
+export async function startPrometheusWithRules({ targets, rules, alertmanagers = [], bin = toolBin('prometheus'), flags = [] }: { targets: string[]; rules: Record<string, string>; alertmanagers?: string[]; bin?: string; flags?: string[] }): Promise<RuleEvaluatingPrometheus> {
   if (spawnSync(bin, ['--version']).status !== 0) {
-    throw new Error(`Prometheus binary "${bin}" not found: install it (apt-get install prometheus; .ci/run does) or set PROMETHEUS_BIN`);
+    throw new Error(`Prometheus binary "${bin}" does not run: unset PROMETHEUS_BIN to use the one deploy/tools/tools.sh builds, or point it at a working binary`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'turnstream-prom-rules-'));
   for (const [name, text] of Object.entries(rules)) writeFileSync(join(dir, name), text);
@@ -37,7 +39,7 @@ export async function startPrometheusWithRules({ targets, rules, alertmanagers =
   writeFileSync(join(dir, 'prometheus.yml'), config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 30_000;
