@@ -101,6 +101,8 @@ export async function ensureTopics(admin: Admin, names: TopicNames, o: TopicOpti
     const configEntries: { name: string; value: string }[] = [{ name: 'cleanup.policy', value: cleanup }];
     if (cleanup === 'compact') for (const [name, value] of Object.entries(o.compactedConfig ?? {})) configEntries.push({ name, value });
     if (topic === names.events) configEntries.push({ name: 'retention.ms', value: '-1' }); // the source of truth
+    // Dead letters are bounded like the embedded store's: 7 days, and 256 MiB per partition.
+    if (topic === names.deadLetters) configEntries.push({ name: 'retention.ms', value: String(7 * 24 * 3_600_000) }, { name: 'retention.bytes', value: String(256 * 1024 * 1024) });
     missing.push({ topic, numPartitions: o.partitions, replicationFactor: o.replicationFactor ?? 1, configEntries });
   }
   // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a busy broker answers

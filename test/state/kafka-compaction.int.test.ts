@@ -40,12 +40,9 @@ async function readRaw(kafka: Kafka, topic: string): Promise<[string, string | n
 
 describe('compaction of the state topic (real broker, real log cleaner)', { timeout: 120_000 }, () => {
   it('keeps only the latest value per key, drops tombstoned keys, and a fresh process restores exactly the latest state', async () => {
-    // Small segments and a low dirty ratio so the cleaner runs within seconds (it never compacts
-    // the active segment); a short delete.retention.ms so tombstones themselves go away.
-    const { kafka, topics, prefix } = await freshTopics({
-      partitions: 1,
-      compactedConfig: { 'segment.ms': '200', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': '200', 'min.compaction.lag.ms': '0' },
-    });
+    // Created with the broker's default segments, so nothing can be compacted before the writes are
+    // checked; the fast-cleaning configs are switched on after that check (below).
+    const { kafka, topics, prefix } = await freshTopics({ partitions: 1 });
     const open = () => KafkaSessionStateStore.open({ kafka, topics, partitions: 1, transactionalIdPrefix: prefix, logger: silentLogger });
     const store = await open();
     for (let i = 1; i <= 5; i++) await store.set('s1', 'plan', { step: i }, v(i));
@@ -55,6 +52,15 @@ describe('compaction of the state topic (real broker, real log cleaner)', { time
     await store.commit({ writes: [], deltas: [{ session: 's1', turns: 1, llmCalls: 2, toolCalls: 0, inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.5, errors: 0, firstMs: T0, lastMs: T0 }], turns: [], position: 7 });
     const before = await readRaw(kafka, topics.state);
     assert.equal(before.filter(([k]) => k === `s1${SEP}plan`).length, 5, 'all five writes are in the log before compaction');
+
+    // Now small segments and a low dirty ratio so the cleaner runs within seconds (it never compacts
+    // the active segment); a short delete.retention.ms so tombstones themselves go away. AlterConfigs
+    // replaces the topic's whole config, so cleanup.policy is restated.
+    const admin = kafka.admin();
+    await admin.connect();
+    const fast = { 'cleanup.policy': 'compact', 'segment.ms': '200', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': '200', 'min.compaction.lag.ms': '0' };
+    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* ConfigResourceTypes.TOPIC */, name: topics.state, configEntries: Object.entries(fast).map(([name, value]) => ({ name, value })) }] });
+    await admin.disconnect();
 
     // Keep writing an unrelated key so segments roll and the cleaner has closed segments to clean.
     await eventually('the log cleaner compacts the state topic', async () => {
