@@ -5,7 +5,7 @@ import { createLogger } from '../src/logger.ts';
 import { openEmbeddedPipeline, type EmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts';
 import { Ingestor } from '../src/pipeline/ingestor.ts';
 import { openEmbeddedStore } from '../src/state/open-embedded-store.ts';
-import type { TurnAggregate } from '../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { benchTelemetry, type TelemetryMode } from './counting-span-exporter.ts';

@@ -8,7 +8,7 @@ import { join, dirname } from 'node:path';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { loadPriceTable } from '../src/events/price-table.ts';
-import type { TurnAggregate } from '../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { runBaseline } from './baseline.ts';
 import { runDecodeAppend, runDecodeOnly, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
 import { runLatency, type LatencyResult } from './latency.ts';

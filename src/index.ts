@@ -5,7 +5,7 @@ export { createEmitter, type Emitter, type EmitterOptions, type EmitInput } from
 export { postEvents, type PostOptions, type PostResult } from './client/post-events.ts';
 export { decodeEvent, DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodeResult } from './events/decode-event.ts';
 export type { StepEvent, StepEventType, LlmUsageEvent, LoggedEvent } from './events/step-event.ts';
-export type { TurnAggregate } from './streams/turn-aggregate.ts';
+export type { TurnAggregate } from './model/turn-aggregate.ts';
 export { windowTurns, type WindowTurnsOptions, type WindowOutput } from './streams/window-turns.ts';
 export { rollUpSessions } from './streams/roll-up-sessions.ts';
 export { toStateWrites } from './streams/to-state-writes.ts';

@@ -4,6 +4,7 @@
  */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+const RESERVED = new Set(['time', 'level', 'ns', 'msg']);
 
 export interface Logger {
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -18,9 +19,10 @@ export function createLogger({ namespace = 'turnstream', level, write }: { names
   const out = write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const log = (lvl: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[lvl] < min) return;
-    const extra: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(fields ?? {})) extra[k] = v instanceof Error ? v.message : v;
-    out(JSON.stringify({ time: new Date().toISOString(), level: lvl, ns: namespace, msg, ...extra }));
+    const line: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, ns: namespace, msg };
+    // A field named like the line's own keys (an alert's `level`) must not overwrite them: it is kept as `field.<name>`.
+    for (const [k, v] of Object.entries(fields ?? {})) line[RESERVED.has(k) ? `field.${k}` : k] = v instanceof Error ? v.message : v;
+    out(JSON.stringify(line));
   };
   return {
     debug: log('debug'),

@@ -1,7 +1,8 @@
 import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { TurnstreamError } from '../errors.ts';
 import { openStoreForReading } from './open-store-for-reading.ts';
-import { out, table } from './output.ts';
+import { table } from '../report/format.ts';
+import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
 import { resolveConfig } from './resolve-config.ts';
 

@@ -1,3 +1,4 @@
+import { COMMAND_OPTIONS } from './command-options.ts';
 import { SETTINGS, type SettingName } from './settings.ts';
 
 const describeSetting = (name: SettingName): string => {
@@ -8,10 +9,14 @@ const describeSetting = (name: SettingName): string => {
 };
 
 const settingsBlock = (names: readonly SettingName[]): string => names.map(describeSetting).join('\n');
+/** A command's settings, from the one table `main` checks flags against. */
+const settingsOf = (command: string): string => settingsBlock(COMMAND_OPTIONS[command]?.settings ?? []);
+const CONFIG_FLAG = '  --config <file>                JSON config file with the keys above';
 
 const CONFIG_NOTE = `Settings come from flags, then environment variables, then a JSON config file
 (--config FILE, TURNSTREAM_CONFIG, or ./turnstream.config.json if present), then defaults.
-Durations accept 500ms / 30s / 10m / 1h; sizes accept 64KiB / 8MiB.`;
+Durations accept 500ms / 30s / 10m / 1h / 1d (decimals too, e.g. 1.5h; a bare number is ms);
+sizes accept 64KiB / 8MiB.`;
 
 export const HELP: Record<string, string> = {
   main: `turnstream — event-sourced observability for AI agents
@@ -37,6 +42,8 @@ Quick start:
   turnstream send examples/coding-session.ndjson     # in another terminal
   curl -s http://127.0.0.1:8787/metrics | grep turnstream_llm_cost
   turnstream sessions show demo-1
+  turnstream start --port 9000                       # another port: send, import find it with
+                                                     # the same --port or TURNSTREAM_PORT=9000
 
 Run 'turnstream <command> --help' for a command's options.`,
 
@@ -51,8 +58,8 @@ queued events are processed and telemetry is flushed.
 Usage: turnstream start [options]
 
 Options:
-${settingsBlock(['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxInflightBodyBytes', 'bodyIdleTimeoutMs', 'bodyTimeoutMs', 'maxRequestDeadLetters', 'deadLetterMaxRows', 'deadLetterMaxBytes', 'deadLetterMaxAgeMs', 'metricLabelValues', 'metricLabelSets', 'metricHistogramLabelSets', 'maxEventBytes', 'maxAttributes', 'maxDepth', 'maxTokensPerCall', 'maxCostPerCallUsd', 'maxFutureSkewMs', 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'])}
-  --config <file>                JSON config file with the keys above
+${settingsOf('start')}
+${CONFIG_FLAG}
 
 ${CONFIG_NOTE}
 
@@ -67,7 +74,8 @@ Examples:
   send: `turnstream send — send NDJSON events
 
 Reads events (one JSON object per line) from a file, or from stdin with '-', and sends them to a
-running turnstream (--url, default http://127.0.0.1:8787) — or, with --data-dir, appends them
+running turnstream (--url; without it http://HOST:PORT from --host/--port, TURNSTREAM_HOST/
+TURNSTREAM_PORT or the config, i.e. http://127.0.0.1:8787 by default) — or, with --data-dir, appends them
 straight into that embedded store (no server may be running on it). Prints what was accepted,
 what was a duplicate, and each rejected line with its reason. Exit code 1 if any line was rejected
 (rejected lines are kept as dead letters either way).
@@ -75,9 +83,10 @@ what was a duplicate, and each rejected line with its reason. Exit code 1 if any
 Usage: turnstream send <file|-> [options]
 
 Options:
-${settingsBlock(['url', 'token', 'dataDir', 'prices', 'maxEventBytes', 'maxAttributes', 'maxDepth', 'maxTokensPerCall', 'maxCostPerCallUsd', 'maxFutureSkewMs'])}
+${settingsOf('send')}
   --batch <n>                    events per request [default: 2000]
   --json                         print the summary as JSON
+${CONFIG_FLAG}
 
 Examples:
   turnstream send examples/coding-session.ndjson
@@ -93,12 +102,14 @@ Usage:
 'list' prints each session's totals; 'show' prints one session's totals, every closed turn
 (status, tool calls in order, LLM calls, tokens, cost, duration) and its current state.
 Token names follow the event schema: inputTokens EXCLUDES cache tokens.
-Reads the embedded store; works while 'turnstream start' runs on it.
+Reads the embedded store (works while 'turnstream start' runs on it), or with --kafka the
+state and turns topics.
 
 Options:
-${settingsBlock(['dataDir'])}
+${settingsOf('sessions')}
   --json                         machine-readable output
   --limit <n>                    most sessions to list [default: 100]
+${CONFIG_FLAG}
 
 Examples:
   turnstream sessions list
@@ -146,8 +157,11 @@ summary of recorded vs re-priced cost by model and session.
 Where from: the embedded log (--data-dir), or with --kafka the events topic (one session: its
 partition). A session's turns close on the log's event-time clock, so the whole log up to the
 session's last event is read (other sessions only for their event times).
-${settingsBlock(['dataDir', 'kafka', 'kafkaTopicPrefix', 'turnIdleTimeoutMs', 'graceMs'])}
-Use the --turn-idle-timeout and --grace the pipeline ran with: they decide when turns close.
+${settingsOf('replay')}
+${CONFIG_FLAG}
+Use the --turn-idle-timeout, --grace and price file the pipeline ran with: they decide when turns
+close and what they cost (replay warns when the log was written with a price table other than
+the one it uses).
 
 Examples:
   turnstream replay demo-1
@@ -165,11 +179,14 @@ unknown_version, too_large, time_skew, duplicate, late.
 
 Usage: turnstream dead-letters [--reason R] [--limit N] [--json]
 
+Reads the embedded store, or with --kafka the dead-letters topic.
+
 Options:
-${settingsBlock(['dataDir'])}
+${settingsOf('dead-letters')}
   --reason <reason>              only this reason
   --limit <n>                    most rows [default: 50]
-  --json                         machine-readable output`,
+  --json                         machine-readable output
+${CONFIG_FLAG}`,
 
   import: `turnstream import claude — Claude Code transcripts as turnstream events
 
@@ -195,11 +212,13 @@ Options:
                                  Claude Code writes them (a line still being written waits
                                  for its newline; an answer's last API call is sent once
                                  the transcript has been quiet for 30 s); Ctrl-C stops
-${settingsBlock(['url', 'token', 'dataDir', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'sync'])}
+${settingsOf('import')}
   --batch <n>                    events per send [default: 2000]
   --json                         print the summary as JSON (with --watch: one JSON line per send)
+${CONFIG_FLAG}
 
-Where events go: like 'send', to a running turnstream (--url, default http://127.0.0.1:8787),
+Where events go: like 'send', to a running turnstream (--url, else http://HOST:PORT; by default
+http://127.0.0.1:8787),
 or with --data-dir straight into that embedded store (no server may be running on it; events
 it holds already are not sent again). For live dashboards and budget alerts, run
 'turnstream start' and --watch to it.

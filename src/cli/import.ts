@@ -12,14 +12,16 @@ import { SKIP_REASON_LABELS, type ImportStats } from '../sources/claude/import-s
 import { ingestorSink } from '../sources/claude/ingestor-sink.ts';
 import type { SessionTally } from '../sources/claude/session-tally.ts';
 import { watchClaude } from '../sources/claude/watch-claude.ts';
-import { int, out, table, usd } from './output.ts';
+import { int, table, usd } from '../report/format.ts';
+import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
+import { recordPrices } from './price-record.ts';
 import { resolveConfig } from './resolve-config.ts';
+import { serverUrl } from './server-url.ts';
 import type { Config } from './settings.ts';
 
 type Flags = Record<string, string | boolean | undefined>;
 
-const DEFAULT_URL = 'http://127.0.0.1:8787';
 const SESSIONS_SHOWN = 20;
 
 /** Claude Code's transcript directories: `$CLAUDE_CONFIG_DIR/projects` (a comma-separated list is allowed), else `~/.claude/projects`. */
@@ -62,7 +64,7 @@ async function openTarget(config: Config, flags: Flags, prices: PriceTable): Pro
   const direct = typeof flags['data-dir'] === 'string' || (process.env['TURNSTREAM_DATA_DIR'] ?? '') !== '';
   if (direct && typeof flags['url'] === 'string') throw new TurnstreamError('choose one target: --url (a running server) or --data-dir (an embedded store)');
   if (!direct) {
-    const url = config.url ?? DEFAULT_URL;
+    const url = serverUrl(config);
     try {
       await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(3000) });
     } catch (error) {
@@ -79,6 +81,7 @@ async function openTarget(config: Config, flags: Flags, prices: PriceTable): Pro
     graceMs: config.graceMs,
     limits: decodeLimits(config),
   });
+  recordPrices(dataDir, config.prices);
   const log = pipeline.store.log;
   return { sink: ingestorSink(pipeline.ingestor, { target: `data dir ${dataDir}`, knownIds: (ids) => log.knownIds(ids) }), pipeline, close: () => pipeline.close() };
 }

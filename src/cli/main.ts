@@ -1,9 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TurnstreamError } from '../errors.ts';
+import { COMMAND_OPTIONS, COMMON_FLAGS, commandFlags } from './command-options.ts';
 import { HELP } from './help.ts';
 import { out } from './output.ts';
 import { SETTINGS } from './settings.ts';
+import { version } from './version.ts';
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -38,9 +39,20 @@ function parse(argv: string[]): { positionals: string[]; flags: Flags } {
   }
 }
 
-export function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+/** A flag the command does not read is an error, not silently ignored (`sessions list --url …`). */
+function checkCommandFlags(command: string, flags: Flags): void {
+  const o = COMMAND_OPTIONS[command];
+  if (o === undefined) return;
+  const allowed = new Set(commandFlags(command).concat(COMMON_FLAGS.map((f) => `--${f}`)));
+  const stray = Object.keys(flags).filter((f) => flags[f] !== undefined && !allowed.has(`--${f}`));
+  if (stray.length === 0) return;
+  const list = stray.map((f) => `--${f}`).join(', ');
+  throw new TurnstreamError(`'${command}' does not take ${list}; its options: ${commandFlags(command).join(', ')}\nRun 'turnstream ${command} --help' for usage.`);
+}
+
+/** `turnstream start 9000` would otherwise start on the default port without a word. */
+function noArguments(command: string, rest: readonly string[]): void {
+  if (rest.length > 0) throw new TurnstreamError(`'${command}' takes no arguments (got "${rest.join(' ')}"); options are flags, e.g. --port 9000. Run 'turnstream ${command} --help'.`);
 }
 
 /** Runs one CLI invocation; resolves to the process exit code. */
@@ -61,14 +73,17 @@ export async function main(argv: string[]): Promise<number> {
     out.line(text);
     return 0;
   }
+  checkCommandFlags(command, flags);
   switch (command) {
     case 'start':
+      noArguments(command, rest);
       return (await import('./start.ts')).start(flags);
     case 'send':
       return (await import('./send.ts')).send(rest, flags);
     case 'sessions':
       return (await import('./sessions.ts')).sessions(rest, flags);
     case 'dead-letters':
+      noArguments(command, rest);
       return (await import('./dead-letters.ts')).deadLetters(flags);
     case 'import':
       return (await import('./import.ts')).importCommand(rest, flags);

@@ -1,15 +1,9 @@
-/** Parsers for human-friendly setting values. Each throws an Error whose message says what is accepted. */
+/**
+ * Parsers for human-friendly setting values. Each throws an Error whose message says what is accepted.
+ * Durations are parsed by `units/parse-duration.ts`, the grammar budget rules share.
+ */
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
-
-/** `600000`, `500ms`, `30s`, `10m`, `1h` → milliseconds. */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number' && Number.isFinite(value) && value >= 0) return value;
-  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$/i.exec(String(value));
-  if (!m) throw new Error(`"${value}" is not a duration; use e.g. 500ms, 30s, 10m, 1h or a number of milliseconds`);
-  return Number(m[1]) * DURATION_UNITS[(m[2] ?? 'ms').toLowerCase()]!;
-}
 
 /** `1048576`, `64KiB`, `8MiB`, `1MB` → bytes. */
 export function parseSize(value: string | number): number {

@@ -12,11 +12,13 @@ import { feedLine } from '../replay/render-feed-line.ts';
 import { renderSummary, renderTimeline } from '../replay/render-timeline.ts';
 import { replayReport } from '../replay/replay-report.ts';
 import { replaySession } from '../replay/replay-session.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
-import { version } from './main.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import { version } from './version.ts';
 import { openStoreForReading } from './open-store-for-reading.ts';
-import { int, out, table, usd } from './output.ts';
+import { int, isoTime, table, usd } from '../report/format.ts';
+import { out } from './output.ts';
 import { brokerList } from './open-backend.ts';
+import { pricesForReplay } from './price-record.ts';
 import { resolveConfig } from './resolve-config.ts';
 import type { Config } from './settings.ts';
 
@@ -29,7 +31,7 @@ export interface ReplayDeps {
 }
 
 const SESSION_ONLY = ['at', 'ndjson', 'speed', 'export'] as const;
-const iso = (ms: number): string => new Date(ms).toISOString();
+const iso = (ms: number): string => isoTime(ms);
 const str = (flags: Flags, name: string): string | undefined => (typeof flags[name] === 'string' ? flags[name] : undefined);
 
 /** Throws on flag combinations that mean nothing, naming what to do instead. */
@@ -82,7 +84,10 @@ export async function replay(args: string[], flags: Flags, deps: ReplayDeps = {}
   checkFlags(args, flags);
   const config = resolveConfig(flags);
   const repricing = str(flags, 'prices');
-  const prices = loadPriceTable(config.prices === undefined ? {} : { file: config.prices });
+  // The table the store was written with, when it was recorded: a replay prices as the live run did.
+  const priced = pricesForReplay({ ...(config.kafka === undefined ? { dataDir: config.dataDir } : {}), ...(config.prices === undefined ? {} : { file: config.prices }) });
+  const prices = priced.prices;
+  if (priced.note !== undefined && repricing === undefined) out.note(`turnstream: ${priced.note}`);
   const windows = { turnIdleTimeoutMs: config.turnIdleTimeoutMs, graceMs: config.graceMs };
   if (flags['all']) {
     const fromMs = str(flags, 'from') === undefined ? undefined : parseReplayTime(str(flags, 'from')!, '--from');

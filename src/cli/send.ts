@@ -7,9 +7,12 @@ import { TurnstreamError } from '../errors.ts';
 import { loadPriceTable } from '../events/price-table.ts';
 import { openEmbeddedPipeline } from '../pipeline/open-embedded-pipeline.ts';
 import { readNdjson } from '../sources/read-ndjson.ts';
-import { int, out } from './output.ts';
+import { int } from '../report/format.ts';
+import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
+import { recordPrices } from './price-record.ts';
 import { resolveConfig } from './resolve-config.ts';
+import { serverUrl } from './server-url.ts';
 
 interface Rejection {
   line: number;
@@ -18,7 +21,7 @@ interface Rejection {
   message?: string;
 }
 
-/** `turnstream send <file|->`: to a running server (--url) or straight into a data dir (--data-dir). */
+/** `turnstream send <file|->`: to a running server (--url, else --host/--port) or straight into a data dir (--data-dir). */
 export async function send(args: string[], flags: Record<string, string | boolean | undefined>): Promise<number> {
   const [file, extra] = args;
   if (file === undefined) throw new TurnstreamError("send needs a file, or '-' for stdin: turnstream send events.ndjson");
@@ -45,7 +48,7 @@ export async function send(args: string[], flags: Record<string, string | boolea
   const rejections: Rejection[] = [];
   let sendBatch: (lines: string[]) => Promise<{ index: number; status: string; reason?: string; message?: string }[]>;
   let finish = async (): Promise<void> => undefined;
-  const target = direct ? `data dir ${resolve(config.dataDir)}` : (config.url ?? 'http://127.0.0.1:8787');
+  const target = direct ? `data dir ${resolve(config.dataDir)}` : serverUrl(config);
   if (direct) {
     const pipeline = await openEmbeddedPipeline({
       dataDir: resolve(config.dataDir),
@@ -55,6 +58,7 @@ export async function send(args: string[], flags: Record<string, string | boolea
       graceMs: config.graceMs,
       limits: decodeLimits(config),
     });
+    recordPrices(config.dataDir, config.prices);
     sendBatch = async (lines) => {
       const results = await pipeline.ingestor.ingest(lines, file === '-' ? 'stdin' : `file:${file}`);
       for (const r of results) counts[r.status]++;
@@ -62,7 +66,7 @@ export async function send(args: string[], flags: Record<string, string | boolea
     };
     finish = () => pipeline.close();
   } else {
-    const url = config.url ?? 'http://127.0.0.1:8787';
+    const url = target;
     sendBatch = async (lines) => {
       const r = await postEvents(lines, { url, ...(config.token === undefined ? {} : { token: config.token }) });
       counts.accepted += r.accepted;

@@ -1,15 +1,17 @@
 import { TurnstreamError } from '../errors.ts';
 import { openStoreForReading } from './open-store-for-reading.ts';
-import { int, out, table, usd } from './output.ts';
+import { int, isoTime, table, usd } from '../report/format.ts';
+import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
 import { resolveConfig } from './resolve-config.ts';
-import { sessionReport } from './session-report.ts';
+import { sessionReport } from '../report/session-report.ts';
 
-const iso = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-');
+const iso = (ms: number): string => isoTime(ms, { invalid: '-', trimMillis: true });
 
 /** `turnstream sessions list|show <id>`: totals, turns and state as the pipeline committed them. */
 export async function sessions(args: string[], flags: Record<string, string | boolean | undefined>): Promise<number> {
-  const [sub = 'list', id] = args;
+  const [sub = 'list', id, ...extra] = args;
+  if ((sub === 'list' && id !== undefined) || extra.length > 0) throw new TurnstreamError(`too many arguments: ${args.join(' ')}; use 'sessions list' or 'sessions show <id>'`);
   const config = resolveConfig(flags);
   const store = await openStoreForReading(config);
   try {

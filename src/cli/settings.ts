@@ -1,4 +1,5 @@
-import { parseChoice, parseDuration, parsePort, parsePositiveInt, parsePositiveNumber, parseSize, parseString } from './parse-values.ts';
+import { parseDuration } from '../units/parse-duration.ts';
+import { parseChoice, parsePort, parsePositiveInt, parsePositiveNumber, parseSize, parseString } from './parse-values.ts';
 
 /**
  * Every setting, once: its flag, environment variable, config-file key, default and meaning.

@@ -6,7 +6,8 @@ import { createLogger } from '../logger.ts';
 import { openBackend } from './open-backend.ts';
 import { createHttpServer } from '../sources/http-server.ts';
 import { TurnstreamError } from '../errors.ts';
-import { version } from './main.ts';
+import { version } from './version.ts';
+import { recordPrices } from './price-record.ts';
 import { resolveConfig } from './resolve-config.ts';
 import { out } from './output.ts';
 
@@ -27,6 +28,8 @@ export async function start(flags: Record<string, string | boolean | undefined>)
     maxHistogramLabelSets: config.metricHistogramLabelSets,
   });
   const backend = await openBackend(config, prices, telemetry, logger);
+  // Replay prices as this run does: the table is recorded beside the embedded store (Kafka: not recorded).
+  if (config.kafka === undefined) recordPrices(config.dataDir, config.prices);
   const server = createHttpServer({
     ingestor: backend.ingestor,
     metrics: telemetry.prometheus,

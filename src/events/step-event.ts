@@ -4,7 +4,10 @@
  * way an untrusted value becomes a `StepEvent` (validated, then normalised: `timeMs` added).
  */
 
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+import type { JsonValue } from '../model/json-value.ts';
+
+// Defined with the domain model (state values are JSON); re-exported for the event types' users.
+export type { JsonValue };
 
 interface Envelope {
   readonly v: 1;

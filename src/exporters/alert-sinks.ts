@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
+import { TurnstreamError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
+import { retry } from '../retry/retry.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
 
 /** Where budget alerts go. `send` never throws and never blocks the pipeline. */
@@ -15,10 +17,17 @@ export function alertId(a: BudgetAlert): string {
   return createHash('sha256').update(`${a.rule}\u0000${a.key}\u0000${a.level}\u0000${a.status}\u0000${a.pos}`).digest('hex').slice(0, 32);
 }
 
+/**
+ * Logs each alert: firing at `warn`, resolved at `info`. The alert's own `level` (soft/hard) is
+ * logged as `budgetLevel`, so it cannot be mistaken for (or overwrite) the log line's level.
+ */
 export function logAlertSink(logger: Logger): AlertSink {
   return {
     send: (alerts) => {
-      for (const a of alerts) (a.status === 'firing' ? logger.warn : logger.info)(`budget ${a.level} ${a.status}: ${a.rule}`, { ...a, id: alertId(a) });
+      for (const { level, ...a } of alerts) {
+        const id = alertId({ level, ...a });
+        (a.status === 'firing' ? logger.warn : logger.info)(`budget ${level} ${a.status}: ${a.rule}`, { ...a, budgetLevel: level, id });
+      }
     },
     forceFlush: async () => undefined,
     shutdown: async () => undefined,
@@ -37,7 +46,7 @@ export interface WebhookSinkOptions {
 
 /**
  * POSTs each alert as JSON (`{id, …alert}`) to a webhook, in order, retrying network errors and
- * non-2xx answers with exponential backoff and jitter. Delivery is at-least-once: the `id` is
+ * non-2xx answers with exponential backoff and full jitter (`retry/retry.ts`). Delivery is at-least-once: the `id` is
  * stable, so a receiver can drop repeats. Alerts wait in memory; an alert still undelivered when
  * the process dies is not retried by the next one (documented limit).
  */
@@ -49,22 +58,32 @@ export function webhookAlertSink(o: WebhookSinkOptions): AlertSink {
   const queue: BudgetAlert[] = [];
   let draining: Promise<void> | undefined;
   let stopped = false;
+  const stopping = new AbortController();
 
   const deliver = async (a: BudgetAlert): Promise<void> => {
     const body = JSON.stringify({ id: alertId(a), ...a });
-    for (let attempt = 1; attempt <= maxAttempts && !stopped; attempt++) {
-      try {
-        const res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(o.timeoutMillis ?? 5_000) });
-        await res.arrayBuffer();
-        if (res.ok) return;
-        log.warn('alert webhook answered an error; retrying', { status: res.status, attempt, rule: a.rule });
-      } catch (error) {
-        log.warn('alert webhook unreachable; retrying', { error, attempt, rule: a.rule });
-      }
-      const backoff = Math.min(cap, initial * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-      await new Promise((r) => setTimeout(r, backoff).unref());
+    try {
+      await retry(async () => {
+        let res: Response;
+        try {
+          res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(o.timeoutMillis ?? 5_000) });
+          await res.arrayBuffer();
+        } catch (error) {
+          throw new TurnstreamError(`alert webhook unreachable: ${(error as Error).message}`, { cause: error, retriable: true });
+        }
+        // Any non-2xx is retried: a receiver may be restarting, and the stable id makes a repeat harmless.
+        if (!res.ok) throw new TurnstreamError(`alert webhook answered ${res.status}`, { retriable: true });
+      }, {
+        maxAttempts,
+        initialBackoffMillis: initial,
+        maxBackoffMillis: cap,
+        signal: stopping.signal,
+        unref: true,
+        onRetry: ({ error, attempt }) => log.warn('alert webhook failed; retrying', { error, attempt, rule: a.rule }),
+      });
+    } catch {
+      log.error('alert not delivered: gave up', { rule: a.rule, key: a.key, budgetLevel: a.level, status: a.status, attempts: maxAttempts });
     }
-    log.error('alert not delivered: gave up', { rule: a.rule, key: a.key, level: a.level, status: a.status, attempts: maxAttempts });
   };
 
   const drain = async (): Promise<void> => {
@@ -84,6 +103,7 @@ export function webhookAlertSink(o: WebhookSinkOptions): AlertSink {
     shutdown: async () => {
       while (draining !== undefined) await draining;
       stopped = true;
+      stopping.abort();
     },
   };
 }

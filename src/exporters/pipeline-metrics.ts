@@ -2,7 +2,7 @@ import type { Attributes, Counter, Meter } from '@opentelemetry/api';
 import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
-import type { ModelBreakdown, TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { ModelBreakdown, TurnAggregate } from '../model/turn-aggregate.ts';
 import { createLabelValueCap, DEFAULT_MAX_HISTOGRAM_LABEL_SETS } from './label-value-cap.ts';
 import * as sc from './semconv.ts';
 
@@ -167,8 +167,8 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
       add(turns, 'turn', `${turnAgent}\u0000${a.status}\u0000${stop}`, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: turnAgent, [sc.ATTR_TURN_STATUS]: a.status, [sc.ATTR_TURN_STOP_REASON]: stop }));
       // Per-turn histograms keep fewer agents than counters (see DEFAULT_MAX_HISTOGRAM_LABEL_SETS).
       turnDuration.record(a.durationMs / 1000, turnAttrs);
-      turnTools.record(a.toolCallCount, turnAttrs);
-      turnLlm.record(a.llmCallCount, turnAttrs);
+      turnTools.record(a.toolCalls, turnAttrs);
+      turnLlm.record(a.llmCalls, turnAttrs);
     },
     flush() {
       for (const { counter, attrs, value } of pending.values()) counter.add(value, attrs);

@@ -3,7 +3,7 @@ import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { otelInputTokens } from '../events/token-convention.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { deterministicIds } from './deterministic-ids.ts';
 import * as sc from './semconv.ts';
 
@@ -59,8 +59,8 @@ export function buildTurnSpans(a: TurnAggregate, ctx: TurnSpanContext): Readable
     [sc.ATTR_TURN_ID]: a.turn,
     [sc.ATTR_TURN_STATUS]: a.status,
     [sc.ATTR_TURN_REVISION]: a.revision,
-    [sc.ATTR_TURN_TOOL_CALLS]: a.toolCallCount,
-    [sc.ATTR_TURN_LLM_CALLS]: a.llmCallCount,
+    [sc.ATTR_TURN_TOOL_CALLS]: a.toolCalls,
+    [sc.ATTR_TURN_LLM_CALLS]: a.llmCalls,
     [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: otelInputTokens(a),
     [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: a.outputTokens,
     [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: a.cacheReadTokens,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { parseLoggedEvent } from '../events/parse-logged-event.ts';
-import { unreadableEvent } from '../pipeline/screen-logged-event.ts';
+import { unreadableEvent } from './unreadable-event.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
 import { partitionFor } from '../kafka/partition-for.ts';
 import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';

@@ -2,7 +2,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { TurnstreamError } from '../errors.ts';
-import { storageFault } from '../pipeline/storage-fault.ts';
+import { storageFault } from './storage-fault.ts';
 
 export type SyncMode = 'normal' | 'full';
 

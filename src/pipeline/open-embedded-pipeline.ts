@@ -4,7 +4,7 @@ import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeli
 import { probeWritable, type SyncMode } from '../log/open-sqlite.ts';
 import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
 import type { EventLog } from '../log/event-log.ts';
-import { storageFault } from './storage-fault.ts';
+import { storageFault } from '../log/storage-fault.ts';
 import { silentLogger } from '../logger.ts';
 import { lockDataDir } from '../state/data-dir-lock.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../state/open-embedded-store.ts';

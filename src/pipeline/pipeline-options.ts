@@ -5,7 +5,7 @@ import type { Telemetry } from '../exporters/create-telemetry.ts';
 import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { BudgetRule } from '../streams/budget-rule.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import type { ProcessorOptions } from './processor.ts';
 import type { PumpOptions } from './pump.ts';
 

@@ -1,4 +1,4 @@
-import { filter, Subject } from 'rxjs';
+import { filter, map, share, Subject } from 'rxjs';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { DeadLetter } from '../events/reject-reason.ts';
@@ -6,31 +6,35 @@ import { priceUsage, type PricedCost } from '../events/price-usage.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
-import type { SessionStateStore, StateWrite } from '../state/session-state-store.ts';
-import type { SessionDelta } from '../streams/session-totals.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { StateCommitTarget } from '../state/session-state-store.ts';
+import type { StateWrite } from '../model/state-write.ts';
+import type { SessionDelta } from '../model/session-totals.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { rollUpSessions } from '../streams/roll-up-sessions.ts';
 import { toStateWrites } from '../streams/to-state-writes.ts';
 import { checkBudgets } from '../streams/check-budgets.ts';
 import type { BudgetAlert, BudgetRule } from '../streams/budget-rule.ts';
 import type { AlertSink } from '../exporters/alert-sinks.ts';
-import { windowTurns, type WindowTurnsOptions } from '../streams/window-turns.ts';
+import { windowTurns, type TurnTiming } from '../streams/window-turns.ts';
+import { priceAndDedupe } from '../streams/price-and-dedupe.ts';
 import { buildTurnSpans, type TurnSpanContext } from '../exporters/turn-spans.ts';
 import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
-import { nonFinite, screenLoggedEvent, unreadable } from './screen-logged-event.ts';
-import { storageFault } from './storage-fault.ts';
+import { unreadable } from '../log/unreadable-event.ts';
+import { nonFinite, screenLoggedEvent } from './screen-logged-event.ts';
+import { storageFault } from '../log/storage-fault.ts';
 
 export interface ProcessorOptions {
   /** Where `start()`/`catchUp()` read from; not needed when batches are pushed (`restore()` + `process()`). */
   readonly log?: EventLog;
-  readonly state: SessionStateStore;
+  /** Where effects are committed: only `commit` and `position` are used. */
+  readonly state: StateCommitTarget;
   readonly deadLetters: DeadLetterStore;
   readonly prices: PriceTable;
   readonly metrics?: PipelineMetrics;
   readonly spans?: SpanProcessor;
   readonly spanContext?: TurnSpanContext;
-  readonly windows?: Omit<WindowTurnsOptions, 'price'>;
+  readonly windows?: TurnTiming;
   readonly logger?: Logger;
   /** Live budget rules and where their alerts go (after the batch's effects are committed). */
   readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
@@ -101,8 +105,6 @@ export class Processor {
   private pendingLetters: DeadLetter[] = [];
   /** Log position whose effects are durable. Effects at or below it are suppressed. */
   private committed = 0;
-  /** Whether the windows found the event being fed to be a repeat (at-least-once logs). */
-  private duplicate = false;
   /** Last position fed to the operators. */
   private fed = 0;
   /** What the operators threw while the current event was fed. */
@@ -142,42 +144,50 @@ export class Processor {
         this.fault ??= { error };
       },
     });
-    // Each LLM call is priced once per event, though two operators (windows, budgets) need its cost:
-    // both see the event in the same synchronous `next`, so a one-entry memo is enough.
-    let pricedEvent: LlmUsageEvent | undefined;
-    let pricedCost: PricedCost = { cost: 0, source: 'unpriced' };
+    // Pricing and dedupe are ONE upstream step: every consumer below sees the same events (repeats
+    // dropped) at the same cost, whatever order they were subscribed in.
     const price = (u: LlmUsageEvent): PricedCost => {
-      if (u === pricedEvent) return pricedCost;
-      pricedEvent = u;
-      pricedCost = priceUsage(u, options.prices);
-      if (!Number.isFinite(pricedCost.cost)) throw new RangeError(`cost of ${u.provider}/${u.model} call "${u.id}" is ${pricedCost.cost}`);
-      if (pricedCost.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
-      return pricedCost;
+      const priced = priceUsage(u, options.prices);
+      if (!Number.isFinite(priced.cost)) throw new RangeError(`cost of ${u.provider}/${u.model} call "${u.id}" is ${priced.cost}`);
+      if (priced.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
+      return priced;
     };
-    input.pipe(windowTurns({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price })).subscribe(guard((out) => {
-      if (out.kind === 'duplicate') this.duplicate = true;
+    const screened = input.pipe(priceAndDedupe({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price }), share());
+    const events = screened.pipe(filter((s) => s.kind === 'event'));
+    // The consumers' `price` reads the cost the upstream step computed for the event being delivered.
+    const costs = new WeakMap<LlmUsageEvent, PricedCost>();
+    const pricedBefore = (u: LlmUsageEvent): PricedCost => costs.get(u) ?? price(u);
+    const logged = events.pipe(map((s) => {
+      if (s.cost !== undefined) costs.set(s.logged.event as LlmUsageEvent, s.cost);
+      return s.logged;
+    }), share());
+    screened.pipe(filter((s) => s.kind === 'duplicate')).subscribe(guard((s) => {
+      if (s.logged.pos > this.committed) this.effects.letters.push(this.duplicateLetter(s.logged));
+    }));
+    logged.pipe(windowTurns({ ...options.windows, price: pricedBefore })).subscribe(guard((out) => {
       if (out.kind === 'turn') {
         if (out.aggregate.closedAtPos > this.committed) turns.next(out.aggregate);
       } else if (out.logged.pos > this.committed) {
         const e = out.logged.event;
-        this.effects.letters.push(
-          out.kind === 'late'
-            ? { reason: 'late', message: out.message, raw: this.rawOf(out.logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() }
-            : { reason: 'duplicate', message: `event id "${e.id}" was already processed in turn "${'turn' in e ? e.turn : ''}"`, raw: this.rawOf(out.logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() },
-        );
+        this.effects.letters.push({ reason: 'late', message: out.message, raw: this.rawOf(out.logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() });
       }
     }));
-    input.pipe(toStateWrites()).subscribe(guard((w) => {
+    logged.pipe(toStateWrites()).subscribe(guard((w) => {
       if (this.fed > this.committed) this.effects.writes.push(w);
     }));
     if (options.budgets !== undefined && options.budgets.rules.length > 0) {
-      // After the windows in subscription order: a repeat the windows just dropped costs nothing twice.
-      input.pipe(filter(() => !this.duplicate), checkBudgets({ rules: options.budgets.rules, price })).subscribe(guard((alert) => {
+      logged.pipe(checkBudgets({ rules: options.budgets.rules, price: pricedBefore })).subscribe(guard((alert) => {
         if (alert.pos > this.committed) this.effects.alerts.push(alert);
       }));
     }
     turns.subscribe(guard((a) => this.effects.aggregates.push(a)));
     turns.pipe(rollUpSessions()).subscribe(guard((d) => this.effects.deltas.push(d)));
+  }
+
+  private duplicateLetter(logged: LoggedEvent): DeadLetter {
+    const e = logged.event;
+    const message = `event id "${e.id}" was already processed in turn "${'turn' in e ? e.turn : ''}"`;
+    return { reason: 'duplicate', message, raw: this.rawOf(logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() };
   }
 
   /** The event as logged, for a dead letter: the stored text where the log can give it. */
@@ -241,7 +251,6 @@ export class Processor {
       if (logged.pos > this.committed) this.reject(logged, rejected);
       return;
     }
-    this.duplicate = false;
     this.fault = undefined;
     this.input.next(logged);
     const fault = this.takeFault();

@@ -1,7 +1,7 @@
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { Logger } from '../logger.ts';
 import type { Processor } from './processor.ts';
-import { storageFault } from './storage-fault.ts';
+import { storageFault } from '../log/storage-fault.ts';
 
 export interface PumpOptions {
   /** First wait before retrying failed processing; doubles up to `retryMaxMillis`. Default 100 ms. */

@@ -1,4 +1,5 @@
 import { TURN_SCOPED_TYPES, type StepEvent } from '../events/step-event.ts';
+import { unreadable } from '../log/unreadable-event.ts';
 
 /**
  * Deepest JSON nesting the processor accepts in a logged event. The decoder now rejects far less
@@ -68,23 +69,6 @@ function screenValue(root: unknown): string | undefined {
     for (const child of children) if (child !== null && (typeof child === 'object' || typeof child === 'number')) stack.push({ value: child, depth: depth + 1 });
   }
   return undefined;
-}
-
-/** Marks a log entry that could not even be parsed back into an event. */
-const UNREADABLE = Symbol('unreadable');
-
-/**
- * Stands in for a log entry whose stored text does not parse (a producer writing straight to the
- * topic, a damaged row): it keeps its position in the log so the processor dead-letters it with
- * its raw text instead of failing the whole read.
- */
-export function unreadableEvent(raw: string, error: unknown): StepEvent {
-  return { [UNREADABLE]: { raw, message: `logged entry is not readable JSON: ${error instanceof Error ? error.message : String(error)}` } } as unknown as StepEvent;
-}
-
-/** The raw text and reason of an `unreadableEvent`, or `undefined` for a parsed event. */
-export function unreadable(event: StepEvent): { readonly raw: string; readonly message: string } | undefined {
-  return (event as unknown as { [UNREADABLE]?: { raw: string; message: string } })[UNREADABLE];
 }
 
 /** First non-finite number in a (shallow or deep) value, as a message; for what is about to be committed. */

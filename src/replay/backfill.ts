@@ -1,7 +1,7 @@
 import type { PriceTable } from '../events/price-table.ts';
-import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
+import { replacesRevision, turnRecord, type TurnRecord } from '../model/turn-record.ts';
 import { compareCosts, type CostComparison, type ModelCostChange } from './compare-costs.ts';
-import { DiscardingStateStore } from './discarding-state-store.ts';
+import { discardingCommits } from './discarding-commits.ts';
 import type { ReplayableLog } from './open-replay-logs.ts';
 import { replayLog } from './replay-log.ts';
 
@@ -73,14 +73,14 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
       const r = await replayLog({
         log: opened.log,
         prices: o.prices,
-        state: new DiscardingStateStore(),
+        state: discardingCommits(),
         ...(o.windows === undefined ? {} : { windows: o.windows }),
         onAggregate: (a) => {
           const key = `${a.session}\u0000${a.turn}`;
           // The latest revision decides, as in the store: a revision may move a turn's start.
-          if (a.startMs >= from && a.startMs < to) {
-            if (a.revision >= (inRange.get(key)?.revision ?? -1)) inRange.set(key, turnRecord(a));
-          } else if (a.revision >= (inRange.get(key)?.revision ?? -1)) inRange.delete(key);
+          if (!replacesRevision(a, inRange.get(key))) return;
+          if (a.startMs >= from && a.startMs < to) inRange.set(key, turnRecord(a));
+          else inRange.delete(key);
         },
         onProgress: (pos) => o.onProgress?.({ done: done + pos, total, turns: turns + inRange.size }),
       });

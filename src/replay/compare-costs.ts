@@ -1,4 +1,4 @@
-import type { TurnRecord } from '../streams/turn-aggregate.ts';
+import type { TurnRecord } from '../model/turn-record.ts';
 
 export interface TurnCostChange {
   readonly session: string;

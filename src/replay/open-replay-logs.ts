@@ -68,7 +68,7 @@ function openEmbedded(dir: string): ReplayLogs {
   }
   const store = openEmbeddedStore({ dataDir: dir });
   const label = `the log in ${dir}`;
-  const whole: ReplayableLog = { log: store.log, label, focusedRead: sqliteFocusedRead(store.db), release: async () => undefined };
+  const whole: ReplayableLog = { log: store.log, label, focusedRead: sqliteFocusedRead(store.log), release: async () => undefined };
   return {
     where: dir,
     forSession: async () => whole,

@@ -5,7 +5,7 @@ import { TurnstreamError } from '../errors.ts';
 import { createTelemetry } from '../exporters/create-telemetry.ts';
 import { otlpFromEnv } from '../exporters/otlp-from-env.ts';
 import { buildTurnSpans } from '../exporters/turn-spans.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 
 /** What a finished re-export did. */
 export interface SpanExportOutcome {

@@ -1,6 +1,6 @@
 import { isTurnScoped, type LoggedEvent } from '../events/step-event.ts';
 import type { DeadLetter } from '../events/reject-reason.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 
 /** A turn of the followed session that has events the pipeline has not yet emitted in an aggregate. */
 export interface OpenTurn {

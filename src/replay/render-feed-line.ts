@@ -1,6 +1,6 @@
-import { int, usd } from '../cli/output.ts';
+import { int, usd } from '../report/format.ts';
 import type { StepEvent } from '../events/step-event.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 
 /** What one event says, in a few words (never prompts or values beyond the state key's). */
 function detail(e: StepEvent): string {
@@ -36,7 +36,7 @@ export const feedLine = {
   },
   turn(a: TurnAggregate): string {
     const revision = a.revision > 0 ? `, revision ${a.revision}` : '';
-    const tools = a.toolCallCount === 0 ? '' : `, ${a.toolCallCount} tool calls (${a.toolNames.join(' → ')})`;
-    return `  => ${a.turn} ${a.status}${a.stopReason === undefined ? '' : ` (${a.stopReason})`}${revision}: ${(a.durationMs / 1000).toFixed(1)} s, ${a.llmCallCount} LLM calls${tools}, ${usd(a.cost)}`;
+    const tools = a.toolCalls === 0 ? '' : `, ${a.toolCalls} tool calls (${a.toolNames.join(' → ')})`;
+    return `  => ${a.turn} ${a.status}${a.stopReason === undefined ? '' : ` (${a.stopReason})`}${revision}: ${(a.durationMs / 1000).toFixed(1)} s, ${a.llmCalls} LLM calls${tools}, ${usd(a.cost)}`;
   },
 };

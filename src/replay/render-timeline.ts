@@ -1,4 +1,4 @@
-import { int, table, usd } from '../cli/output.ts';
+import { int, table, usd } from '../report/format.ts';
 import type { ReplayReport, ReplayTurnReport } from './replay-report.ts';
 
 const ms = (iso: string): number => Date.parse(iso);

@@ -5,8 +5,8 @@ import type { DeadLetterStore } from '../log/dead-letter-store.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { Processor } from '../pipeline/processor.ts';
 import { MemorySessionStateStore } from '../state/memory-session-state-store.ts';
-import type { SessionStateStore } from '../state/session-state-store.ts';
-import type { TurnAggregate } from '../streams/turn-aggregate.ts';
+import type { SessionStateStore, StateCommitTarget } from '../state/session-state-store.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { PendingTurns, type OpenTurn } from './pending-turns.ts';
 import { STAND_IN_SESSION, watermarkStandIn } from './watermark-stand-in.ts';
 
@@ -30,7 +30,7 @@ export interface ReplayFocus {
   readonly lastPos?: number;
 }
 
-export interface ReplayLogOptions {
+export interface ReplayLogOptions<S extends StateCommitTarget = SessionStateStore> {
   /** The log to replay from its start: the embedded log, or ONE partition of the Kafka events topic. */
   readonly log: Pick<EventLog, 'read' | 'dedupesOnAppend'>;
   /** The same log, read for a focus without parsing other sessions' events (used with `focus` when given). */
@@ -39,7 +39,7 @@ export interface ReplayLogOptions {
   /** The live pipeline's window settings (idle timeout, grace): the same log and settings give the same outputs. */
   readonly windows?: { readonly turnIdleTimeoutMs?: number; readonly graceMs?: number };
   /** Where the Processor commits. Default: a fresh `MemorySessionStateStore` (the live store is never touched). */
-  readonly state?: SessionStateStore;
+  readonly state?: S;
   readonly focus?: ReplayFocus;
   readonly stop?: ReplayStop;
   /**
@@ -57,8 +57,8 @@ export interface ReplayLogOptions {
   readonly batchSize?: number;
 }
 
-export interface ReplayLogResult {
-  readonly state: SessionStateStore;
+export interface ReplayLogResult<S extends StateCommitTarget = SessionStateStore> {
+  readonly state: S;
   /** Log position of the last event fed (0: nothing). */
   readonly position: number;
   /** Events fed, all sessions. */
@@ -87,8 +87,9 @@ export interface ReplayLogResult {
  * Processor dedupes by id, as live). Resolves when the log (or the stop point) is reached; rejects
  * when reading or processing fails.
  */
-export async function replayLog(o: ReplayLogOptions): Promise<ReplayLogResult> {
-  const state = o.state ?? new MemorySessionStateStore();
+export async function replayLog<S extends StateCommitTarget = SessionStateStore>(o: ReplayLogOptions<S>): Promise<ReplayLogResult<S>> {
+  // Without a target, a fresh memory store: a full store, so it satisfies any `S` a caller reads back.
+  const state = o.state ?? (new MemorySessionStateStore() as unknown as S);
   const focus = o.focus?.session;
   const letters: DeadLetter[] = [];
   const deadLetters: DeadLetterStore = {

@@ -1,17 +1,14 @@
 import { putEntry } from '../state/session-state-store.ts';
-import { sessionReport, type SessionReport } from '../cli/session-report.ts';
+import { isoTime } from '../report/format.ts';
+import { sessionReport, type SessionReport } from '../report/session-report.ts';
 import type { RejectReason } from '../events/reject-reason.ts';
-import { EMPTY_SESSION_TOTALS } from '../streams/session-totals.ts';
-import type { LlmCallSummary, ToolCallSummary } from '../streams/turn-aggregate.ts';
+import { EMPTY_SESSION_TOTALS } from '../model/session-totals.ts';
+import type { LlmCallSummary, ToolCallSummary } from '../model/turn-aggregate.ts';
 import type { CostComparison } from './compare-costs.ts';
 import type { ReplayStop } from './replay-log.ts';
 import type { SessionReplay } from './replay-session.ts';
 
-/** A stored time that is not a valid one (an old store's `null`) is marked, not thrown on. */
-const iso = (ms: number): string => {
-  const d = new Date(ms);
-  return typeof ms === 'number' && Number.isFinite(d.getTime()) ? d.toISOString() : 'invalid';
-};
+const iso = (ms: number): string => isoTime(ms);
 
 export type LlmCallReport = Omit<LlmCallSummary, 'startMs' | 'endMs'> & { readonly start: string; readonly end: string };
 export type ToolCallReport = Omit<ToolCallSummary, 'startMs' | 'endMs'> & { readonly start: string; readonly end?: string };

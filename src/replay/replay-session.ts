@@ -4,8 +4,9 @@ import type { JsonValue, LoggedEvent } from '../events/step-event.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { MemorySessionStateStore } from '../state/memory-session-state-store.ts';
 import { putEntry } from '../state/session-state-store.ts';
-import type { SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate, TurnRecord } from '../streams/turn-aggregate.ts';
+import type { SessionTotals } from '../model/session-totals.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { TurnRecord } from '../model/turn-record.ts';
 import type { OpenTurn } from './pending-turns.ts';
 import { replayLog, type FocusedRead, type ReplayStop } from './replay-log.ts';
 

@@ -1,20 +1,13 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
-import type { JsonValue } from '../events/step-event.ts';
+import type { JsonValue } from '../model/json-value.ts';
 import { partitionFor } from '../kafka/partition-for.ts';
 import type { TopicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logger.ts';
-import { addDelta, EMPTY_SESSION_TOTALS, type SessionTotals } from '../streams/session-totals.ts';
-import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
+import { applyDeltas, type SessionTotals } from '../model/session-totals.ts';
+import { latestRevisions, toStoredTurn, turnRecord, type TurnRecord } from '../model/turn-record.ts';
 import { KafkaStateView, positionKey, SEP } from './kafka-state-view.ts';
-import {
-  TOTALS_KEY,
-  type SessionStateStore,
-  type SessionSummary,
-  type StateCommit,
-  type StateEntry,
-  type StateWrite,
-} from './session-state-store.ts';
-import { compareVersions, type StateVersion } from './state-version.ts';
+import { TOTALS_KEY, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
+import { stateEntry, winningWrites, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
 
 export interface KafkaStateStoreOptions {
   readonly kafka: Kafka;
@@ -80,18 +73,9 @@ export class KafkaSessionStateStore implements SessionStateStore {
       : { key: `${session}${SEP}${key}`, value: JSON.stringify({ value: entry.value, t: v.time, s: v.seq, i: v.id }), partition: partitionFor(session, this.o.partitions) };
   }
 
-  /** Newest write per (session, key) in `writes` that beats what the view holds. */
-  private winners(writes: readonly StateWrite[]): Map<string, StateWrite> {
-    const out = new Map<string, StateWrite>();
-    for (const w of writes) {
-      const k = `${w.session}${SEP}${w.key}`;
-      const best = out.get(k);
-      if (best !== undefined && compareVersions(w.version, best.version) <= 0) continue;
-      const held = this.view.state.get(w.session)?.get(w.key);
-      if (held !== undefined && compareVersions(w.version, held.version) <= 0) continue;
-      out.set(k, w);
-    }
-    return out;
+  /** The writes that take effect over what the view holds (the model's LWW rule). */
+  private winners(writes: readonly StateWrite[]): StateWrite[] {
+    return winningWrites(writes, (session, key) => this.view.state.get(session)?.get(key)?.version);
   }
 
   private async transact(topicMessages: TopicMessages[]): Promise<void> {
@@ -108,33 +92,27 @@ export class KafkaSessionStateStore implements SessionStateStore {
   async commit(batch: StateCommit): Promise<void> {
     if (batch.position <= this.positionSync()) return; // applied already (exactly-once)
     const writes = this.winners(batch.writes);
-    const totals = new Map<string, SessionTotals>();
-    for (const { session, ...d } of batch.deltas) totals.set(session, addDelta(totals.get(session) ?? this.totalsSync(session) ?? EMPTY_SESSION_TOTALS, d));
-    const turns = new Map<string, TurnRecord>();
-    for (const t of batch.turns) {
-      const k = `${t.session}${SEP}${t.turn}`;
-      if (t.revision >= (turns.get(k)?.revision ?? -1)) turns.set(k, turnRecord(t));
-    }
-    const entry = (w: StateWrite): StateEntry => ({ value: w.deleted ? undefined : w.value, deleted: w.deleted, version: w.version });
-    const stateMessages: Message[] = [...writes.values()].map((w) => this.stateMessage(w.session, w.key, entry(w)));
+    const totals = applyDeltas(batch.deltas, (session) => this.totalsSync(session));
+    const turns = latestRevisions(batch.turns).map(turnRecord);
+    const stateMessages: Message[] = writes.map((w) => this.stateMessage(w.session, w.key, stateEntry(w)));
     for (const [session, t] of totals) {
       stateMessages.push({ key: `${session}${SEP}${TOTALS_KEY}`, value: JSON.stringify({ totals: t, p: batch.position }), partition: partitionFor(session, this.o.partitions) });
     }
     stateMessages.push({ key: positionKey(this.partition), value: JSON.stringify({ position: batch.position }), partition: this.partition });
     const topicMessages: TopicMessages[] = [{ topic: this.o.topics.state, messages: stateMessages }];
-    if (turns.size > 0) {
-      topicMessages.push({ topic: this.o.topics.turns, messages: [...turns.values()].map((t) => ({ key: `${t.session}${SEP}${t.turn}`, value: JSON.stringify(t), partition: partitionFor(t.session, this.o.partitions) })) });
+    if (turns.length > 0) {
+      topicMessages.push({ topic: this.o.topics.turns, messages: turns.map((t) => ({ key: `${t.session}${SEP}${t.turn}`, value: JSON.stringify(toStoredTurn(t)), partition: partitionFor(t.session, this.o.partitions) })) });
     }
     await this.transact(topicMessages);
-    for (const w of writes.values()) this.view.applyEntry(w.session, w.key, entry(w));
+    for (const w of writes) this.view.applyEntry(w.session, w.key, stateEntry(w));
     for (const [session, t] of totals) this.view.applyTotals(session, { totals: t, p: batch.position });
-    for (const t of turns.values()) this.view.applyTurn(t);
+    for (const t of turns) this.view.applyTurn(t);
     this.view.applyPosition(this.partition, batch.position);
   }
 
   private async writeOne(w: StateWrite): Promise<void> {
-    if (this.winners([w]).size === 0) return;
-    const e: StateEntry = { value: w.deleted ? undefined : w.value, deleted: w.deleted, version: w.version };
+    if (this.winners([w]).length === 0) return;
+    const e = stateEntry(w);
     await this.single.send({ topic: this.o.topics.state, messages: [this.stateMessage(w.session, w.key, e)], acks: -1 });
     this.view.applyEntry(w.session, w.key, e);
   }

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Consumer, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
-import type { JsonValue } from '../events/step-event.ts';
+import type { JsonValue } from '../model/json-value.ts';
 import type { TopicNames } from '../kafka/topics.ts';
 import type { Logger } from '../logger.ts';
-import type { SessionTotals } from '../streams/session-totals.ts';
-import type { TurnRecord } from '../streams/turn-aggregate.ts';
-import { putEntry, RESERVED_KEY_PREFIX, TOTALS_KEY, type StateEntry } from './session-state-store.ts';
-import { compareVersions, type StateVersion } from './state-version.ts';
+import type { SessionTotals } from '../model/session-totals.ts';
+import { fromStoredTurn, replacesRevision, type TurnRecord } from '../model/turn-record.ts';
+import { putEntry, RESERVED_KEY_PREFIX, TOTALS_KEY } from './session-state-store.ts';
+import { winsOver, type StateEntry, type StateVersion } from '../model/state-write.ts';
 
 /** Record keys: `<session>\0<key>` in the state topic, `<session>\0<turn>` in the turns topic. */
 export const SEP = '\u0000';
@@ -122,7 +122,7 @@ export class KafkaStateView {
   applyEntry(session: string, key: string, entry: StateEntry): boolean {
     let keys = this.state.get(session);
     const existing = keys?.get(key);
-    if (existing !== undefined && compareVersions(entry.version, existing.version) <= 0) return false;
+    if (existing !== undefined && !winsOver(entry.version, existing.version)) return false;
     if (keys === undefined) {
       keys = new Map();
       this.state.set(session, keys);
@@ -137,7 +137,7 @@ export class KafkaStateView {
 
   applyTurnRecord(m: Pick<KafkaMessage, 'value'>): void {
     if (m.value === null) return;
-    this.applyTurn(JSON.parse(m.value.toString()) as TurnRecord);
+    this.applyTurn(fromStoredTurn(JSON.parse(m.value.toString())));
   }
 
   applyTurn(t: TurnRecord): void {
@@ -146,8 +146,7 @@ export class KafkaStateView {
       turns = new Map();
       this.turns.set(t.session, turns);
     }
-    const existing = turns.get(t.turn);
-    if (existing === undefined || t.revision >= existing.revision) turns.set(t.turn, t);
+    if (replacesRevision(t, turns.get(t.turn))) turns.set(t.turn, t);
   }
 
   applyPosition(partition: number, position: number): void {

@@ -1,16 +1,8 @@
-import type { JsonValue } from '../events/step-event.ts';
-import { addDelta, EMPTY_SESSION_TOTALS, type SessionTotals } from '../streams/session-totals.ts';
-import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
-import {
-  putEntry,
-  RESERVED_KEY_PREFIX,
-  type SessionStateStore,
-  type SessionSummary,
-  type StateCommit,
-  type StateEntry,
-  type StateWrite,
-} from './session-state-store.ts';
-import { compareVersions, type StateVersion } from './state-version.ts';
+import type { JsonValue } from '../model/json-value.ts';
+import { applyDeltas, type SessionTotals } from '../model/session-totals.ts';
+import { replacesRevision, turnRecord, type TurnRecord } from '../model/turn-record.ts';
+import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
+import { putEntry, RESERVED_KEY_PREFIX, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
 
 /** One key as held: the value as JSON text (`undefined` for a tombstone), and its version. */
 interface HeldEntry {
@@ -46,7 +38,7 @@ const byBytes = (a: string, b: string): number => (a === b ? 0 : Buffer.compare(
 /**
  * `SessionStateStore` in memory: the store replay runs the live `Processor` over, so a replay never
  * touches (or locks) the live store. It keeps the port's contract exactly like the SQLite adapter:
- * the same `compareVersions` decides last-write-wins; values and turn records are held as JSON text,
+ * the same model rules (`src/model/`) decide last-write-wins, deltas and revisions; values and turn records are held as JSON text,
  * so what comes back is what SQLite would give back (a value JSON cannot hold fails the commit,
  * and callers can mutate neither what they passed in nor what they read); `commit` validates
  * everything before it changes anything (all-or-nothing), ignores a batch whose position is not
@@ -68,7 +60,7 @@ export class MemorySessionStateStore implements SessionStateStore {
   private apply(session: string, key: string, json: string | undefined, version: StateVersion): void {
     let keys = this.data.state.get(session);
     const existing = keys?.get(key);
-    if (existing !== undefined && compareVersions(version, existing.version) <= 0) return;
+    if (existing !== undefined && !winsOver(version, existing.version)) return;
     if (keys === undefined) {
       keys = new Map();
       this.data.state.set(session, keys);
@@ -82,15 +74,14 @@ export class MemorySessionStateStore implements SessionStateStore {
     const writes = batch.writes.map((w: StateWrite) => ({ w, json: w.deleted ? undefined : serialise(w.value) }));
     const turns = batch.turns.map((t) => ({ t, json: serialise(turnRecord(t)) }));
     for (const { w, json } of writes) this.apply(w.session, w.key, json, w.version);
-    for (const { session, ...d } of batch.deltas) this.data.totals.set(session, addDelta(this.data.totals.get(session) ?? EMPTY_SESSION_TOTALS, d));
+    for (const [session, totals] of applyDeltas(batch.deltas, (id) => this.data.totals.get(id))) this.data.totals.set(session, totals);
     for (const { t, json } of turns) {
       let held = this.data.turns.get(t.session);
       if (held === undefined) {
         held = new Map();
         this.data.turns.set(t.session, held);
       }
-      const existing = held.get(t.turn);
-      if (existing === undefined || t.revision >= existing.revision) held.set(t.turn, { revision: t.revision, startMs: t.startMs, json });
+      if (replacesRevision(t, held.get(t.turn))) held.set(t.turn, { revision: t.revision, startMs: t.startMs, json });
     }
     this.data.position = batch.position;
   }

@@ -1,18 +1,8 @@
-import type { JsonValue } from '../events/step-event.ts';
-import type { SessionDelta, SessionTotals } from '../streams/session-totals.ts';
-import type { TurnAggregate, TurnRecord } from '../streams/turn-aggregate.ts';
-import type { StateVersion } from './state-version.ts';
-
-/** A last-write-wins write. `deleted: true` is a tombstone. */
-export type StateWrite =
-  | { readonly session: string; readonly key: string; readonly deleted: false; readonly value: JsonValue; readonly version: StateVersion }
-  | { readonly session: string; readonly key: string; readonly deleted: true; readonly version: StateVersion };
-
-export interface StateEntry {
-  readonly value: JsonValue | undefined;
-  readonly deleted: boolean;
-  readonly version: StateVersion;
-}
+import type { JsonValue } from '../model/json-value.ts';
+import type { SessionDelta, SessionTotals } from '../model/session-totals.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { TurnRecord } from '../model/turn-record.ts';
+import type { StateEntry, StateVersion, StateWrite } from '../model/state-write.ts';
 
 /**
  * Everything one processed batch of the log changes, committed atomically with the log position it
@@ -49,7 +39,17 @@ export const TOTALS_KEY = `${RESERVED_KEY_PREFIX}totals`;
  * sessions never see each other's keys; `commit` is all-or-nothing, and a commit whose position is
  * not beyond `position()` is ignored whole (it was applied already); `position` never goes back.
  */
-export interface SessionStateStore {
+/**
+ * The part of a store the `Processor` uses: commit a batch's effects with the log position they
+ * reflect, and read that position back. A replay that keeps nothing passes just this.
+ */
+export interface StateCommitTarget {
+  commit(batch: StateCommit): Promise<void>;
+  /** Log position the stored effects reflect (0 when nothing was committed). */
+  position(): Promise<number>;
+}
+
+export interface SessionStateStore extends StateCommitTarget {
   get(session: string, key: string): Promise<StateEntry | undefined>;
   /** The live (non-deleted, non-reserved) keys of a session. */
   list(session: string): Promise<Record<string, JsonValue>>;

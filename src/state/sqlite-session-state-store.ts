@@ -1,19 +1,10 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { JsonValue } from '../events/step-event.ts';
+import type { JsonValue } from '../model/json-value.ts';
 import { inTransaction } from '../log/open-sqlite.ts';
-import { addDelta, EMPTY_SESSION_TOTALS, type SessionDelta, type SessionTotals } from '../streams/session-totals.ts';
-import { turnRecord, type TurnRecord } from '../streams/turn-aggregate.ts';
-import {
-  putEntry,
-  RESERVED_KEY_PREFIX,
-  TOTALS_KEY,
-  type SessionStateStore,
-  type SessionSummary,
-  type StateCommit,
-  type StateEntry,
-  type StateWrite,
-} from './session-state-store.ts';
-import { compareVersions, type StateVersion } from './state-version.ts';
+import { applyDeltas, type SessionDelta, type SessionTotals } from '../model/session-totals.ts';
+import { fromStoredTurn, toStoredTurn, turnRecord, type TurnRecord } from '../model/turn-record.ts';
+import { putEntry, RESERVED_KEY_PREFIX, TOTALS_KEY, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
+import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
 
 interface StateRow {
   value: string | null;
@@ -24,8 +15,9 @@ interface StateRow {
 }
 
 /**
- * `SessionStateStore` on SQLite (the embedded default). Last-write-wins is decided in TypeScript
- * with `compareVersions`, the same function every adapter uses, so all adapters order ids alike.
+ * `SessionStateStore` on SQLite (the embedded default). Last-write-wins, deltas and the revision
+ * rule come from `src/model/` (the same functions every adapter uses, so all adapters agree); the
+ * revision rule is also the upsert's `WHERE`, so SQLite applies it in the statement itself.
  */
 export class SqliteSessionStateStore implements SessionStateStore {
   private readonly db: DatabaseSync;
@@ -64,17 +56,13 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   private applyWrite(w: StateWrite): void {
     const existing = this.row(w.session, w.key);
-    if (existing !== undefined && compareVersions(w.version, { time: existing.v_time, seq: existing.v_seq, id: existing.v_id }) <= 0) return;
+    if (existing !== undefined && !winsOver(w.version, { time: existing.v_time, seq: existing.v_seq, id: existing.v_id })) return;
     const value = w.deleted ? null : JSON.stringify(w.value);
     this.upsert.run(w.session, w.key, value, w.deleted ? 1 : 0, w.version.time, w.version.seq, w.version.id);
   }
 
   private applyDeltas(deltas: readonly SessionDelta[], position: number): Map<string, SessionTotals> {
-    const merged = new Map<string, SessionTotals>();
-    for (const { session, ...d } of deltas) {
-      const base = merged.get(session) ?? this.totalsSync(session) ?? EMPTY_SESSION_TOTALS;
-      merged.set(session, addDelta(base, d));
-    }
+    const merged = applyDeltas(deltas, (session) => this.totalsSync(session));
     for (const [session, totals] of merged) {
       this.upsert.run(session, TOTALS_KEY, JSON.stringify(totals), 0, totals.lastMs, position, '');
     }
@@ -87,7 +75,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
       if (batch.position <= this.positionSync()) return undefined;
       for (const w of batch.writes) this.applyWrite(w);
       const merged = this.applyDeltas(batch.deltas, batch.position);
-      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(turnRecord(t)));
+      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(toStoredTurn(turnRecord(t))));
       this.setPosition.run(batch.position);
       return merged;
     });
@@ -157,7 +145,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   async turns(session: string): Promise<TurnRecord[]> {
     const rows = this.db.prepare('SELECT body FROM turns WHERE session = ? ORDER BY start_ms, turn').all(session) as { body: string }[];
-    return rows.map((r) => JSON.parse(r.body) as TurnRecord);
+    return rows.map((r) => fromStoredTurn(JSON.parse(r.body)));
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.ts';
+import { parseDuration } from '../units/parse-duration.ts';
 
 export type BudgetScope = 'session' | 'agent' | 'user' | 'global';
 
@@ -37,9 +38,6 @@ export interface BudgetAlert {
   readonly session?: string;
 }
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const UNIT: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
 function fail(file: string, where: string, what: string): never {
   throw new ConfigError(`budget file ${file}: ${where}: ${what}`);
 }
@@ -62,9 +60,11 @@ export function parseBudgetRules(value: unknown, file = '<inline>'): BudgetRule[
     if (scope !== 'session' && scope !== 'agent' && scope !== 'user' && scope !== 'global') fail(file, where, '"scope" must be session, agent, user or global');
     let windowMs: number | undefined;
     if (r['window'] !== undefined) {
-      const m = DURATION.exec(String(r['window']));
-      if (!m) fail(file, where, `"window" ${JSON.stringify(r['window'])} is not a duration (e.g. 30m, 1h, 1d)`);
-      windowMs = Number(m[1]) * UNIT[m[2]!]!;
+      try {
+        windowMs = parseDuration(typeof r['window'] === 'number' ? r['window'] : String(r['window']));
+      } catch {
+        fail(file, where, `"window" ${JSON.stringify(r['window'])} is not a duration (e.g. 30m, 1h, 1d)`);
+      }
     } else if (scope !== 'session') fail(file, where, `a ${scope} rule needs a rolling "window" (e.g. "1h", "1d")`);
     for (const level of ['soft', 'hard'] as const) {
       if (r[level] !== undefined && (typeof r[level] !== 'number' || !(r[level] > 0))) fail(file, where, `"${level}" must be a positive number of USD`);

@@ -1,6 +1,6 @@
 import { filter, map, pipe, type OperatorFunction } from 'rxjs';
 import type { LoggedEvent, StateDeleteEvent, StateSetEvent } from '../events/step-event.ts';
-import type { StateWrite } from '../state/session-state-store.ts';
+import type { StateWrite } from '../model/state-write.ts';
 
 const isStateEvent = (l: LoggedEvent): l is LoggedEvent & { event: StateSetEvent | StateDeleteEvent } =>
   l.event.type === 'state.set' || l.event.type === 'state.delete';

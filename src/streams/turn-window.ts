@@ -1,12 +1,7 @@
 import type { LlmUsageEvent, TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
-import {
-  type LlmCallSummary,
-  type ModelBreakdown,
-  type ToolCallSummary,
-  type TurnAggregate,
-  type TurnStatus,
-} from './turn-aggregate.ts';
+import { addUsage, ZERO_USAGE, type TokenUsage } from '../model/token-usage.ts';
+import type { LlmCallSummary, ModelBreakdown, ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 
 /** Event-time order key: time, then seq (absent sorts first), then id. */
 interface OrderKey {
@@ -64,18 +59,9 @@ export class TurnWindow {
   private readonly tools: ToolRecord[] = [];
   private previous: TurnAggregate | undefined;
 
-  /** Ids of the events folded in, kept only when deduplicating (at-least-once logs). */
-  private readonly ids: Set<string> | undefined;
-
-  constructor(session: string, turn: string, dedupe = false) {
+  constructor(session: string, turn: string) {
     this.session = session;
     this.turn = turn;
-    this.ids = dedupe ? new Set() : undefined;
-  }
-
-  /** Whether an event with this id was folded in (always false when not deduplicating). */
-  holds(id: string): boolean {
-    return this.ids?.has(id) ?? false;
   }
 
   get isOpen(): boolean {
@@ -85,7 +71,6 @@ export class TurnWindow {
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
     const k = keyOf(e);
-    this.ids?.add(e.id);
     this.eventCount++;
     if (this.first === undefined || before(k, this.first)) this.first = k;
     if (this.last === undefined || before(this.last, k)) this.last = k;
@@ -160,29 +145,7 @@ export class TurnWindow {
       ...(t.endMs === undefined ? {} : { endMs: t.endMs }),
       ...(t.error === undefined ? {} : { error: t.error }),
     }));
-    const models = new Map<string, { -readonly [K in keyof ModelBreakdown]: ModelBreakdown[K] }>();
-    let inputTokens = 0, outputTokens = 0, cacheReadTokens = 0, cacheWriteTokens = 0, reasoningTokens = 0, cost = 0;
-    for (const c of llmCalls) {
-      inputTokens += c.inputTokens;
-      outputTokens += c.outputTokens;
-      cacheReadTokens += c.cacheReadTokens;
-      cacheWriteTokens += c.cacheWriteTokens;
-      reasoningTokens += c.reasoningTokens;
-      cost += c.cost;
-      const mk = `${c.provider}\u0000${c.model}`;
-      let m = models.get(mk);
-      if (m === undefined) {
-        m = { provider: c.provider, model: c.model, calls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0 };
-        models.set(mk, m);
-      }
-      m.calls++;
-      m.inputTokens += c.inputTokens;
-      m.outputTokens += c.outputTokens;
-      m.cacheReadTokens += c.cacheReadTokens;
-      m.cacheWriteTokens += c.cacheWriteTokens;
-      m.reasoningTokens += c.reasoningTokens;
-      m.cost += c.cost;
-    }
+    const { usage, models } = sumCalls(llmCalls);
     const errors = toolCalls.reduce((n, t) => (t.error === undefined ? n : n + 1), 0);
     const supersedes = this.previous;
     const aggregate: TurnAggregate = {
@@ -197,17 +160,12 @@ export class TurnWindow {
       endMs: this.endMs,
       durationMs: Math.max(0, this.endMs - this.startMs),
       ...(this.stopReason === undefined ? {} : { stopReason: this.stopReason }),
-      toolCallCount: toolCalls.length,
+      toolCalls: toolCalls.length,
       toolNames: toolCalls.map((t) => t.toolName),
-      llmCallCount: llmCalls.length,
-      inputTokens,
-      outputTokens,
-      cacheReadTokens,
-      cacheWriteTokens,
-      reasoningTokens,
-      cost,
+      llmCalls: llmCalls.length,
+      ...usage,
       errors,
-      models: [...models.values()],
+      models,
       llm: llmCalls,
       tools: toolCalls,
       firstEventId: this.first?.id ?? '',
@@ -220,4 +178,18 @@ export class TurnWindow {
     this.previous = previous;
     return aggregate;
   }
+}
+
+/** The turn's token usage, and the same per (provider, model), in first-call order. */
+function sumCalls(calls: readonly LlmCallSummary[]): { usage: TokenUsage; models: ModelBreakdown[] } {
+  let usage = ZERO_USAGE;
+  const models = new Map<string, ModelBreakdown>();
+  for (const c of calls) {
+    const call: TokenUsage = { inputTokens: c.inputTokens, outputTokens: c.outputTokens, cacheReadTokens: c.cacheReadTokens, cacheWriteTokens: c.cacheWriteTokens, reasoningTokens: c.reasoningTokens, cost: c.cost };
+    usage = addUsage(usage, call);
+    const mk = `${c.provider}\u0000${c.model}`;
+    const m = models.get(mk) ?? { provider: c.provider, model: c.model, calls: 0, ...ZERO_USAGE };
+    models.set(mk, { provider: m.provider, model: m.model, calls: m.calls + 1, ...addUsage(m, call) });
+  }
+  return { usage, models: [...models.values()] };
 }

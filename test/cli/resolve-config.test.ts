@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { ConfigError, TurnstreamError } from '../../src/errors.ts';
 import { resolveConfig } from '../../src/cli/resolve-config.ts';
 import { SETTINGS } from '../../src/cli/settings.ts';
-import { parseChoice, parseDuration, parsePort, parsePositiveInt, parseSize, parseString } from '../../src/cli/parse-values.ts';
+import { parseChoice, parsePort, parsePositiveInt, parseSize, parseString } from '../../src/cli/parse-values.ts';
+import { parseDuration } from '../../src/units/parse-duration.ts';
 import { main } from '../../src/cli/main.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'turnstream-config-'));
@@ -36,17 +37,17 @@ function configError(fn: () => unknown, message: string | RegExp): void {
 }
 
 const PORT_HINT = 'is not a port; use 0-65535 (0 picks a free port)';
-const DURATION_HINT = 'is not a duration; use e.g. 500ms, 30s, 10m, 1h or a number of milliseconds';
+const DURATION_HINT = 'is not a duration; use e.g. 500ms, 30s, 10m, 1h, 1d or a number of milliseconds';
 const SIZE_HINT = 'is not a size; use e.g. 64KiB, 8MiB or a whole number of bytes (at least 1)';
 
 describe('parsers', () => {
-  it('durations: ms, s, m, h, a bare number (string or JSON number), fractions, any case', () => {
+  it('durations: ms, s, m, h, d, a bare number (string or JSON number), fractions, any case', () => {
     const cases: [string | number, number][] = [
       ['500ms', 500], ['30s', 30_000], ['10m', 600_000], ['1h', 3_600_000], ['600000', 600_000],
-      [1500, 1500], [0, 0], ['0', 0], ['1.5s', 1500], [' 2 S ', 2000], ['2H', 7_200_000],
+      [1500, 1500], [0, 0], ['0', 0], ['1.5s', 1500], [' 2 S ', 2000], ['2H', 7_200_000], ['10d', 864_000_000],
     ];
     for (const [input, ms] of cases) assert.equal(parseDuration(input), ms, `parseDuration(${JSON.stringify(input)})`);
-    for (const bad of ['10d', '-5s', '', 'abc', '1e3', '5 minutes']) assert.throws(() => parseDuration(bad), { message: `"${bad}" ${DURATION_HINT}` });
+    for (const bad of ['10w', '-5s', '', 'abc', '1e3', '5 minutes']) assert.throws(() => parseDuration(bad), { message: `"${bad}" ${DURATION_HINT}` });
     assert.throws(() => parseDuration(-1), { message: `"-1" ${DURATION_HINT}` });
   });
 
@@ -158,14 +159,14 @@ describe('resolveConfig: bad values name their source', () => {
     configError(() => resolve({}, { TURNSTREAM_PORT: 'abc' }), `TURNSTREAM_PORT: "abc" ${PORT_HINT}`);
     const config = file('{"port":-1}');
     configError(() => resolveConfig({ config }, {}), `${config}: port: "-1" ${PORT_HINT}`);
-    configError(() => resolve({ grace: '10d' }), `--grace: "10d" ${DURATION_HINT}`);
+    configError(() => resolve({ grace: '10w' }), `--grace: "10w" ${DURATION_HINT}`);
     configError(() => resolve({}, { TURNSTREAM_MAX_BODY: '5TB' }), `TURNSTREAM_MAX_BODY: "5TB" ${SIZE_HINT}`);
     configError(() => resolve({ sync: 'fast' }), '--sync: "fast" is not one of normal, full');
     configError(() => resolve({ 'data-dir': '' }), '--data-dir: must not be empty');
     configError(() => resolve({ 'max-inflight-body': '0' }), `--max-inflight-body: "0" ${SIZE_HINT}`);
     configError(() => resolve({}, { TURNSTREAM_BODY_IDLE_TIMEOUT: 'soon' }), `TURNSTREAM_BODY_IDLE_TIMEOUT: "soon" ${DURATION_HINT}`);
     configError(() => resolve({ 'max-request-dead-letters': '0' }), '--max-request-dead-letters: "0" is not a positive whole number');
-    configError(() => resolve({ 'dead-letter-max-age': '7d' }), `--dead-letter-max-age: "7d" ${DURATION_HINT}`);
+    configError(() => resolve({ 'dead-letter-max-age': '7w' }), `--dead-letter-max-age: "7w" ${DURATION_HINT}`);
     const zero = file('{"maxAttributes":0}');
     configError(() => resolveConfig({ config: zero }, {}), `${zero}: maxAttributes: "0" is not a positive whole number`);
   });

@@ -64,6 +64,7 @@ describe('live budget rules, end to end through the CLI and a flaky webhook', { 
       assert.equal(sumOf(metrics, 'turnstream_budget_firing', { turnstream_budget_rule: 'session-spend' }), 2);
       assert.equal(sumOf(metrics, 'turnstream_budget_firing', { turnstream_budget_rule: 'agent-minute' }), 0);
       assert.match(ts.stderr(), /budget hard firing: session-spend/);
+      assert.match(ts.stderr(), /"level":"warn","ns":"turnstream","msg":"budget hard firing: session-spend".*"budgetLevel":"hard"/, 'logged at warn; the alert level is budgetLevel');
     } finally {
       await ts.stop();
       receiver.close();

@@ -47,8 +47,8 @@ describe('the shipped examples, end to end over HTTP', () => {
     assert.ok(t1 && t2);
     assert.equal(t1.turn, 'turn-1');
     assert.deepEqual(t1.toolNames, ['Read', 'Bash', 'Edit']);
-    assert.equal(t1.toolCallCount, 3);
-    assert.equal(t1.llmCallCount, 3);
+    assert.equal(t1.toolCalls, 3);
+    assert.equal(t1.llmCalls, 3);
     assert.deepEqual([t1.inputTokens, t1.outputTokens, t1.cacheReadTokens, t1.cacheWriteTokens], [1700, 870, 28500, 2000]);
     close(t1.cost, 0.0342);
     assert.equal(t1.durationMs, 9050);
@@ -81,8 +81,8 @@ describe('the shipped examples, end to end over HTTP', () => {
     assert.ok(a && b);
     assert.deepEqual(a.toolNames, ['lookup_order']);
     assert.deepEqual(b.toolNames, ['search_kb']);
-    assert.equal(a.llmCallCount, 1);
-    assert.equal(b.llmCallCount, 2);
+    assert.equal(a.llmCalls, 1);
+    assert.equal(b.llmCalls, 2);
     close(a.cost, 0.002);
     close(b.cost, 0.0012);
     assert.equal(a.durationMs, 7000);
@@ -95,7 +95,7 @@ describe('the shipped examples, end to end over HTTP', () => {
     const [t1, t2] = await ts.pipeline.store.state.turns('demo-3');
     assert.ok(t1 && t2);
     assert.equal(t1.revision, 1);
-    assert.equal(t1.llmCallCount, 2);
+    assert.equal(t1.llmCalls, 2);
     assert.deepEqual([t1.inputTokens, t1.outputTokens], [300, 150]);
     close(t1.cost, 0.00315);
     assert.deepEqual(t1.toolNames, ['Grep']);

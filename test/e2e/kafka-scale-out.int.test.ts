@@ -51,7 +51,7 @@ function deployment() {
         assert.ok(Math.abs(cost - expectedCost) < 1e-9, `sess-${s} cost`);
         assert.deepEqual(await v.list(`sess-${s}`), { progress: TURNS - 1, note: 0, tie: 'b' }, `sess-${s} state`);
         assert.equal((await v.get(`sess-${s}`, 'scratch'))?.deleted, true);
-        assert.deepEqual((await v.sessionTurns(`sess-${s}`)).map((t) => [t.turn, t.revision, t.llmCallCount]), Array.from({ length: TURNS }, (_, t) => [`turn-${t}`, 0, 3]));
+        assert.deepEqual((await v.sessionTurns(`sess-${s}`)).map((t) => [t.turn, t.revision, t.llmCalls]), Array.from({ length: TURNS }, (_, t) => [`turn-${t}`, 0, 3]));
       }
     },
     close: async () => {

@@ -56,7 +56,7 @@ describe('restart on the same data dir', () => {
     close(a?.cost, 0.002);
     close(b?.cost, 0.0012);
     assert.equal(a?.durationMs, 7000);
-    assert.equal(b?.llmCallCount, 2);
+    assert.equal(b?.llmCalls, 2);
     const totals = await second.pipeline.store.state.totals('demo-2');
     assert.equal(totals?.turns, 2);
     assert.equal(totals?.llmCalls, 3);

@@ -10,7 +10,7 @@ import { compareCosts } from '../../src/replay/compare-costs.ts';
 import { openReplayLogs, type ReplayLogs } from '../../src/replay/open-replay-logs.ts';
 import { replaySession } from '../../src/replay/replay-session.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/state/open-embedded-store.ts';
-import type { TurnRecord } from '../../src/streams/turn-aggregate.ts';
+import type { TurnRecord } from '../../src/model/turn-record.ts';
 import { exampleEvents } from './memory-log.ts';
 
 const near = (actual: number | undefined, expected: number, what = ''): void => assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-12, `${what} ${actual} ≠ ${expected}`);

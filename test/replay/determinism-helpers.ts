@@ -3,7 +3,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { TurnSpanContext } from '../../src/exporters/turn-spans.ts';
 import { buildTurnSpans } from '../../src/exporters/turn-spans.ts';
 import type { SessionStateStore } from '../../src/state/session-state-store.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import type { SessionReplay } from '../../src/replay/replay-session.ts';
 
 /** What identifies and describes a span, for comparing two runs. */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeadLetter } from '../../src/events/reject-reason.ts';
 import { PendingTurns } from '../../src/replay/pending-turns.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { llmUsage, sessionStart, turnEnd, turnStart } from '../streams/make-events.ts';
 
 const closed = (turn: string, closedAtPos: number, session = 's1') => ({ session, turn, closedAtPos }) as TurnAggregate;

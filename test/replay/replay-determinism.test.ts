@@ -14,7 +14,7 @@ import { sqliteFocusedRead } from '../../src/replay/sqlite-focused-read.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
 import { MemorySessionStateStore } from '../../src/state/memory-session-state-store.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/state/open-embedded-store.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { assertSameSession, liveSpansOf, spanShape, spansOf } from './determinism-helpers.ts';
 import { MESSY_WINDOWS, messyStream } from './messy-stream.ts';
 
@@ -97,7 +97,7 @@ for (const c of cases) {
           assert.deepEqual(r.letters.filter((l) => l.reason === 'late').map((l) => l.eventId).sort(), lateLive.filter((l) => l.session === session).map((l) => l.eventId).sort(), `${session}: late events`);
           // The embedded log's faster read (other sessions' times from SQLite, unparsed) gives the same.
           const focused: TurnAggregate[] = [];
-          const viaSql = await replaySession({ log: store.log, focusedRead: sqliteFocusedRead(store.db), session, prices, ...(c.windows === undefined ? {} : { windows: c.windows }), ...(extent === undefined ? {} : { lastPos: extent.lastPos }), onAggregate: (a) => focused.push(a) });
+          const viaSql = await replaySession({ log: store.log, focusedRead: sqliteFocusedRead(store.log), session, prices, ...(c.windows === undefined ? {} : { windows: c.windows }), ...(extent === undefined ? {} : { lastPos: extent.lastPos }), onAggregate: (a) => focused.push(a) });
           const noClock = (x: typeof r) => ({ ...x, letters: x.letters.map(({ at: _at, ...l }) => l) }); // `at` is arrival (wall) time
           assert.deepEqual(noClock(viaSql), noClock(r), `${session}: focused read`);
           assert.deepEqual(focused, emitted);

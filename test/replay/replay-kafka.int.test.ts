@@ -15,7 +15,7 @@ import { openReplayLogs, type ReplayLogs } from '../../src/replay/open-replay-lo
 import { replayLog } from '../../src/replay/replay-log.ts';
 import { replaySession } from '../../src/replay/replay-session.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { kafkaBrokers } from '../helpers/kafka-broker.ts';
 import { eventually } from '../helpers/turnstream-process.ts';
 import { assertSameSession, liveSpansOf, spansOf } from './determinism-helpers.ts';
@@ -131,7 +131,7 @@ describe('replay from the Kafka events topic reproduces the Kafka pipeline (real
     const session = messy.sessions[2]!;
     const replayed = await cli(['replay', session, '--json', ...kafkaArgs]);
     assert.equal(replayed.status, 0, replayed.stderr);
-    const shown = await cli(['sessions', 'show', session, '--json', ...kafkaArgs]);
+    const shown = await cli(['sessions', 'show', session, '--json', ...kafkaArgs.slice(0, 4)]); // sessions takes no turn-window flags
     assert.equal(shown.status, 0, shown.stderr);
     const { replay: _meta, turns, ...rest } = JSON.parse(replayed.stdout) as { replay: unknown; turns: Record<string, unknown>[] };
     assert.deepEqual({ ...rest, turns: turns.map(({ llm: _l, tools: _t, ...t }) => t) }, JSON.parse(shown.stdout));

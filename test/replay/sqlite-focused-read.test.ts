@@ -23,7 +23,7 @@ describe('sqliteFocusedRead', () => {
       ].map((e) => JSON.stringify(e));
       store.log.appendSync(raws.map((raw) => ({ event: parseLoggedEvent(raw), raw })));
       const batches: LoggedEvent[][] = [];
-      for await (const b of sqliteFocusedRead(store.db)('mine', { batchSize: 3 })) batches.push(b);
+      for await (const b of sqliteFocusedRead(store.log)('mine', { batchSize: 3 })) batches.push(b);
       assert.deepEqual(batches.map((b) => b.length), [3, 1]);
       assert.deepEqual(batches.flat(), [
         { pos: 1, event: parseLoggedEvent(raws[0]!) },

@@ -1,10 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { JsonValue } from '../../src/events/step-event.ts';
-import { RESERVED_KEY_PREFIX, type SessionStateStore, type StateWrite } from '../../src/state/session-state-store.ts';
-import type { StateVersion } from '../../src/state/state-version.ts';
-import type { SessionDelta } from '../../src/streams/session-totals.ts';
-import { turnRecord, type TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import { RESERVED_KEY_PREFIX, type SessionStateStore } from '../../src/state/session-state-store.ts';
+import type { StateWrite } from '../../src/model/state-write.ts';
+import type { StateVersion } from '../../src/model/state-write.ts';
+import type { SessionDelta } from '../../src/model/session-totals.ts';
+import { turnRecord } from '../../src/model/turn-record.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 
 /** What an adapter's test hands the contract: a fresh, empty store, a way to reopen it, and cleanup. */
 export interface OpenedStateStore {
@@ -31,7 +33,7 @@ function delta(session: string, d: Partial<Omit<SessionDelta, 'session'>>): Sess
 function turn(session: string, id: string, revision: number, startMs: number, inputTokens = 100): TurnAggregate {
   return {
     session, turn: id, revision, status: 'completed', agent: 'agent-x', startMs, endMs: startMs + 1000, durationMs: 1000,
-    stopReason: 'end_turn', toolCallCount: 1, toolNames: ['grep'], llmCallCount: 1, inputTokens, outputTokens: 20,
+    stopReason: 'end_turn', toolCalls: 1, toolNames: ['grep'], llmCalls: 1, inputTokens, outputTokens: 20,
     cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.25, errors: 0,
     models: [{ provider: 'anthropic', model: 'claude-sonnet-4-5', calls: 1, inputTokens, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.25 }],
     llm: [{ eventId: `${id}-llm`, provider: 'anthropic', model: 'claude-sonnet-4-5', startMs, endMs: startMs + 500, inputTokens, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.25, costSource: 'computed' }],

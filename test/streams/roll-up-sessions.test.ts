@@ -6,12 +6,12 @@ import { createPriceTable } from '../../src/events/price-table.ts';
 import { priceUsage } from '../../src/events/price-usage.ts';
 import type { LlmUsageEvent } from '../../src/events/step-event.ts';
 import { rollUpSessions } from '../../src/streams/roll-up-sessions.ts';
-import { EMPTY_SESSION_TOTALS, addDelta, type SessionDelta, type SessionTotals } from '../../src/streams/session-totals.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import { EMPTY_SESSION_TOTALS, addDelta, type SessionDelta, type SessionTotals } from '../../src/model/session-totals.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { windowTurns } from '../../src/streams/window-turns.ts';
 import { T0, inLogOrder, llmUsage, roundCosts, sessionEnd, toolEnd, toolStart, turnEnd, turnStart } from './make-events.ts';
 
-type Totals = Pick<TurnAggregate, 'llmCallCount' | 'toolCallCount' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'cost' | 'errors'>;
+type Totals = Pick<TurnAggregate, 'llmCalls' | 'toolCalls' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'cost' | 'errors'>;
 
 /** A hand-built aggregate: only the fields roll-ups read matter, the rest is filler. */
 function aggregate(session: string, turn: string, revision: number, startMs: number, endMs: number, totals: Totals, supersedes?: TurnAggregate): TurnAggregate {
@@ -25,16 +25,16 @@ const plain = ({ supersedes: _s, ...a }: TurnAggregate): TurnAggregate => a;
 
 // Costs are binary fractions (0.25, 0.375, 0.5), so differences are exact.
 const a0 = aggregate('s1', 't1', 0, T0, T0 + 1000, {
-  llmCallCount: 2, toolCallCount: 1, inputTokens: 100, outputTokens: 50, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.25, errors: 0,
+  llmCalls: 2, toolCalls: 1, inputTokens: 100, outputTokens: 50, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.25, errors: 0,
 });
 const a1 = aggregate('s1', 't1', 1, T0, T0 + 1500, {
-  llmCallCount: 3, toolCallCount: 1, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1,
+  llmCalls: 3, toolCalls: 1, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1,
 }, a0);
 const a2 = aggregate('s1', 't1', 2, T0, T0 + 1800, {
-  llmCallCount: 3, toolCallCount: 2, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1,
+  llmCalls: 3, toolCalls: 2, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1,
 }, plain(a1));
 const b0 = aggregate('s2', 't1', 0, T0 + 200, T0 + 700, {
-  llmCallCount: 1, toolCallCount: 0, inputTokens: 40, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.5, errors: 0,
+  llmCalls: 1, toolCalls: 0, inputTokens: 40, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.5, errors: 0,
 });
 
 const zero = { turns: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0, errors: 0 };

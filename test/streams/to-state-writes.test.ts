@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { from, lastValueFrom, take, toArray } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import type { LoggedEvent } from '../../src/events/step-event.ts';
-import type { StateWrite } from '../../src/state/session-state-store.ts';
-import { compareVersions } from '../../src/state/state-version.ts';
+import type { StateWrite } from '../../src/model/state-write.ts';
+import { compareVersions } from '../../src/model/state-write.ts';
 import { toStateWrites } from '../../src/streams/to-state-writes.ts';
 import { T0, llmUsage, sessionStart, stateDelete, stateSet, turnEnd } from './make-events.ts';
 

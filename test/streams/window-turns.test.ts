@@ -5,7 +5,7 @@ import { TestScheduler } from 'rxjs/testing';
 import { createPriceTable } from '../../src/events/price-table.ts';
 import { priceUsage } from '../../src/events/price-usage.ts';
 import type { LlmUsageEvent, LoggedEvent } from '../../src/events/step-event.ts';
-import type { TurnAggregate } from '../../src/streams/turn-aggregate.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { windowTurns, type WindowOutput, type WindowTurnsOptions } from '../../src/streams/window-turns.ts';
 import {
   T0, inLogOrder, llmUsage, roundCosts, sessionEnd, sessionStart, toolEnd, toolStart, turnEnd, turnStart,
@@ -28,7 +28,7 @@ type Required = 'session' | 'turn' | 'startMs' | 'endMs' | 'firstEventId' | 'las
 function turnOf(p: Partial<TurnAggregate> & Pick<TurnAggregate, Required>): TurnAggregate {
   return {
     revision: 0, status: 'completed', durationMs: p.endMs - p.startMs,
-    toolCallCount: 0, toolNames: [], llmCallCount: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0,
+    toolCalls: 0, toolNames: [], llmCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0,
     cacheWriteTokens: 0, reasoningTokens: 0, cost: 0, errors: 0, models: [], llm: [], tools: [], ...p,
   };
 }
@@ -61,7 +61,7 @@ describe('windowTurns (marbles)', () => {
     };
     // Arrival a, b, c, d; event time c(1000) < b(2000) < a(3000) < d(4000).
     const x = { kind: 'turn', aggregate: turnOf({
-      session: 's1', turn: 't1', startMs: T0 + 1000, endMs: T0 + 4000, toolCallCount: 2, toolNames: ['read_file', 'grep'],
+      session: 's1', turn: 't1', startMs: T0 + 1000, endMs: T0 + 4000, toolCalls: 2, toolNames: ['read_file', 'grep'],
       tools: [{ toolCallId: 'c1', toolName: 'read_file', startMs: T0 + 2000 }, { toolCallId: 'c2', toolName: 'grep', startMs: T0 + 3000 }],
       firstEventId: 'c', lastEventId: 'd', eventCount: 4, closedAtPos: 4,
     }) };
@@ -168,7 +168,7 @@ const sonnet = { provider: 'anthropic', model: 'claude-sonnet-4-5' };
 const oneTurnAggregate: TurnAggregate = turnOf({
   session: 's1', turn: 't1', agent: 'coder', user: 'u1', stopReason: 'end_turn',
   startMs: T0 + 1000, endMs: T0 + 9500, durationMs: 8500, // turn.start → turn.end
-  toolCallCount: 2, toolNames: ['read_file', 'grep'], errors: 1, llmCallCount: 3,
+  toolCalls: 2, toolNames: ['read_file', 'grep'], errors: 1, llmCalls: 3,
   inputTokens: 3200, outputTokens: 1800, cacheReadTokens: 22_000, cacheWriteTokens: 2000, reasoningTokens: 400, cost: 0.0422,
   models: [
     { ...sonnet, calls: 2, inputTokens: 1200, outputTokens: 800, cacheReadTokens: 22_000, cacheWriteTokens: 2000, reasoningTokens: 0, cost: 0.0297 },
@@ -234,7 +234,7 @@ describe('windowTurns aggregates', () => {
       turnEnd({ id: 'b3', at: 500, session: 's2', turn: 't1' }),
     ]));
     const view = aggregates(out).map((a) => ({
-      key: `${a.session}/${a.turn}`, agent: a.agent, toolNames: a.toolNames, llm: a.llmCallCount, in: a.inputTokens, out: a.outputTokens,
+      key: `${a.session}/${a.turn}`, agent: a.agent, toolNames: a.toolNames, llm: a.llmCalls, in: a.inputTokens, out: a.outputTokens,
       cost: a.cost, models: a.models.map((m) => m.model), ids: [a.firstEventId, a.lastEventId, a.eventCount, a.closedAtPos],
     }));
     assert.deepStrictEqual(view, [
@@ -255,7 +255,7 @@ describe('windowTurns aggregates', () => {
     ]);
     assert.deepStrictEqual(await run(events.slice(0, 4), options), []);
     assert.deepStrictEqual(aggregates(await run(events, options)), [turnOf({
-      session: 's1', turn: 't1', status: 'abandoned', startMs: T0, endMs: T0 + 1000, toolCallCount: 1, toolNames: ['bash'],
+      session: 's1', turn: 't1', status: 'abandoned', startMs: T0, endMs: T0 + 1000, toolCalls: 1, toolNames: ['bash'],
       tools: [{ toolCallId: 'c1', toolName: 'bash', startMs: T0 + 1000 }], firstEventId: 'i1', lastEventId: 'i2', eventCount: 2, closedAtPos: 5,
     })]);
   });
@@ -278,13 +278,13 @@ describe('windowTurns late events', () => {
   // Claude-sonnet-4-5 1000 in, 100 out = 3_000 + 1_500 µ$ = $0.0045; haiku 2000 in, 200 out = 2_000 + 1_000 µ$ = $0.003.
   const haiku = { provider: 'anthropic', model: 'claude-haiku-4-5' };
   const rev0 = turnOf({
-    session: 's1', turn: 't1', stopReason: 'end_turn', startMs: T0, endMs: T0 + 2000, llmCallCount: 1, inputTokens: 1000, outputTokens: 100, cost: 0.0045,
+    session: 's1', turn: 't1', stopReason: 'end_turn', startMs: T0, endMs: T0 + 2000, llmCalls: 1, inputTokens: 1000, outputTokens: 100, cost: 0.0045,
     models: [{ ...sonnet, calls: 1, inputTokens: 1000, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.0045 }],
     llm: [{ eventId: 'r2', ...sonnet, startMs: T0 + 1000, endMs: T0 + 1000, inputTokens: 1000, outputTokens: 100, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.0045, costSource: 'computed' }],
     firstEventId: 'r1', lastEventId: 'r3', eventCount: 3, closedAtPos: 3,
   });
   const rev1Plain: TurnAggregate = {
-    ...rev0, revision: 1, llmCallCount: 2, inputTokens: 3000, outputTokens: 300, cost: 0.0075, eventCount: 4, closedAtPos: 4,
+    ...rev0, revision: 1, llmCalls: 2, inputTokens: 3000, outputTokens: 300, cost: 0.0075, eventCount: 4, closedAtPos: 4,
     models: [...rev0.models, { ...haiku, calls: 1, inputTokens: 2000, outputTokens: 200, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.003 }],
     llm: [...rev0.llm, { eventId: 'r4', ...haiku, startMs: T0 + 1500, endMs: T0 + 1500, inputTokens: 2000, outputTokens: 200, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.003, costSource: 'computed' }],
   };
@@ -300,7 +300,7 @@ describe('windowTurns late events', () => {
     assert.deepStrictEqual(aggregates(out), [
       rev0,
       { ...rev1Plain, supersedes: rev0 },
-      { ...rev1Plain, revision: 2, toolCallCount: 1, toolNames: ['bash'], tools: [{ toolCallId: 'c1', toolName: 'bash', startMs: T0 + 1800 }], eventCount: 5, closedAtPos: 5, supersedes: rev1Plain },
+      { ...rev1Plain, revision: 2, toolCalls: 1, toolNames: ['bash'], tools: [{ toolCallId: 'c1', toolName: 'bash', startMs: T0 + 1800 }], eventCount: 5, closedAtPos: 5, supersedes: rev1Plain },
     ]);
   });
 
@@ -312,7 +312,7 @@ describe('windowTurns late events', () => {
       turnEnd({ id: 'u4', at: 150, stopReason: 'max_tokens' }), // late
     ]));
     const abandoned = turnOf({
-      session: 's1', turn: 't1', status: 'abandoned', startMs: T0, endMs: T0 + 100, toolCallCount: 1, toolNames: ['bash'],
+      session: 's1', turn: 't1', status: 'abandoned', startMs: T0, endMs: T0 + 100, toolCalls: 1, toolNames: ['bash'],
       tools: [{ toolCallId: 'c1', toolName: 'bash', startMs: T0 + 100 }], firstEventId: 'u1', lastEventId: 'u2', eventCount: 2, closedAtPos: 3,
     });
     assert.deepStrictEqual(aggregates(out), [abandoned, {

@@ -8,8 +8,9 @@ import { createPriceTable } from '../../../src/events/price-table.ts';
 import { openEmbeddedPipeline, type EmbeddedPipeline } from '../../../src/pipeline/open-embedded-pipeline.ts';
 import { importClaude, type ImportClaudeResult } from '../../../src/sources/claude/import-claude.ts';
 import { ingestorSink } from '../../../src/sources/claude/ingestor-sink.ts';
-import type { SessionTotals } from '../../../src/streams/session-totals.ts';
-import type { TurnAggregate, TurnRecord } from '../../../src/streams/turn-aggregate.ts';
+import type { SessionTotals } from '../../../src/model/session-totals.ts';
+import type { TurnAggregate } from '../../../src/model/turn-aggregate.ts';
+import type { TurnRecord } from '../../../src/model/turn-record.ts';
 
 /**
  * The importer against ccusage (the tool Claude Code users run today) on real transcripts:
@@ -122,7 +123,7 @@ describe(`import of real Claude Code transcripts: parity with ccusage ${expected
   it('matches SOURCES.md: the spotter compaction subagent (output 8 is what the file holds), attributed to its parent session', async () => {
     const turn = [...first.aggregates.values()].find((t) => t.session === '4d5611e5-241a-462a-8d15-5122611a9569' && t.llm.some((c) => c.eventId === 'claude:call:msg_013a13makKr7N19Xg6cuFoeK:req_011CY4okeNwhQs1MrQfrJFKH'));
     assert.ok(turn, 'the compaction call is in a turn of the parent session');
-    assert.equal(turn.llmCallCount, 1);
+    assert.equal(turn.llmCalls, 1);
     const call = turn.llm[0]!;
     assert.deepEqual([call.inputTokens, call.outputTokens, call.cacheWriteTokens, call.cacheReadTokens, call.model], [3, 8, 8681, 164830, 'claude-opus-4-6']);
     assert.ok(Math.abs(call.cost - (3 * 5 + 8 * 25 + 8681 * 6.25 + 164830 * 0.5) / 1e6) < 1e-12, 'all of its cache writes are 5-minute ones');

@@ -1,24 +1,20 @@
+import type { TokenUsage } from './token-usage.ts';
+
 /**
- * The per-turn aggregate: what a closed turn window emits. Token names follow the event schema
- * (`inputTokens` excludes cache tokens). Every list is in event-time order (ties by seq, then id),
- * so the aggregate does not depend on arrival order.
+ * The per-turn aggregate: what a closed turn window emits. Every list is in event-time order (ties
+ * by seq, then id), so the aggregate does not depend on arrival order. Token names follow the event
+ * schema (see `TokenUsage`).
  */
 
 export type TurnStatus = 'completed' | 'abandoned';
 
-export interface LlmCallSummary {
+export interface LlmCallSummary extends TokenUsage {
   readonly eventId: string;
   readonly provider: string;
   readonly model: string;
   /** Start and end in epoch ms: the event time is the end; start = end − durationMs. */
   readonly startMs: number;
   readonly endMs: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  readonly reasoningTokens: number;
-  readonly cost: number;
   readonly costSource: string;
   readonly finishReason?: string;
 }
@@ -32,32 +28,25 @@ export interface ToolCallSummary {
   readonly error?: string;
 }
 
-export interface ModelBreakdown {
+export interface ModelBreakdown extends TokenUsage {
   readonly provider: string;
   readonly model: string;
   readonly calls: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  readonly reasoningTokens: number;
-  readonly cost: number;
 }
 
-/** The additive part of a turn: what session roll-ups sum. */
-export interface TurnTotals {
+/**
+ * The additive part of a turn: what session roll-ups sum. One name per quantity everywhere in the
+ * code: `llmCalls` and `toolCalls` are counts (the lists of calls are `llm` and `tools`). Stored turn
+ * records keep their historical JSON names (`turn-record.ts` maps them at the edge).
+ */
+export interface TurnTotals extends TokenUsage {
   readonly llmCalls: number;
   readonly toolCalls: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  readonly reasoningTokens: number;
-  readonly cost: number;
+  /** Tool calls that ended with an error. */
   readonly errors: number;
 }
 
-export interface TurnAggregate {
+export interface TurnAggregate extends TurnTotals {
   readonly session: string;
   readonly turn: string;
   /** 0 for the first close; +1 for each revision caused by a late event within the grace period. */
@@ -69,17 +58,7 @@ export interface TurnAggregate {
   readonly endMs: number;
   readonly durationMs: number;
   readonly stopReason?: string;
-  readonly toolCallCount: number;
   readonly toolNames: readonly string[];
-  readonly llmCallCount: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  readonly reasoningTokens: number;
-  readonly cost: number;
-  /** Tool calls that ended with an error. */
-  readonly errors: number;
   readonly models: readonly ModelBreakdown[];
   /** Each LLM call, in event-time order (for `chat` spans). */
   readonly llm: readonly LlmCallSummary[];
@@ -110,10 +89,10 @@ export const ZERO_TOTALS: TurnTotals = {
 };
 
 /** The additive part of an aggregate. */
-export function turnTotals(a: TurnAggregate): TurnTotals {
+export function turnTotals(a: TurnTotals): TurnTotals {
   return {
-    llmCalls: a.llmCallCount,
-    toolCalls: a.toolCallCount,
+    llmCalls: a.llmCalls,
+    toolCalls: a.toolCalls,
     inputTokens: a.inputTokens,
     outputTokens: a.outputTokens,
     cacheReadTokens: a.cacheReadTokens,
@@ -122,16 +101,4 @@ export function turnTotals(a: TurnAggregate): TurnTotals {
     cost: a.cost,
     errors: a.errors,
   };
-}
-
-/**
- * A turn as the state store keeps it: the aggregate without its per-call lists (`llm`, `tools`)
- * and without `supersedes`. The lists are for spans; the log can always re-derive them (replay),
- * and leaving them out keeps a stored turn a few hundred bytes instead of kilobytes.
- */
-export type TurnRecord = Omit<TurnAggregate, 'supersedes' | 'llm' | 'tools'>;
-
-export function turnRecord(a: TurnAggregate): TurnRecord {
-  const { supersedes: _s, llm: _l, tools: _t, ...record } = a;
-  return record;
 }

@@ -1,6 +1,13 @@
-import type { JsonValue } from '../events/step-event.ts';
-import type { SessionTotals } from '../streams/session-totals.ts';
-import type { TurnRecord } from '../streams/turn-aggregate.ts';
+import type { JsonValue } from '../model/json-value.ts';
+import type { SessionTotals } from '../model/session-totals.ts';
+import { toStoredTurn, type StoredTurn, type TurnRecord } from '../model/turn-record.ts';
+import { isoTime } from './format.ts';
+
+/**
+ * One turn in a report: the stored turn record with ISO times. Its counts keep the JSON names
+ * `sessions show --json` has always printed (`llmCallCount`, `toolCallCount`; see `turn-record.ts`).
+ */
+export type TurnReport = StoredTurn<Omit<TurnRecord, 'startMs' | 'endMs' | 'closedAtPos'>> & { readonly start: string; readonly end: string };
 
 /** The machine-readable shape of one session (`sessions show --json`; replay uses it too). */
 export interface SessionReport {
@@ -17,15 +24,9 @@ export interface SessionReport {
     cost: number;
     errors: number;
   };
-  readonly turns: readonly (Omit<TurnRecord, 'startMs' | 'endMs' | 'closedAtPos'> & { start: string; end: string })[];
+  readonly turns: readonly TurnReport[];
   readonly state: Record<string, JsonValue>;
 }
-
-/** A stored time that is not a valid one (an old store's `null`) must not fail the whole report. */
-const iso = (ms: number): string => {
-  const d = new Date(ms);
-  return typeof ms === 'number' && Number.isFinite(d.getTime()) ? d.toISOString() : 'invalid';
-};
 
 /**
  * Builds the report. Token names follow the event schema: `inputTokens` EXCLUDES cache tokens.
@@ -48,9 +49,9 @@ export function sessionReport(session: string, totals: SessionTotals, turns: rea
       errors: totals.errors,
     },
     turns: turns.map(({ startMs, endMs, closedAtPos: _p, ...t }) => ({
-      ...t,
-      start: iso(startMs),
-      end: iso(endMs),
+      ...toStoredTurn(t),
+      start: isoTime(startMs),
+      end: isoTime(endMs),
     })),
     state,
   };
