@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import type { Admin, Consumer, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { parseLoggedEvent } from '../events/parse-logged-event.ts';
 import { unreadableEvent } from './unreadable-event.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
@@ -144,7 +144,7 @@ export class KafkaEventLog implements EventLog {
         failure = error;
         notify();
       });
-      consumer.seek({ topic: this.topic, partition: this.partition, offset: String(after) });
+      await seekOnceRunning(consumer, { topic: this.topic, partition: this.partition, offset: String(after) });
       for (;;) {
         while (queue.length >= size || (queue.length > 0 && reached >= end)) yield queue.splice(0, size);
         if (failure !== undefined) throw failure;
@@ -161,6 +161,24 @@ export class KafkaEventLog implements EventLog {
 
   async close(): Promise<void> {
     await Promise.all([this.appender.close(), this.admin.disconnect()]);
+  }
+}
+
+/**
+ * `consumer.run()` resolves before the consumer group exists when the group coordinator is still
+ * loading (a freshly started broker): `seek` then throws "Consumer group was not initialized".
+ * Retry it for a bounded time instead of failing the read.
+ */
+async function seekOnceRunning(consumer: Consumer, target: { topic: string; partition: number; offset: string }, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      consumer.seek(target);
+      return;
+    } catch (error) {
+      if (!/not initialized/i.test((error as Error).message) || Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 100));
+    }
   }
 }
 
