@@ -2,6 +2,11 @@
  * Kafka's default partitioner (murmur2 of the key, as the Java client computes it): the partition a
  * session's events land on. State, totals and turn records of a session are written to the same
  * partition number of their topics, so one owner holds everything about a session.
+ *
+ * Not kafkajs's `Partitioners.DefaultPartitioner`: it computes the same hash, but only inside a
+ * producer call given a topic's partition metadata, while we need the number up front to send a
+ * session's records to the same partition of several topics. test/kafka/murmur2-vectors.json pins
+ * both to the Java client (kafka-clients' `Utils.murmur2`), so the three cannot drift apart.
  */
 export function murmur2(key: string): number {
   const data = Buffer.from(key, 'utf8');
@@ -34,6 +39,7 @@ export function murmur2(key: string): number {
   return h | 0;
 }
 
+/** The Java default partitioner's choice for a keyed record: `toPositive(murmur2(key)) % partitions`. */
 export function partitionFor(session: string, partitions: number): number {
   return (murmur2(session) & 0x7fffffff) % partitions;
 }

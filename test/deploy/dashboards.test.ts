@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DASHBOARDS, renderDashboard } from '../../deploy/grafana/build.ts';
-import { PROMETHEUS_UID } from '../../deploy/grafana/src/dashboard-kit.ts';
+import { PROMETHEUS_UID } from '../../deploy/grafana/src/turnstream-dashboard.ts';
 import { DASHBOARD_FILES, panelsOf, readDashboard, readDeploy, readDeployYaml, shippedBudget, type Dashboard } from '../helpers/deploy-files.ts';
 
 const DS = { type: 'prometheus', uid: '${datasource}' };

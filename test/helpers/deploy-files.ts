@@ -1,11 +1,15 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { parseYaml, type Yaml } from './mini-yaml.ts';
+import { parse } from 'yaml';
+
+/** A parsed YAML document (what the deploy/ files contain: no anchors, tags or custom types). */
+export type Yaml = string | number | boolean | null | Yaml[] | { [key: string]: Yaml };
 
 /** Absolute path of a file under deploy/. */
 export const deployPath = (rel: string): string => fileURLToPath(new URL(`../../deploy/${rel}`, import.meta.url));
 export const readDeploy = (rel: string): string => readFileSync(deployPath(rel), 'utf8');
-export const readDeployYaml = (rel: string): Yaml => parseYaml(readDeploy(rel));
+/** A deploy/ YAML file, parsed as YAML 1.2 (duplicate keys are an error, as Prometheus and Compose treat them). */
+export const readDeployYaml = (rel: string): Yaml => parse(readDeploy(rel)) as Yaml;
 
 export const RULE_FILES: readonly string[] = readdirSync(deployPath('prometheus/rules'))
   .filter((f) => f.endsWith('.yml'))
