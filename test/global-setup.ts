@@ -8,6 +8,8 @@ import { TOOL_ENV, type ToolName } from './helpers/tool-bin.ts';
  * integration tests use, once per run, so the README's test command is the whole set-up.
  * - Prometheus, promtool, Alertmanager, amtool: built once into a cache by deploy/tools/tools.sh;
  *   their paths go to PROMETHEUS_BIN, PROMTOOL_BIN, ALERTMANAGER_BIN, AMTOOL_BIN (and PATH).
+ * - Jaeger v2 (the trace backend the span tests read back from): built once by
+ *   deploy/tools/jaeger.sh; its path goes to JAEGER_BIN.
  * - Kafka: one broker (deploy/kafka/kafka.sh, free ports, fresh data) unless
  *   TURNSTREAM_TEST_KAFKA_BROKERS names one; globalTeardown resets it.
  * Environment variables set here reach every test file's process (the runner spawns them after
@@ -18,6 +20,7 @@ import { TOOL_ENV, type ToolName } from './helpers/tool-bin.ts';
 const root = fileURLToPath(new URL('..', import.meta.url));
 const kafkaScript = `${root}deploy/kafka/kafka.sh`;
 const toolsScript = `${root}deploy/tools/tools.sh`;
+const jaegerScript = `${root}deploy/tools/jaeger.sh`;
 let kafkaPort: string | undefined;
 
 /** Runs a script; resolves with its stdout, its stderr passing through (build progress). */
@@ -53,6 +56,21 @@ async function provisionTools(): Promise<string> {
   return `tools: ${dir} (${Date.now() - started} ms)`;
 }
 
+async function provisionJaeger(): Promise<string> {
+  if ((process.env['JAEGER_BIN'] ?? '') !== '') return `jaeger: ${process.env['JAEGER_BIN']} (JAEGER_BIN)`;
+  const started = Date.now();
+  let out: string;
+  try {
+    out = await run(jaegerScript, ['install']);
+  } catch (e) {
+    throw new Error(`cannot provide Jaeger v2 for the span tests: ${(e as Error).message}\nInstall Go 1.26.7+ (https://go.dev/dl) so deploy/tools/jaeger.sh can build it once, or set JAEGER_BIN to a Jaeger v2 binary.`, { cause: e });
+  }
+  const bin = /JAEGER_BIN=(.+)/.exec(out)?.[1]?.trim();
+  if (bin === undefined) throw new Error(`deploy/tools/jaeger.sh install printed no JAEGER_BIN: ${out}`);
+  process.env['JAEGER_BIN'] = bin;
+  return `jaeger: ${bin} (${Date.now() - started} ms)`;
+}
+
 async function provisionKafka(): Promise<string> {
   const given = process.env['TURNSTREAM_TEST_KAFKA_BROKERS'];
   if (given !== undefined && given !== '') return `kafka: ${given} (TURNSTREAM_TEST_KAFKA_BROKERS)`;
@@ -80,8 +98,9 @@ function resetKafka(): void {
 }
 
 export async function globalSetup(): Promise<void> {
-  // Both at once: a cold Go build is CPU-bound, a cold Kafka fetch network-bound.
-  const results = await Promise.allSettled([provisionTools(), provisionKafka()]);
+  // Kafka alongside the builds: a cold Go build is CPU-bound, a cold Kafka fetch network-bound. The
+  // two Go builds one after the other: on two cores, side by side they only take turns.
+  const results = await Promise.allSettled([provisionTools().then(async (tools) => `${tools}; ${await provisionJaeger()}`), provisionKafka()]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   if (failures.length > 0) {
     resetKafka();

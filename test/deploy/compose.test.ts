@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { deployPath, readDeployYaml } from '../helpers/deploy-files.ts';
-import type { Yaml } from '../helpers/mini-yaml.ts';
+import type { Yaml } from '../helpers/deploy-files.ts';
 
 // Docker does not run on the machines that run these tests: check what can be checked without
 // it. The compose file parses, every file it mounts or builds from exists, the container paths
@@ -43,11 +43,16 @@ function hostPathOf(service: string, target: string): string {
   assert.ok(hit, `${service}: ${target} is not inside a mounted ./ path`);
   return deployPath(hit[0]!.slice(2) + target.slice(hit[1]!.length));
 }
+/** The address a `${env:NAME:-default}` listen setting (deploy/jaeger/jaeger.yml) takes in compose: its default. */
+const envDefault = (v: Yaml | undefined): string => {
+  const s = String(v);
+  return /^\$\{env:[A-Z_]+:-(.+)\}$/.exec(s)?.[1] ?? s;
+};
 const get = (v: Yaml | undefined, ...path: string[]): Yaml | undefined => path.reduce<Yaml | undefined>((x, k) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? x[k] : undefined), v);
 
 describe('deploy/docker-compose.yml', () => {
   it('has the full stack', () => {
-    for (const s of ['kafka', 'turnstream', 'prometheus', 'alertmanager', 'grafana', 'otel-collector', 'tempo']) svc(s);
+    for (const s of ['kafka', 'turnstream', 'prometheus', 'alertmanager', 'grafana', 'jaeger']) svc(s);
   });
 
   it('mounts only files and folders that exist; named volumes are declared; depends_on names services', () => {
@@ -72,7 +77,7 @@ describe('deploy/docker-compose.yml', () => {
   });
 
   it('every config file a command names is mounted', () => {
-    const flags: [string, RegExp][] = [['prometheus', /^--config.file=(.+)$/], ['alertmanager', /^--config.file=(.+)$/], ['otel-collector', /^--config=(.+)$/], ['tempo', /^-config.file=(.+)$/]];
+    const flags: [string, RegExp][] = [['prometheus', /^--config.file=(.+)$/], ['alertmanager', /^--config.file=(.+)$/], ['jaeger', /^--config=(.+)$/]];
     for (const [name, flag] of flags) {
       const arg = (svc(name).command ?? []).map((c) => flag.exec(c)?.[1]).find((x) => x !== undefined);
       assert.ok(arg, `${name}: no config flag`);
@@ -99,26 +104,27 @@ describe('deploy/docker-compose.yml', () => {
     const url = (type: string): { host: string; port: number } => hostPort(ds.find((d) => d.type === type)!.url);
     assert.deepEqual(url('prometheus'), { host: 'prometheus', port: 9090 });
     assert.deepEqual(url('alertmanager'), { host: 'alertmanager', port: 9093 });
-    const tempo = readDeployYaml('otel-collector/tempo.yml');
-    assert.deepEqual(url('tempo'), { host: 'tempo', port: Number(get(tempo, 'server', 'http_listen_port')) });
-    assert.ok(published('tempo').includes(Number(get(tempo, 'server', 'http_listen_port'))));
+    const query = hostPort(envDefault(get(readDeployYaml('jaeger/jaeger.yml'), 'extensions', 'jaeger_query', 'http', 'endpoint')));
+    assert.deepEqual(url('jaeger'), { host: 'jaeger', port: query.port });
+    assert.ok(published('jaeger').includes(query.port));
     assert.ok(published('grafana').includes(3000));
   });
 
-  it('spans flow turnstream → Collector (OTLP/HTTP) → Tempo (OTLP/gRPC)', () => {
-    const col = readDeployYaml('otel-collector/otel-collector.yml');
+  it('spans flow turnstream → Jaeger (OTLP/HTTP) → its storage, which its query API reads', () => {
+    const jaeger = readDeployYaml('jaeger/jaeger.yml');
     const otlp = hostPort(env('turnstream', 'OTEL_EXPORTER_OTLP_ENDPOINT'));
-    assert.equal(otlp.host, 'otel-collector');
-    assert.equal(otlp.port, hostPort(String(get(col, 'receivers', 'otlp', 'protocols', 'http', 'endpoint'))).port);
+    assert.equal(otlp.host, 'jaeger');
+    assert.equal(otlp.port, hostPort(envDefault(get(jaeger, 'receivers', 'otlp', 'protocols', 'http', 'endpoint'))).port);
     assert.equal(env('turnstream', 'OTEL_METRICS_EXPORTER'), 'none', 'metrics come from the /metrics scrape, not OTLP');
-    const grpcIn = hostPort(String(get(col, 'receivers', 'otlp', 'protocols', 'grpc', 'endpoint'))).port;
-    assert.ok(published('otel-collector').includes(otlp.port) && published('otel-collector').includes(grpcIn));
-    const toTempo = hostPort(String(get(col, 'exporters', 'otlp/tempo', 'endpoint')));
-    const tempoIn = hostPort(String(get(readDeployYaml('otel-collector/tempo.yml'), 'distributor', 'receivers', 'otlp', 'protocols', 'grpc', 'endpoint')));
-    assert.deepEqual(toTempo, { host: 'tempo', port: tempoIn.port });
-    const traces = get(col, 'service', 'pipelines', 'traces');
+    const grpcIn = hostPort(envDefault(get(jaeger, 'receivers', 'otlp', 'protocols', 'grpc', 'endpoint'))).port;
+    assert.ok(published('jaeger').includes(otlp.port) && published('jaeger').includes(grpcIn));
+    const traces = get(jaeger, 'service', 'pipelines', 'traces');
     assert.deepEqual(get(traces, 'receivers'), ['otlp']);
-    assert.deepEqual(get(traces, 'exporters'), ['otlp/tempo']);
+    assert.deepEqual(get(traces, 'exporters'), ['jaeger_storage_exporter']);
+    const store = String(get(jaeger, 'exporters', 'jaeger_storage_exporter', 'trace_storage'));
+    assert.equal(get(jaeger, 'extensions', 'jaeger_query', 'storage', 'traces'), store, 'the query API reads what the pipeline writes');
+    assert.ok(get(jaeger, 'extensions', 'jaeger_storage', 'backends', store), `no storage backend ${store}`);
+    assert.deepEqual(get(jaeger, 'service', 'extensions'), ['jaeger_storage', 'jaeger_query']);
   });
 
   it('turnstream reaches Kafka on the listener Kafka advertises', () => {
