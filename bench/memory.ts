@@ -91,7 +91,7 @@ async function measureOpenTurns(o: MemoryOptions, turns: number, steps: number):
   const pipe = await openPipeline(o.prices);
   const heap0 = heapUsed();
   const rss0 = process.memoryUsage().rss;
-  let batch: string[] = [];
+  const batch: string[] = [];
   let n = 0;
   let ms = DEFAULT_START_MS;
   const push = async (line: string): Promise<void> => {
@@ -101,7 +101,8 @@ async function measureOpenTurns(o: MemoryOptions, turns: number, steps: number):
   for (let i = 0; i < turns; i++) {
     const session = sessionId(i >> 2);
     const turn = `turn-${i & 3}`;
-    const t = (ms += 2);
+    ms += 2;
+    const t = ms;
     const at = new Date(t).toISOString();
     if ((i & 3) === 0) await push(JSON.stringify({ v: 1, id: eventId(n++), type: 'session.start', session, time: at, agent: 'claude-code', user: 'user-1' }));
     await push(JSON.stringify({ v: 1, id: eventId(n++), type: 'turn.start', session, turn, time: at }));
@@ -144,7 +145,7 @@ export async function runMemory(o: MemoryOptions): Promise<MemoryResult> {
   const pipe = await openPipeline(o.prices);
   let n = 0;
   let ms = DEFAULT_START_MS;
-  let batch: string[] = [];
+  const batch: string[] = [];
   const push = async (line: string): Promise<void> => {
     batch.push(line);
     if (batch.length >= o.batchSize) await pipe.send(batch.splice(0));

@@ -155,8 +155,7 @@ for (const [session, w] of want) {
 }
 
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
-process.stdout.write(
-  [
+const lines = [
     `soak: ${minutes} min, ${server.restarts} kill -9 restarts, ${acked.length} valid turns acknowledged`,
     `acked valid events: ${ackedEvents}, found in log: ${found}, hostile events in log: ${hostileInLog}`,
     `sessions: ${want.size} expected, totals exact for ${want.size - new Set(wrong.map((w) => w.split(' ')[0])).size}`,
@@ -164,8 +163,8 @@ process.stdout.write(
     'hostile requests (kind → answer: count):',
     ...[...answers].sort().map(([k, n]) => `  ${k}: ${n}`),
     ...(wrong.length > 0 ? ['MISMATCHES:', ...wrong.slice(0, 20).map((w) => `  ${w}`)] : []),
-  ].join('\n') + '\n',
-);
+];
+process.stdout.write(`${lines.join('\n')}\n`);
 if (values.keep) say(`data kept in ${dataDir}`);
 else rmSync(dataDir, { recursive: true, force: true });
 process.exit(found === ackedEvents && wrong.length === 0 && hostileInLog === 0 ? 0 : 1);

@@ -109,7 +109,10 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   };
   const pickModel = (): Session['model'] => {
     let r = rnd();
-    for (const m of MODELS) if ((r -= m[2]) < 0) return m;
+    for (const m of MODELS) {
+      r -= m[2];
+      if (r < 0) return m;
+    }
     return MODELS[0]!;
   };
   const meanGapMs = 1000 / (o.eventTimeRate ?? sessionsTarget * 1.5);

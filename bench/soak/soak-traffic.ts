@@ -84,7 +84,10 @@ export function createTraffic(o: TrafficOptions): () => SoakRequest {
     const lines: string[] = [];
     const ids: string[] = [];
     let ms = start;
-    const at = (): string => new Date((ms += 10)).toISOString();
+    const at = (): string => {
+      ms += 10;
+      return new Date(ms).toISOString();
+    };
     const push = (id: string, body: string): void => {
       ids.push(id);
       lines.push(`{"v":1,"id":"${id}","session":"${session}","turn":"${turn}","time":"${at()}",${body}}`);

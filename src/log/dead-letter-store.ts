@@ -3,10 +3,11 @@ import type { DeadLetter, RejectReason } from '../events/reject-reason.ts';
 /** Where rejected inputs go, with their reason and raw bytes. Nothing rejected is lost silently. */
 export interface DeadLetterStore {
   /**
-   * Keeps the letters. A store with a retention bound resolves to how many older letters it
-   * trimmed to stay within it (the caller counts them as `dead_letters_dropped`).
+   * Keeps the letters. Resolves to how many older letters the store trimmed to stay within its
+   * retention bound (the caller counts them as `dead_letters_dropped`); 0 where the storage
+   * itself expires them (Kafka's topic retention).
    */
-  put(letters: readonly DeadLetter[]): Promise<number | void>;
+  put(letters: readonly DeadLetter[]): Promise<number>;
   list(options?: { readonly reason?: RejectReason; readonly limit?: number }): Promise<DeadLetter[]>;
   countByReason(): Promise<Partial<Record<RejectReason, number>>>;
 }

@@ -28,13 +28,15 @@ export class KafkaDeadLetterStore implements DeadLetterStore {
     return new KafkaDeadLetterStore(kafka, topic, partitions, producer);
   }
 
-  async put(letters: readonly DeadLetter[]): Promise<void> {
-    if (letters.length === 0) return;
+  /** Resolves to 0: the topic's retention (7 days, 256 MiB per partition) trims, not this store. */
+  async put(letters: readonly DeadLetter[]): Promise<number> {
+    if (letters.length === 0) return 0;
     await this.producer.send({
       topic: this.topic,
       acks: -1,
       messages: letters.map((l) => ({ key: l.session ?? null, value: JSON.stringify(l), ...(l.session === undefined ? {} : { partition: partitionFor(l.session, this.partitions) }) })),
     });
+    return 0;
   }
 
   private async readAll(): Promise<DeadLetter[]> {

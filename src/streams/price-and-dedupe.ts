@@ -90,7 +90,10 @@ class HeldTurnIds {
       t = { ids: new Set(), session: e.session, lastEventMs: Number.NEGATIVE_INFINITY, closedAt: undefined };
       this.turns.set(key, t);
       let open = this.openBySession.get(e.session);
-      if (open === undefined) this.openBySession.set(e.session, (open = new Set()));
+      if (open === undefined) {
+        open = new Set();
+        this.openBySession.set(e.session, open);
+      }
       open.add(t);
     } else if (t.ids.has(e.id)) return 'repeat';
     t.ids.add(e.id);

@@ -4,6 +4,7 @@ import { DASHBOARDS, renderDashboard } from '../../deploy/grafana/build.ts';
 import { PROMETHEUS_UID } from '../../deploy/grafana/src/turnstream-dashboard.ts';
 import { DASHBOARD_FILES, panelsOf, readDashboard, readDeploy, readDeployYaml, shippedBudget, type Dashboard } from '../helpers/deploy-files.ts';
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
 const DS = { type: 'prometheus', uid: '${datasource}' };
 // Grafana's own unit ids used here, or a custom `suffix: …` unit.
 const UNITS = new Set(['currencyUSD', 's', 'percentunit']);
@@ -26,7 +27,7 @@ describe('Grafana dashboards (deploy/grafana)', () => {
     describe(file, () => {
       const panels = panelsOf(d);
 
-      it('every panel has a unit, the ${datasource} data source, a description and queries', () => {
+      it('every panel has a unit, the $datasource data source, a description and queries', () => {
         assert.ok(panels.length >= 10);
         for (const p of panels) {
           const unit = p.fieldConfig?.defaults.unit ?? '';

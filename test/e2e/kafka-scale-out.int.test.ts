@@ -74,7 +74,7 @@ describe('Kafka scale-out: several turnstream processes in one consumer group (r
     cleanups.push(d.close);
     const a = await d.start();
     const parts = chunks(STREAM, 25);
-    for (const [i, c] of parts.slice(0, 8).entries()) await d.send(a, c), void i;
+    for (const c of parts.slice(0, 8)) await d.send(a, c);
     const b = await d.start(); // joins mid-stream: a rebalance
     await eventually('both processes own partitions', async () => {
       const [pa, pb] = [await assignedOf(a), await assignedOf(b)];

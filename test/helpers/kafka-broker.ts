@@ -19,14 +19,18 @@ let cached: string[] | undefined;
 export function kafkaBrokers(): string[] {
   if (cached) return cached;
   const fromEnv = process.env['TURNSTREAM_TEST_KAFKA_BROKERS'];
-  if (fromEnv) return (cached = fromEnv.split(','));
+  if (fromEnv) {
+    cached = fromEnv.split(',');
+    return cached;
+  }
   const r = spawnSync('bash', [script, 'start', '--port', 'auto', '--fresh'], { encoding: 'utf8' });
   const line = /KAFKA_BROKERS=(\S+):(\d+)/.exec(r.stdout ?? '');
   if (r.status !== 0 || !line) {
     throw new Error(`no Kafka broker for the integration tests: run them with \`npm test\` (its global setup starts one), set TURNSTREAM_TEST_KAFKA_BROKERS, or fix deploy/kafka/kafka.sh (it needs Java 17+ and Maven; it failed: ${(r.stderr ?? '').trim().slice(-500)})`);
   }
   resetOnExit(line[2]!);
-  return (cached = [`${line[1]}:${line[2]}`]);
+  cached = [`${line[1]}:${line[2]}`];
+  return cached;
 }
 
 /**

@@ -9,7 +9,9 @@ import { SqliteDeadLetterStore } from '../../src/log/sqlite-dead-letter-store.ts
 
 const AT = Date.parse('2026-03-02T10:00:00Z');
 const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
 const fresh = () => {
   const dir = mkdtempSync(join(tmpdir(), 'turnstream-dl-'));
   dirs.push(dir);

@@ -7,7 +7,14 @@ import { backoffMillis, isRetriable, retry, type RetryClock } from '../../src/re
 function virtualClock(): RetryClock & { waits: number[] } {
   let t = 0;
   const waits: number[] = [];
-  return { waits, now: () => t, sleep: async (ms) => void (waits.push(ms), (t += ms)) };
+  return {
+    waits,
+    now: () => t,
+    sleep: async (ms) => {
+      waits.push(ms);
+      t += ms;
+    },
+  };
 }
 
 const busy = (): TurnstreamError => new TurnstreamError('busy', { retriable: true });

@@ -24,7 +24,8 @@ describe('MemorySessionStateStore', () => {
     await store.set('s', 'k', value, { time: 1, seq: -1, id: 'a' });
     value.list.push(3);
     const read = await store.get('s', 'k');
-    (read?.value as { list: number[] }).list.push(4);
+    assert.ok(read !== undefined);
+    (read.value as { list: number[] }).list.push(4);
     assert.deepEqual(await store.list('s'), { k: { list: [1, 2] } });
   });
 

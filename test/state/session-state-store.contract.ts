@@ -89,7 +89,7 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
 
     it('last write wins by (time, seq, id), whatever the arrival order (set, delete and commit)', () =>
       withStore(async ({ store }) => {
-        const orders = permutations(LADDER.map((version, i) => i));
+        const orders = permutations(LADDER.map((_version, i) => i));
         assert.equal(orders.length, 720);
         for (const [n, order] of orders.entries()) {
           for (const i of order) await store.set('s1', `k${n}`, { from: i }, LADDER[i]!);

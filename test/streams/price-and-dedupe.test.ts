@@ -25,7 +25,10 @@ describe('priceAndDedupe (marbles)', () => {
   it('prices each LLM call once and passes every other event as is', () => {
     const v = { a: turnStart({ id: 'a', at: 0, pos: 1 }), b: usage('b', 10, 't1', 2), c: turnEnd({ id: 'c', at: 20, pos: 3 }) };
     let calls = 0;
-    const counted = (u: LlmUsageEvent): PricedCost => (calls++, price(u));
+    const counted = (u: LlmUsageEvent): PricedCost => {
+      calls++;
+      return price(u);
+    };
     scheduler().run(({ cold, expectObservable }) => {
       const out = cold('-a-b-c-|', v).pipe(priceAndDedupe({ price: counted }), map((s: ScreenedEvent) => (s.kind === 'event' ? s.cost?.cost ?? null : 'dup')));
       expectObservable(out).toBe('-x-y-x-|', { x: null, y: price(v.b.event as LlmUsageEvent).cost });
@@ -70,7 +73,12 @@ describe('priceAndDedupe before windowTurns', () => {
     ];
     const withRepeats = inLogOrder([base[0]!, base[1]!, base[1]!, base[2]!, base[5]!, base[3]!, base[2]!, base[4]!, base[1]!, base[6]!, base[6]!, base[7]!, base[4]!]);
     const seen = new Set<string>();
-    const clean = withRepeats.filter((l) => !seen.has(`${'turn' in l.event ? l.event.turn : ''}/${l.event.id}`) && (seen.add(`${'turn' in l.event ? l.event.turn : ''}/${l.event.id}`), true));
+    const clean = withRepeats.filter((l) => {
+      const key = `${'turn' in l.event ? l.event.turn : ''}/${l.event.id}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
     const expected = await lastValueFrom(from(clean).pipe(windowTurns({ price }), toArray()));
     // Positions differ (the repeats hold log positions); compare what the turns hold.
     const strip = (out: readonly { kind: string }[]) => out.map((o) => ('aggregate' in o ? { ...(o.aggregate as object), closedAtPos: 0 } : o.kind));

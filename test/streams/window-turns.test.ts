@@ -373,7 +373,10 @@ describe('windowTurns late events', () => {
 
   it('is deterministic: the same log through fresh operators gives the same output', async () => {
     let x = 42; // a fixed LCG: the scenario is the same on every run
-    const rand = () => (x = (x * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    const rand = (): number => {
+      x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
+      return x / 2 ** 31;
+    };
     const events: { at: number; logged: LoggedEvent }[] = [];
     for (let s = 0; s < 5; s++) {
       for (let t = 0; t < 20; t++) {

@@ -36,6 +36,7 @@ import { PanelBuilder as TablePanelBuilder } from '@grafana/grafana-foundation-s
 import { PanelBuilder as TimeseriesPanelBuilder } from '@grafana/grafana-foundation-sdk/timeseries';
 
 /** Every panel and query points at the `datasource` variable, never at a fixed uid. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal
 export const DS: DataSourceRef = { type: 'prometheus', uid: '${datasource}' };
 
 /** A threshold step above the base (green); drawn as a line on time series. */

@@ -97,7 +97,7 @@ export function finish(builder: DashboardBuilder): Dashboard {
   const number = (p: Panel | RowPanel): void => {
     p.id = id++;
     if (p.type === 'row') (p as RowPanel).panels.forEach(number);
-    else (p as Panel).targets?.forEach((t, i) => Object.assign(t, { refId: String.fromCharCode(65 + i) }));
+    else for (const [i, t] of ((p as Panel).targets ?? []).entries()) Object.assign(t, { refId: String.fromCharCode(65 + i) });
   };
   dashboard.panels?.forEach(number);
   return dashboard;
