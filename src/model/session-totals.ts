@@ -1,3 +1,4 @@
+import { addUsage } from './token-usage.ts';
 import { ZERO_TOTALS, turnTotals, type TurnAggregate, type TurnTotals } from './turn-aggregate.ts';
 
 /** Cumulative totals of one session: what `sessions show` prints and budget rules read. */
@@ -25,15 +26,10 @@ export interface SessionDelta extends TurnTotals {
 /** Applies a delta. Sums for counters; min/max for the time span. Pure. */
 export function addDelta(base: SessionTotals, d: Omit<SessionDelta, 'session'>): SessionTotals {
   return {
+    ...addUsage(base, d),
     turns: base.turns + d.turns,
     llmCalls: base.llmCalls + d.llmCalls,
     toolCalls: base.toolCalls + d.toolCalls,
-    inputTokens: base.inputTokens + d.inputTokens,
-    outputTokens: base.outputTokens + d.outputTokens,
-    cacheReadTokens: base.cacheReadTokens + d.cacheReadTokens,
-    cacheWriteTokens: base.cacheWriteTokens + d.cacheWriteTokens,
-    reasoningTokens: base.reasoningTokens + d.reasoningTokens,
-    cost: base.cost + d.cost,
     errors: base.errors + d.errors,
     firstMs: Math.min(base.firstMs, d.firstMs),
     lastMs: Math.max(base.lastMs, d.lastMs),

@@ -12,18 +12,8 @@ export type TurnReport = StoredTurn<Omit<TurnRecord, 'startMs' | 'endMs' | 'clos
 /** The machine-readable shape of one session (`sessions show --json`; replay uses it too). */
 export interface SessionReport {
   readonly session: string;
-  readonly totals: {
-    turns: number;
-    llmCalls: number;
-    toolCalls: number;
-    inputTokens: number;
-    outputTokens: number;
-    cacheReadTokens: number;
-    cacheWriteTokens: number;
-    reasoningTokens: number;
-    cost: number;
-    errors: number;
-  };
+  /** The session's totals without its time span (the turns carry their times). */
+  readonly totals: Omit<SessionTotals, 'firstMs' | 'lastMs'>;
   readonly turns: readonly TurnReport[];
   readonly state: Record<string, JsonValue>;
 }
