@@ -19,7 +19,7 @@ import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 import { createPriceTable } from '../src/events/price-table.ts';
 import { backfill } from '../src/replay/backfill.ts';
-import { openReplayLogs } from '../src/replay/open-replay-logs.ts';
+import { readReplayLogs } from '../src/backend/read-replay-logs.ts';
 import { replayLog } from '../src/replay/replay-log.ts';
 import { replaySession } from '../src/replay/replay-session.ts';
 import { MemorySessionStateStore } from '../src/state/memory-session-state-store.ts';
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   try {
     const manyStore = openEmbeddedStore({ dataDir: many.dir });
     const singleStore = openEmbeddedStore({ dataDir: single.dir });
-    const logs = await openReplayLogs({ dataDir: many.dir });
+    const logs = await readReplayLogs({ dataDir: many.dir });
     const events = manyStore.log.headSync();
     const singleEvents = singleStore.log.headSync();
 

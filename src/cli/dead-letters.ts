@@ -1,6 +1,6 @@
 import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { TurnstreamError } from '../errors.ts';
-import { openStoreForReading } from './open-store-for-reading.ts';
+import { openBackend } from '../backend/open-backend.ts';
 import { table } from '../report/format.ts';
 import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
@@ -17,20 +17,20 @@ export async function deadLetters(flags: Record<string, string | boolean | undef
     throw new TurnstreamError(`--reason ${String(reason)} is not a reason; use one of ${REJECT_REASONS.join(', ')}`);
   }
   const limit = typeof flags['limit'] === 'string' ? parsePositiveInt(flags['limit']) : 50;
-  const store = await openStoreForReading(config);
+  const backend = await openBackend(config, { mode: 'read', purpose: 'report' });
   try {
-    const rows = await store.deadLetters.list({ limit, ...(reason === undefined ? {} : { reason: reason as RejectReason }) });
+    const rows = await backend.readers.deadLetters.list({ limit, ...(reason === undefined ? {} : { reason: reason as RejectReason }) });
     if (flags['json']) {
-      out.json({ counts: await store.deadLetters.countByReason(), letters: rows });
+      out.json({ counts: await backend.readers.deadLetters.countByReason(), letters: rows });
       return 0;
     }
-    const counts = await store.deadLetters.countByReason();
+    const counts = await backend.readers.deadLetters.countByReason();
     out.line(Object.keys(counts).length === 0 ? 'no dead letters' : `dead letters: ${Object.entries(counts).map(([r, n]) => `${r} ${n}`).join(', ')}`);
     if (rows.length > 0) {
       out.line(table(['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'], rows.map((l) => [new Date(l.at).toISOString(), l.reason, l.source, l.session ?? '-', l.message.slice(0, 80), l.rawBase64 === undefined ? l.raw.slice(0, 60) : `base64:${l.rawBase64.slice(0, 53)}`])));
     }
     return 0;
   } finally {
-    await store.close();
+    await backend.close();
   }
 }

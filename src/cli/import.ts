@@ -4,7 +4,8 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { TurnstreamError } from '../errors.ts';
 import { loadPriceTable, type PriceTable } from '../events/price-table.ts';
-import { openEmbeddedPipeline, type EmbeddedPipeline } from '../pipeline/open-embedded-pipeline.ts';
+import { openBackend } from '../backend/open-backend.ts';
+import type { ServingBackend } from '../backend/backend.ts';
 import type { EventSink, SendResult } from '../sources/claude/event-sink.ts';
 import { httpSink } from '../sources/claude/http-sink.ts';
 import { importClaude, type ImportProgress } from '../sources/claude/import-claude.ts';
@@ -55,7 +56,7 @@ export async function importCommand(args: string[], flags: Flags): Promise<numbe
 
 interface Target {
   readonly sink: EventSink;
-  readonly pipeline: EmbeddedPipeline | undefined;
+  readonly pipeline: ServingBackend | undefined;
   close(): Promise<void>;
 }
 
@@ -73,17 +74,10 @@ async function openTarget(config: Config, flags: Flags, prices: PriceTable): Pro
     return { sink: httpSink({ url, ...(config.token === undefined ? {} : { token: config.token }) }), pipeline: undefined, close: async () => undefined };
   }
   const dataDir = resolve(config.dataDir);
-  const pipeline = await openEmbeddedPipeline({
-    dataDir,
-    prices,
-    sync: config.sync,
-    turnIdleTimeoutMs: config.turnIdleTimeoutMs,
-    graceMs: config.graceMs,
-    limits: decodeLimits(config),
-  });
+  // --data-dir means the embedded store, whatever --kafka says.
+  const pipeline = await openBackend({ ...config, kafka: undefined }, { mode: 'serve', prices, limits: decodeLimits(config) });
   recordPrices(dataDir, config.prices);
-  const log = pipeline.store.log;
-  return { sink: ingestorSink(pipeline.ingestor, { target: `data dir ${dataDir}`, knownIds: (ids) => log.knownIds(ids) }), pipeline, close: () => pipeline.close() };
+  return { sink: ingestorSink(pipeline.ingest, { target: `data dir ${dataDir}`, ...(pipeline.knownIds === undefined ? {} : { knownIds: pipeline.knownIds }) }), pipeline, close: () => pipeline.close() };
 }
 
 interface Run {
@@ -96,15 +90,15 @@ interface Run {
 }
 
 async function importOnce({ roots, target, config, flags, batchSize, prices }: Run): Promise<number> {
-  const lateBefore = (await target.pipeline?.store.deadLetters.countByReason())?.late ?? 0;
+  const lateBefore = (await target.pipeline?.readers.deadLetters.countByReason())?.late ?? 0;
   let r;
   try {
     r = await importClaude({ roots, sink: target.sink, prices, idleMs: config.turnIdleTimeoutMs, batchSize, onProgress: showProgress });
   } finally {
     out.progressDone();
   }
-  await target.pipeline?.pump.idle();
-  const late = ((await target.pipeline?.store.deadLetters.countByReason())?.late ?? 0) - lateBefore;
+  await target.pipeline?.settled();
+  const late = ((await target.pipeline?.readers.deadLetters.countByReason())?.late ?? 0) - lateBefore;
   const seconds = { read: r.readMillis / 1000, send: r.sendMillis / 1000 };
   if (flags['json']) {
     out.json({ target: target.sink.target, roots, ...r.stats.toJSON(), sent: { ...r.sent, rejections: r.sent.rejections.slice(0, 100) }, late, activeFiles: r.activeFiles, seconds, sessions: r.sessions.map(sessionJson) });

@@ -5,19 +5,20 @@ import type { LoggedEvent } from '../events/step-event.ts';
 import { backfill, type BackfillSummary } from '../replay/backfill.ts';
 import { compareCosts } from '../replay/compare-costs.ts';
 import { createPacer, type PacerClock } from '../replay/create-pacer.ts';
-import { openReplayLogs, type ReplayLogs } from '../replay/open-replay-logs.ts';
+import { type ReplayableLog, type ReplayLogs, type SessionExtent } from '../replay/open-replay-logs.ts';
 import { openSpanExport, type SpanExport } from '../replay/open-span-export.ts';
 import { parseReplayPoint, parseReplayTime } from '../replay/parse-replay-time.ts';
 import { feedLine } from '../replay/render-feed-line.ts';
 import { renderSummary, renderTimeline } from '../replay/render-timeline.ts';
 import { replayReport } from '../replay/replay-report.ts';
-import { replaySession } from '../replay/replay-session.ts';
+import type { ReplayStop } from '../replay/replay-log.ts';
+import { replaySession, type ReplaySessionOptions, type SessionReplay } from '../replay/replay-session.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { version } from './version.ts';
-import { openStoreForReading } from './open-store-for-reading.ts';
+import { openBackend } from '../backend/open-backend.ts';
 import { int, isoTime, table, usd } from '../report/format.ts';
 import { out } from './output.ts';
-import { brokerList } from './open-backend.ts';
+import { readReplayLogs } from '../backend/read-replay-logs.ts';
 import { pricesForReplay } from './price-record.ts';
 import { resolveConfig } from './resolve-config.ts';
 import type { Config } from './settings.ts';
@@ -54,7 +55,7 @@ function parseSpeed(value: string): number {
 }
 
 function openLogs(config: Config): Promise<ReplayLogs> {
-  return openReplayLogs(config.kafka === undefined ? { dataDir: config.dataDir } : { brokers: brokerList(config.kafka), topicPrefix: config.kafkaTopicPrefix });
+  return readReplayLogs(config);
 }
 
 /** A progress line on stderr when it is a terminal, at most every 100 ms. */
@@ -89,19 +90,42 @@ export async function replay(args: string[], flags: Flags, deps: ReplayDeps = {}
   const prices = priced.prices;
   if (priced.note !== undefined && repricing === undefined) out.note(`turnstream: ${priced.note}`);
   const windows = { turnIdleTimeoutMs: config.turnIdleTimeoutMs, graceMs: config.graceMs };
-  if (flags['all']) {
-    const fromMs = str(flags, 'from') === undefined ? undefined : parseReplayTime(str(flags, 'from')!, '--from');
-    const toMs = str(flags, 'to') === undefined ? undefined : parseReplayTime(str(flags, 'to')!, '--to');
-    if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new TurnstreamError(`empty range: --from ${iso(fromMs)} is not before --to ${iso(toMs)}`);
-    const logs = await openLogs(config);
-    try {
-      return await runBackfill({ config, flags, logs, prices, windows, fromMs, toMs, repricing });
-    } finally {
-      await logs.close();
-    }
-  }
+  if (flags['all']) return replayAll({ config, flags, prices, windows, repricing });
   const session = str(flags, 'session') ?? args[0];
   if (session === undefined || session === '') throw new TurnstreamError("replay needs a session: turnstream replay <session-id> ('turnstream sessions list' shows them), or --all for a backfill");
+  return replayOne({ config, flags, prices, windows, repricing, session, deps });
+}
+
+interface ReplayRun {
+  readonly config: Config;
+  readonly flags: Flags;
+  readonly prices: ReturnType<typeof loadPriceTable>;
+  readonly windows: { turnIdleTimeoutMs: number; graceMs: number };
+  readonly repricing: string | undefined;
+}
+
+/** `--all`: the range is checked before the logs are opened. */
+async function replayAll(o: ReplayRun): Promise<number> {
+  const { config, flags } = o;
+  const fromMs = str(flags, 'from') === undefined ? undefined : parseReplayTime(str(flags, 'from')!, '--from');
+  const toMs = str(flags, 'to') === undefined ? undefined : parseReplayTime(str(flags, 'to')!, '--to');
+  if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) throw new TurnstreamError(`empty range: --from ${iso(fromMs)} is not before --to ${iso(toMs)}`);
+  const logs = await openLogs(config);
+  try {
+    return await runBackfill({ ...o, logs, fromMs, toMs });
+  } finally {
+    await logs.close();
+  }
+}
+
+interface SessionRun extends ReplayRun {
+  readonly session: string;
+  readonly deps: ReplayDeps;
+}
+
+/** One session: flags are parsed and the span endpoint checked before any log is opened. */
+async function replayOne(o: SessionRun): Promise<number> {
+  const { config, flags, session, deps } = o;
   const stop = str(flags, 'at') === undefined ? undefined : parseReplayPoint(str(flags, 'at')!);
   const speed = str(flags, 'speed') === undefined ? undefined : parseSpeed(str(flags, 'speed')!);
   // Before reading anything: a missing endpoint is a configuration error.
@@ -116,64 +140,7 @@ export async function replay(args: string[], flags: Flags, deps: ReplayDeps = {}
     }
     const opened = await logs.forSession(session);
     try {
-      const head = await opened.log.head();
-      const progress = speed === undefined && !flags['ndjson'] ? progressReporter(`replaying ${session}`) : undefined;
-      const live = speed !== undefined && !flags['json'] && !flags['ndjson'];
-      const onAggregate = (a: TurnAggregate): void => {
-        if (live) out.line(feedLine.turn(a));
-        // Paced: spans go out as turns close, as they did live. Otherwise once, at the end, latest revisions only.
-        if (speed !== undefined) spanExport?.send([a]);
-      };
-      const onEvent = flags['ndjson']
-        ? ({ event }: LoggedEvent) => {
-            const { timeMs: _t, ...raw } = event;
-            out.line(JSON.stringify(raw));
-          }
-        : live ? ({ event }: LoggedEvent) => out.line(feedLine.event(event)) : undefined;
-      const r = await replaySession({
-        log: opened.log,
-        ...(opened.focusedRead === undefined ? {} : { focusedRead: opened.focusedRead }),
-        session,
-        prices,
-        windows,
-        ...(extent === undefined ? {} : { lastPos: extent.lastPos }),
-        ...(stop === undefined ? {} : { stop }),
-        ...(speed === undefined ? {} : { pace: createPacer({ speed, ...(deps.clock === undefined ? {} : { clock: deps.clock }) }) }),
-        ...(onEvent === undefined ? {} : { onEvent }),
-        onAggregate,
-        ...(progress === undefined ? {} : { onProgress: (pos: number) => progress.update(pos, head) }),
-      });
-      progress?.done();
-      if (stop?.kind === 'event' && !r.stopFound) throw new TurnstreamError(`--at: no event with id "${stop.id}" in ${opened.label} (--at takes an RFC 3339 time such as 2026-03-02T10:00:05Z, or the id of an event)`);
-      if (r.events === 0) {
-        throw stop === undefined
-          ? new TurnstreamError(`no events of session "${session}" in ${opened.label}; 'turnstream sessions list' shows the sessions`)
-          : new TurnstreamError(`empty range: session "${session}" has no events up to ${stop.kind === 'time' ? iso(stop.ms) : `event ${stop.id}`}`);
-      }
-      if (spanExport !== undefined) {
-        if (speed === undefined) spanExport.send(r.turns);
-        const x = await spanExport.finish();
-        if (x.error !== undefined || x.exported < x.spans) {
-          out.note(`turnstream: re-export to ${spanExport.describe} failed: ${x.exported} of ${x.spans} spans confirmed${x.error === undefined ? '' : ` (${x.error.message})`}`);
-          return 1;
-        }
-        out.note(`re-exported ${x.spans} spans of ${x.turns} turns to ${spanExport.describe} (same trace and span ids as the live run)`);
-      }
-      if (flags['ndjson']) return 0;
-      let comparison;
-      if (repricing !== undefined) {
-        const reader = await openStoreForReading(config);
-        try {
-          comparison = { prices: repricing, ...compareCosts(r.turns, await reader.state.turns(session)) };
-        } finally {
-          await reader.close();
-        }
-      }
-      const report = replayReport(r, { ...(stop === undefined ? {} : { stop }), ...(comparison === undefined ? {} : { repricing: comparison }) });
-      if (flags['json']) out.json(report);
-      else if (live) out.line(`\n${renderSummary(report)}`);
-      else out.line(renderTimeline(report));
-      return 0;
+      return await replayOpened({ ...o, opened, extent, stop, speed, spanExport });
     } finally {
       await opened.release();
     }
@@ -183,15 +150,95 @@ export async function replay(args: string[], flags: Flags, deps: ReplayDeps = {}
   }
 }
 
-interface BackfillRun {
-  readonly config: Config;
-  readonly flags: Flags;
+interface OpenedRun extends SessionRun {
+  readonly opened: ReplayableLog;
+  readonly extent: SessionExtent | undefined;
+  readonly stop: ReplayStop | undefined;
+  readonly speed: number | undefined;
+  readonly spanExport: SpanExport | undefined;
+}
+
+/** Replays the opened log, checks that it found what was asked for, then exports and reports. */
+async function replayOpened(o: OpenedRun): Promise<number> {
+  const { flags, session, opened, extent, stop, speed, spanExport, deps } = o;
+  const head = await opened.log.head();
+  const progress = speed === undefined && !flags['ndjson'] ? progressReporter(`replaying ${session}`) : undefined;
+  const live = speed !== undefined && !flags['json'] && !flags['ndjson'];
+  const r = await replaySession({
+    log: opened.log,
+    ...(opened.focusedRead === undefined ? {} : { focusedRead: opened.focusedRead }),
+    session,
+    prices: o.prices,
+    windows: o.windows,
+    ...(extent === undefined ? {} : { lastPos: extent.lastPos }),
+    ...(stop === undefined ? {} : { stop }),
+    ...(speed === undefined ? {} : { pace: createPacer({ speed, ...(deps.clock === undefined ? {} : { clock: deps.clock }) }) }),
+    ...sessionOutput(flags, live, speed, spanExport),
+    ...(progress === undefined ? {} : { onProgress: (pos: number) => progress.update(pos, head) }),
+  });
+  progress?.done();
+  if (stop?.kind === 'event' && !r.stopFound) throw new TurnstreamError(`--at: no event with id "${stop.id}" in ${opened.label} (--at takes an RFC 3339 time such as 2026-03-02T10:00:05Z, or the id of an event)`);
+  if (r.events === 0) {
+    throw stop === undefined
+      ? new TurnstreamError(`no events of session "${session}" in ${opened.label}; 'turnstream sessions list' shows the sessions`)
+      : new TurnstreamError(`empty range: session "${session}" has no events up to ${stop.kind === 'time' ? iso(stop.ms) : `event ${stop.id}`}`);
+  }
+  if (spanExport !== undefined && !(await exportSpans(spanExport, r, speed))) return 1;
+  if (flags['ndjson']) return 0;
+  await printSessionReport(o, r, live);
+  return 0;
+}
+
+/** What the replay prints as it goes (`--ndjson`: raw events; paced: a live feed) and where spans go. */
+function sessionOutput(flags: Flags, live: boolean, speed: number | undefined, spanExport: SpanExport | undefined): Pick<ReplaySessionOptions, 'onEvent' | 'onAggregate'> {
+  const onAggregate = (a: TurnAggregate): void => {
+    if (live) out.line(feedLine.turn(a));
+    // Paced: spans go out as turns close, as they did live. Otherwise once, at the end, latest revisions only.
+    if (speed !== undefined) spanExport?.send([a]);
+  };
+  const onEvent = flags['ndjson']
+    ? ({ event }: LoggedEvent) => {
+        const { timeMs: _t, ...raw } = event;
+        out.line(JSON.stringify(raw));
+      }
+    : live ? ({ event }: LoggedEvent) => out.line(feedLine.event(event)) : undefined;
+  return { onAggregate, ...(onEvent === undefined ? {} : { onEvent }) };
+}
+
+/** `--export`: false (after a note) when the collector did not confirm every span. */
+async function exportSpans(spanExport: SpanExport, r: SessionReplay, speed: number | undefined): Promise<boolean> {
+  if (speed === undefined) spanExport.send(r.turns);
+  const x = await spanExport.finish();
+  if (x.error !== undefined || x.exported < x.spans) {
+    out.note(`turnstream: re-export to ${spanExport.describe} failed: ${x.exported} of ${x.spans} spans confirmed${x.error === undefined ? '' : ` (${x.error.message})`}`);
+    return false;
+  }
+  out.note(`re-exported ${x.spans} spans of ${x.turns} turns to ${spanExport.describe} (same trace and span ids as the live run)`);
+  return true;
+}
+
+/** The timeline (or summary after a live feed, or JSON), with the cost comparison when `--prices` re-priced. */
+async function printSessionReport(o: OpenedRun, r: SessionReplay, live: boolean): Promise<void> {
+  const { config, flags, session, stop, repricing } = o;
+  let comparison;
+  if (repricing !== undefined) {
+    const reader = await openBackend(config, { mode: 'read', purpose: 'report' });
+    try {
+      comparison = { prices: repricing, ...compareCosts(r.turns, await reader.readers.state.turns(session)) };
+    } finally {
+      await reader.close();
+    }
+  }
+  const report = replayReport(r, { ...(stop === undefined ? {} : { stop }), ...(comparison === undefined ? {} : { repricing: comparison }) });
+  if (flags['json']) out.json(report);
+  else if (live) out.line(`\n${renderSummary(report)}`);
+  else out.line(renderTimeline(report));
+}
+
+interface BackfillRun extends ReplayRun {
   readonly logs: ReplayLogs;
-  readonly prices: ReturnType<typeof loadPriceTable>;
-  readonly windows: { turnIdleTimeoutMs: number; graceMs: number };
   readonly fromMs: number | undefined;
   readonly toMs: number | undefined;
-  readonly repricing: string | undefined;
 }
 
 /** Buffers NDJSON lines into large writes: a backfill can write millions of turns. */
@@ -221,7 +268,7 @@ function ndjsonFile(path: string): { write(value: unknown): void; close(): void 
 
 async function runBackfill(o: BackfillRun): Promise<number> {
   const outFile = str(o.flags, 'out');
-  const reader = await openStoreForReading(o.config);
+  const reader = await openBackend(o.config, { mode: 'read', purpose: 'report' });
   let file;
   try {
     file = outFile === undefined ? undefined : ndjsonFile(outFile);
@@ -238,7 +285,7 @@ async function runBackfill(o: BackfillRun): Promise<number> {
       windows: o.windows,
       ...(o.fromMs === undefined ? {} : { fromMs: o.fromMs }),
       ...(o.toMs === undefined ? {} : { toMs: o.toMs }),
-      recorded: (session) => reader.state.turns(session),
+      recorded: (session) => reader.readers.state.turns(session),
       ...(file === undefined ? {} : { write: (t) => file.write(t) }),
       onProgress: (p) => progress.update(p.done, p.total, ` · ${int(p.turns)} turns in range`),
     });

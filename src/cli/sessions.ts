@@ -1,5 +1,5 @@
 import { TurnstreamError } from '../errors.ts';
-import { openStoreForReading } from './open-store-for-reading.ts';
+import { openBackend } from '../backend/open-backend.ts';
 import { int, isoTime, table, usd } from '../report/format.ts';
 import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
@@ -13,11 +13,11 @@ export async function sessions(args: string[], flags: Record<string, string | bo
   const [sub = 'list', id, ...extra] = args;
   if ((sub === 'list' && id !== undefined) || extra.length > 0) throw new TurnstreamError(`too many arguments: ${args.join(' ')}; use 'sessions list' or 'sessions show <id>'`);
   const config = resolveConfig(flags);
-  const store = await openStoreForReading(config);
+  const backend = await openBackend(config, { mode: 'read', purpose: 'report' });
   try {
     if (sub === 'list') {
       const limit = typeof flags['limit'] === 'string' ? parsePositiveInt(flags['limit']) : 100;
-      const rows = await store.state.sessions({ limit });
+      const rows = await backend.readers.state.sessions({ limit });
       if (flags['json']) {
         out.json(rows);
         return 0;
@@ -34,12 +34,12 @@ export async function sessions(args: string[], flags: Record<string, string | bo
     }
     if (sub !== 'show') throw new TurnstreamError(`unknown sessions command "${sub}"; use 'sessions list' or 'sessions show <id>'`);
     if (id === undefined) throw new TurnstreamError('sessions show needs a session id: turnstream sessions show <id> (see turnstream sessions list)');
-    const totals = await store.state.totals(id);
-    const state = await store.state.list(id);
+    const totals = await backend.readers.state.totals(id);
+    const state = await backend.readers.state.list(id);
     if (totals === undefined && Object.keys(state).length === 0) {
-      throw new TurnstreamError(`no session "${id}" in ${store.where} (no closed turn and no state yet); 'turnstream sessions list' shows what there is`);
+      throw new TurnstreamError(`no session "${id}" in ${backend.where} (no closed turn and no state yet); 'turnstream sessions list' shows what there is`);
     }
-    const turns = await store.state.turns(id);
+    const turns = await backend.readers.state.turns(id);
     const report = sessionReport(id, totals ?? { turns: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0, errors: 0, firstMs: NaN, lastMs: NaN }, turns, state);
     if (flags['json']) {
       out.json(report);
@@ -59,6 +59,6 @@ export async function sessions(args: string[], flags: Record<string, string | bo
     for (const [k, v] of Object.entries(state)) out.line(`  ${k} = ${JSON.stringify(v)}`);
     return 0;
   } finally {
-    await store.close();
+    await backend.close();
   }
 }

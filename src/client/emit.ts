@@ -34,6 +34,7 @@ export interface Emitter {
  *   ts.emit({ type: 'turn.start', session: 's1', turn: 't1' });
  *   await ts.close();
  */
+// long: buffer, send chain and close state are shared by the four methods it returns; a class would be as long.
 export function createEmitter(o: EmitterOptions): Emitter {
   const maxBatch = o.maxBatch ?? 200;
   let buffer: string[] = [];

@@ -43,6 +43,7 @@ const TOKEN_TYPE_LABEL = { inputTokens: 'input', outputTokens: 'output', cacheRe
  * Producer-chosen label values are capped (label-value-cap.ts): past the caps they read `other`,
  * and `turnstream.label_values.folded` / `turnstream.label_sets.folded` count the folded recordings.
  */
+// long: one table of every instrument (DESIGN.md §5) and the recorders that share them; split, the names would scatter.
 export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions = {}): PipelineMetrics {
   const tokenUsage = meter.createHistogram(sc.METRIC_GEN_AI_TOKEN_USAGE, { unit: '{token}', description: 'Tokens per LLM call (input includes cache tokens, OTel convention)', advice: { explicitBucketBoundaries: sc.TOKEN_BUCKETS } });
   const opDuration = meter.createHistogram(sc.METRIC_GEN_AI_OPERATION_DURATION, { unit: 's', description: 'LLM call duration', advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS_S } });

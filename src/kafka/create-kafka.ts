@@ -4,25 +4,30 @@ import type { Logger } from '../logger.ts';
 export interface KafkaConnection {
   readonly brokers: readonly string[];
   readonly clientId?: string;
+  /**
+   * Give up on an unreachable broker in seconds (3 s connect timeout, 2 retries) instead of riding
+   * out a broker restart: for a command's first look at the cluster, which should say what to check.
+   */
+  readonly failFast?: boolean;
 }
 
 /**
  * A kafkajs client whose logs go to our logger (namespace `kafka`), at warn and above: kafkajs is
  * chatty at info, and its own retries already handle transient coordinator errors.
  */
-export function createKafka({ brokers, clientId = 'turnstream' }: KafkaConnection, logger: Logger, onConnectionError?: () => void): Kafka {
+export function createKafka({ brokers, clientId = 'turnstream', failFast = false }: KafkaConnection, logger: Logger, onConnectionError?: (detail: string) => void): Kafka {
   const log = logger.child('kafka');
   return new Kafka({
     clientId,
     brokers: [...brokers],
     logLevel: logLevel.WARN,
-    retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5_000 },
+    ...(failFast ? { connectionTimeout: 3_000, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } } : { retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5_000 } }),
     logCreator:
       () =>
       ({ level, log: entry }: LogEntry) => {
         const { message, ...fields } = entry;
         const text = String(message);
-        if (/Connection error|Failed to connect|ECONNREFUSED|Connection timeout/.test(text)) onConnectionError?.();
+        if (/Connection error|Failed to connect|ECONNREFUSED|Connection timeout/.test(text)) onConnectionError?.(text);
         // Bounded retries are deliberate: a produce that cannot reach the broker must fail the
         // request (503, nothing acknowledged) rather than hang; the warning about it is noise.
         if (text.startsWith('Limiting retries for the idempotent producer')) return;

@@ -1,13 +1,12 @@
 import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
-import { probeWritable, type SyncMode } from '../log/open-sqlite.ts';
+import type { SyncMode } from '../log/open-sqlite.ts';
 import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
-import type { EventLog } from '../log/event-log.ts';
-import { storageFault } from '../log/storage-fault.ts';
 import { silentLogger } from '../logger.ts';
 import { lockDataDir } from '../state/data-dir-lock.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../state/open-embedded-store.ts';
+import { watchEmbeddedHealth, type EmbeddedHealth } from './embedded-health.ts';
 import { Ingestor } from './ingestor.ts';
 import { Processor } from './processor.ts';
 import { Pump } from './pump.ts';
@@ -34,18 +33,7 @@ export interface EmbeddedPipeline {
   close(): Promise<void>;
 }
 
-export interface EmbeddedHealth {
-  readonly ok: boolean;
-  readonly status: string;
-  readonly mode: 'embedded';
-  readonly head: number;
-  readonly processed: number;
-  readonly lag: number;
-  /** What is failing: `ingest: disk full (SQLITE_FULL)`, `processing: database is read-only (SQLITE_READONLY)`, … */
-  readonly fault?: string;
-  /** Events dead-lettered as `processing_error` since start. */
-  readonly rejected: number;
-}
+export type { EmbeddedHealth };
 
 /**
  * The embedded default, assembled: one SQLite store (log, state, dead letters) locked to this
@@ -69,22 +57,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
   const processor = new Processor({ ...processorOptions(o, metrics, logger), log: store.log, state: store.state, deadLetters: store.deadLetters, rawAt: (pos) => store.log.bodyAt(pos) });
   const pump = new Pump(processor, logger, o.retry ?? {});
-  // The last append's storage fault: `/healthz` is not ready while ingest would fail.
-  let writeFault: string | undefined;
-  const log: Pick<EventLog, 'append'> = {
-    append: async (batch) => {
-      try {
-        const outcomes = await store.log.append(batch);
-        writeFault = undefined;
-        return outcomes;
-      } catch (error) {
-        const fault = storageFault(error);
-        if (fault !== undefined && fault !== writeFault) logger.error('ingest cannot write to the store; answering 503 until it can', { fault, error });
-        writeFault = fault;
-        throw error;
-      }
-    },
-  };
+  const { log, health } = watchEmbeddedHealth({ store, processor, pump, logger });
   try {
     await processor.start();
   } catch (error) {
@@ -101,34 +74,6 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
   });
   metrics?.observeLag(() => store.log.headSync() - processor.position);
   let closing: Promise<void> | undefined;
-  const health = (): EmbeddedHealth => {
-    if (writeFault !== undefined) {
-      try {
-        probeWritable(store.db);
-        writeFault = undefined;
-      } catch (error) {
-        writeFault = storageFault(error) ?? (error as Error).message;
-      }
-    }
-    let head = processor.position;
-    try {
-      head = store.log.headSync();
-    } catch (error) {
-      writeFault ??= storageFault(error) ?? (error as Error).message;
-    }
-    const processed = processor.position;
-    const fault = writeFault !== undefined ? `ingest: ${writeFault}` : pump.fault !== undefined ? `processing: ${pump.fault}` : undefined;
-    return {
-      ok: fault === undefined,
-      status: writeFault !== undefined ? 'ingest failing' : pump.fault !== undefined ? 'processing failing' : 'ok',
-      mode: 'embedded',
-      head,
-      processed,
-      lag: head - processed,
-      ...(fault === undefined ? {} : { fault }),
-      rejected: processor.rejected,
-    };
-  };
   return {
     store,
     ingestor,

@@ -4,18 +4,18 @@ import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
-import { createKafka } from '../kafka/create-kafka.ts';
 import { ensureTopics, partitionCount, topicNames, type TopicNames } from '../kafka/topics.ts';
-import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
-import { KafkaEventAppender, KafkaEventLog, parseStored, positionOf } from '../log/kafka-event-log.ts';
 import type { EventLog } from '../log/event-log.ts';
-import { silentLogger } from '../logger.ts';
-import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
+import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
+import { KafkaEventAppender, parseStored, positionOf } from '../log/kafka-event-log.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 import { KafkaStateView } from '../state/kafka-state-view.ts';
 import { fanOutAlertSink } from '../exporters/alert-sinks.ts';
 import { kafkaAlertSink } from '../exporters/kafka-alert-sink.ts';
 import { Ingestor } from './ingestor.ts';
-import { Processor } from './processor.ts';
+import { openKafkaConnection, type KafkaConnection } from './kafka-connection.ts';
+import { PartitionWorkers } from './kafka-partition-workers.ts';
+import { KafkaProgress } from './kafka-progress.ts';
 
 /** Pipeline options plus Kafka's; budget alerts also go to the alerts topic. */
 export interface KafkaPipelineOptions extends PipelineOptions {
@@ -30,31 +30,15 @@ export interface KafkaPipelineOptions extends PipelineOptions {
   readonly compactedConfig?: Readonly<Record<string, string>>;
 }
 
-interface Worker {
-  readonly processor: Processor;
-  readonly store: KafkaSessionStateStore;
-  readonly log: EventLog;
-}
-
-/**
- * One partition of the events topic as an `EventLog`, opened only when first read: the processor
- * reads it only to isolate an event whose processing threw (rebuilding its windows without it),
- * which is rare, and a `KafkaEventLog` costs a producer and an admin connection.
- */
-function lazyPartitionLog(open: () => Promise<KafkaEventLog>): EventLog {
-  let opened: Promise<KafkaEventLog> | undefined;
-  const log = (): Promise<KafkaEventLog> => (opened ??= open());
-  return {
-    dedupesOnAppend: false,
-    append: async (batch) => (await log()).append(batch),
-    read: async function* (options) {
-      yield* (await log()).read(options);
-    },
-    head: async () => (await log()).head(),
-    close: async () => {
-      if (opened !== undefined) await (await opened).close();
-    },
-  };
+export interface KafkaHealth {
+  readonly ok: boolean;
+  readonly status: string;
+  readonly mode: 'kafka';
+  readonly assigned: readonly number[];
+  readonly processed: number;
+  readonly lag: number;
+  /** What is failing: `kafka: broker unreachable (…)`, `kafka: consumer crashed: …`, `ingest: …`, `processing: partition 3: …`. */
+  readonly fault?: string;
 }
 
 export interface KafkaPipeline {
@@ -63,165 +47,136 @@ export interface KafkaPipeline {
   readonly partitions: number;
   readonly ingestor: Ingestor;
   readonly view: KafkaStateView;
+  readonly deadLetters: KafkaDeadLetterStore;
   readonly metrics: PipelineMetrics | undefined;
   /** Partitions this process owns now. */
   assigned(): number[];
   /** Per owned partition: [processed position, last known end]. */
   progress(): Map<number, { processed: number; end: number }>;
+  /** Events processed in owned partitions (the sum of their committed positions). */
+  processed(): number;
+  /** Ready or not, with the named fault: the broker unreachable, the consumer down, ingest or a partition worker failing. */
+  health(): KafkaHealth;
   close(): Promise<void>;
 }
 
 /**
  * Kafka mode: HTTP/file ingest produces to the events topic (acknowledged once the broker has
- * it); a consumer group shares the partitions among turnstream processes. A partition's worker is
- * the same `Processor` as the embedded one, over a per-partition `KafkaSessionStateStore`: on
- * assignment it fences the previous owner (transactional id per partition), restores that
- * partition's state and committed position from the compacted state topic, and rebuilds its
- * windows by consuming the partition from the start with effects suppressed up to the committed
- * position. Consumer offsets are never committed: the position lives with the state, in the same
+ * it); a consumer group shares the partitions among turnstream processes, each partition processed
+ * by its worker (`PartitionWorkers`). Every (re)join restarts each assigned partition from offset
+ * 0: consumer offsets are never committed, the position lives with the state, in the same
  * transaction as the effects (exactly-once effect without relying on the group's offsets).
  */
 export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaPipeline> {
   const logger = (o.logger ?? silentLogger).child('kafka');
   const groupId = o.groupId ?? 'turnstream';
-  // Connection state for operators: one line when the broker is lost, one when work resumes.
-  let disconnected = false;
-  const onConnectionError = (): void => {
-    if (disconnected) return;
-    disconnected = true;
-    logger.warn('lost connection to Kafka; retrying (ingest answers 503 meanwhile)', { brokers: o.brokers });
-  };
-  const reconnected = (): void => {
-    if (!disconnected) return;
-    disconnected = false;
-    logger.info('reconnected to Kafka; catching up', { brokers: o.brokers });
-  };
-  const kafka = createKafka({ brokers: o.brokers, clientId: groupId }, o.logger ?? silentLogger, onConnectionError);
+  const connection = openKafkaConnection({ brokers: o.brokers, groupId, clientLogger: o.logger ?? silentLogger, logger });
+  const { kafka } = connection;
   const topics = topicNames(o.topicPrefix ?? 'turnstream');
-  const admin = kafka.admin();
-  await admin.connect();
-  let partitions: number;
-  try {
-    await ensureTopics(admin, topics, { partitions: o.partitions ?? 6, ...(o.compactedConfig === undefined ? {} : { compactedConfig: o.compactedConfig }) });
-    partitions = await partitionCount(admin, topics.events);
-  } finally {
-    await admin.disconnect();
-  }
+  const partitions = await prepareTopics(kafka, topics, o);
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
   const view = await KafkaStateView.open({ kafka, topics, logger, groupPrefix: groupId });
   const appender = await KafkaEventAppender.open({ kafka, topic: topics.events, partitions });
   const deadLetters = await KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions });
-  const ingestor = new Ingestor({ log: appender, deadLetters, limits: o.limits ?? DEFAULT_DECODE_LIMITS, ...(metrics === undefined ? {} : { metrics }) });
-
+  // Produce outcomes feed `/healthz`: not ready while ingest cannot produce.
+  const log: Pick<EventLog, 'append'> = {
+    append: async (batch) => {
+      try {
+        const outcomes = await appender.append(batch);
+        connection.produced();
+        return outcomes;
+      } catch (error) {
+        connection.produced(error);
+        throw error;
+      }
+    },
+  };
+  const ingestor = new Ingestor({ log, deadLetters, limits: o.limits ?? DEFAULT_DECODE_LIMITS, ...(metrics === undefined ? {} : { metrics }) });
   const alertSink = o.budgets === undefined ? undefined : fanOutAlertSink([o.budgets.sink, await kafkaAlertSink({ kafka, topic: topics.alerts, partitions, logger })]);
-  const workers = new Map<number, Promise<Worker>>();
-  const ends = new Map<number, number>();
-  let generation = 0;
-  let assignment: number[] = [];
-
-  const openWorker = async (partition: number): Promise<Worker> => {
-    const store = await KafkaSessionStateStore.open({ kafka, topics, partitions, partition, transactionalIdPrefix: groupId, logger, view });
-    const log = lazyPartitionLog(() => KafkaEventLog.open({ kafka, topic: topics.events, partition, partitions }));
-    const processor = new Processor({
-      ...processorOptions(o, metrics, logger),
-      log,
-      ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }),
-      state: store,
-      deadLetters,
-      dedupe: true,
-    });
-    await processor.restore();
-    logger.info('partition assigned', { partition, committed: processor.committedPosition });
-    return { processor, store, log };
-  };
-
-  const dropWorkers = (): void => {
-    for (const [partition, w] of workers) {
-      void w.then((worker) => {
-        worker.processor.stop();
-        return Promise.all([worker.store.close(), worker.log.close()]);
-      }).catch((error: unknown) => logger.warn('closing a partition worker failed', { partition, error }));
-    }
-    workers.clear();
-  };
-
-  const consumer: Consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000 });
-  // Every (re)join restarts each assigned partition from offset 0 (no committed offsets): fresh
-  // workers rebuild their windows, suppressing what was already committed.
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    generation++;
-    dropWorkers();
-    assignment = [...(payload.memberAssignment[topics.events] ?? [])].sort((a, b) => a - b);
-    reconnected();
-    logger.info('joined consumer group', { groupId, assignment: payload.memberAssignment[topics.events] ?? [] });
+  const processing = processorOptions(o, metrics, logger);
+  const workers = new PartitionWorkers({
+    kafka, topics, partitions, groupId, view, deadLetters, logger,
+    processing: { ...processing, ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }) },
   });
-  let crashed = false;
-  consumer.on(consumer.events.CRASH, ({ payload }) => {
-    crashed = true;
-    logger.error('consumer crashed; restarting', { error: payload.error, restart: payload.restart });
-  });
-  consumer.on(consumer.events.CONNECT, () => {
-    if (crashed) disconnected = true;
-    crashed = false;
-    reconnected();
-  });
-
-  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
-    reconnected();
-    const gen = generation;
-    let worker = workers.get(batch.partition);
-    if (worker === undefined) {
-      worker = openWorker(batch.partition);
-      workers.set(batch.partition, worker);
-      worker.catch(() => workers.delete(batch.partition));
-    }
-    const { processor } = await worker;
-    ends.set(batch.partition, Number(batch.highWatermark));
-    const logged: LoggedEvent[] = [];
-    for (const m of batch.messages) if (m.value !== null) logged.push({ pos: positionOf(m.offset), event: parseStored(m.value.toString()) });
-    if (!isRunning() || isStale() || gen !== generation) return;
-    await processor.process(logged);
-    await heartbeat();
-  };
-
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.events, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
-  // Lag: events in owned partitions beyond the committed position (high watermark − position).
-  metrics?.observeLag(() => {
-    let lag = 0;
-    for (const p of assignment) lag += Math.max(0, (ends.get(p) ?? 0) - (view.positions.get(p) ?? 0));
-    return lag;
-  });
+  const progress = new KafkaProgress(view.positions);
+  const consumer = await runConsumer({ kafka, topics, groupId, workers, progress, connection, logger });
+  metrics?.observeLag(() => progress.lag());
 
   let closing: Promise<void> | undefined;
   return {
-    kafka,
-    topics,
-    partitions,
-    ingestor,
-    view,
-    metrics,
-    assigned: () => assignment,
-    progress: () => {
-      const out = new Map<number, { processed: number; end: number }>();
-      for (const p of assignment) out.set(p, { processed: view.positions.get(p) ?? 0, end: ends.get(p) ?? 0 });
-      return out;
-    },
+    kafka, topics, partitions, ingestor, view, deadLetters, metrics,
+    assigned: () => progress.assigned(),
+    progress: () => progress.progress(),
+    processed: () => progress.processed(),
+    health: () => kafkaHealth(connection, workers, progress),
     close: () => {
       closing ??= (async () => {
+        connection.closing();
         await consumer.disconnect();
-        for (const [, w] of workers) {
-          const worker = await w.catch(() => undefined);
-          if (worker === undefined) continue;
-          worker.processor.stop();
-          await Promise.all([worker.store.close(), worker.log.close()]);
-        }
-        workers.clear();
+        await workers.close();
         await Promise.all([appender.close(), deadLetters.close(), view.close(), alertSink?.shutdown()]);
         await o.telemetry?.forceFlush();
       })();
       return closing;
     },
   };
+}
+
+/** The connection's fault first (it explains a worker's), else the first failing partition worker's. */
+function kafkaHealth(connection: KafkaConnection, workers: PartitionWorkers, progress: KafkaProgress): KafkaHealth {
+  const c = connection.fault();
+  const worker = workers.fault();
+  const fault = c?.fault ?? (worker === undefined ? undefined : `processing: ${worker}`);
+  const status = c?.status ?? (worker === undefined ? 'ok' : 'processing failing');
+  return { ok: fault === undefined, status, mode: 'kafka', assigned: progress.assigned(), processed: progress.processed(), lag: progress.lag(), ...(fault === undefined ? {} : { fault }) };
+}
+
+/** Creates the topics when missing (existing ones keep their partitions); resolves to the events topic's partition count. */
+async function prepareTopics(kafka: Kafka, topics: TopicNames, o: KafkaPipelineOptions): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(admin, topics, { partitions: o.partitions ?? 6, ...(o.compactedConfig === undefined ? {} : { compactedConfig: o.compactedConfig }) });
+    return await partitionCount(admin, topics.events);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+interface ConsumerRun {
+  readonly kafka: Kafka;
+  readonly topics: TopicNames;
+  readonly groupId: string;
+  readonly workers: PartitionWorkers;
+  readonly progress: KafkaProgress;
+  readonly connection: KafkaConnection;
+  readonly logger: Logger;
+}
+
+/**
+ * Joins the group and feeds each fetched batch to its partition's worker. Every (re)join drops
+ * the workers: fresh ones rebuild their windows from offset 0, suppressing what was committed.
+ */
+async function runConsumer({ kafka, topics, groupId, workers, progress, connection, logger }: ConsumerRun): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000 });
+  let generation = 0;
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    generation++;
+    workers.dropAll();
+    progress.assign(payload.memberAssignment[topics.events] ?? []);
+    logger.info('joined consumer group', { groupId, assignment: payload.memberAssignment[topics.events] ?? [] });
+  });
+  connection.watch(consumer);
+  const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
+    connection.reconnected();
+    const gen = generation;
+    progress.sawEnd(batch.partition, Number(batch.highWatermark));
+    const logged: LoggedEvent[] = [];
+    for (const m of batch.messages) if (m.value !== null) logged.push({ pos: positionOf(m.offset), event: parseStored(m.value.toString()) });
+    if (await workers.process(batch.partition, logged, () => isRunning() && !isStale() && gen === generation)) await heartbeat();
+  };
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.events, fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+  return consumer;
 }

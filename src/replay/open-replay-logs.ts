@@ -1,14 +1,8 @@
-import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { TurnstreamError } from '../errors.ts';
-import { createKafka } from '../kafka/create-kafka.ts';
+import type { Kafka } from 'kafkajs';
 import { partitionFor } from '../kafka/partition-for.ts';
-import { partitionCount, topicNames } from '../kafka/topics.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { KafkaEventLog } from '../log/kafka-event-log.ts';
-import { silentLogger } from '../logger.ts';
-import { openEmbeddedStore } from '../state/open-embedded-store.ts';
+import type { SqliteEventLog } from '../log/sqlite-event-log.ts';
 import type { FocusedRead } from './replay-log.ts';
 import { sqliteFocusedRead } from './sqlite-focused-read.ts';
 
@@ -49,33 +43,21 @@ export interface ReplayLogs {
   close(): Promise<void>;
 }
 
-export type ReplayLogsOptions = { readonly dataDir: string } | { readonly brokers: readonly string[]; readonly topicPrefix: string };
-
 /**
- * Opens the log(s) to replay, read-only in effect: nothing is appended, no lock is taken (a
- * running `turnstream start` keeps its data dir), and on Kafka no transactional producer is
- * opened, so no live owner is fenced. Fails with a `TurnstreamError` that says what to check when
- * there is no log: no data in the directory, the broker unreachable, no events topic.
+ * Replay's view of the embedded store's log: one log holding every session, with the SQLite
+ * focused read and the indexed extent. Opened by the backend (`openBackend`), which checks that
+ * there is a store and lets go of it: `close` here releases nothing.
  */
-export async function openReplayLogs(o: ReplayLogsOptions): Promise<ReplayLogs> {
-  if ('dataDir' in o) return openEmbedded(resolve(o.dataDir));
-  return openKafka(o.brokers, o.topicPrefix);
-}
-
-function openEmbedded(dir: string): ReplayLogs {
-  if (!existsSync(join(dir, 'turnstream.db'))) {
-    throw new TurnstreamError(`no turnstream data in ${dir}: nothing to replay. Point --data-dir at the directory 'turnstream start' uses (or use --kafka)`);
-  }
-  const store = openEmbeddedStore({ dataDir: dir });
+export function embeddedReplayLogs(log: SqliteEventLog, dir: string): ReplayLogs {
   const label = `the log in ${dir}`;
-  const whole: ReplayableLog = { log: store.log, label, focusedRead: sqliteFocusedRead(store.log), release: async () => undefined };
+  const whole: ReplayableLog = { log, label, focusedRead: sqliteFocusedRead(log), release: async () => undefined };
   return {
     where: dir,
     forSession: async () => whole,
-    all: async () => ({ labels: [label], open: async () => whole, heads: async () => [store.log.headSync()] }),
+    all: async () => ({ labels: [label], open: async () => whole, heads: async () => [log.headSync()] }),
     extent: async (session) => {
       let events = 0, firstPos = 0, lastPos = 0, firstMs = Number.POSITIVE_INFINITY, lastMs = Number.NEGATIVE_INFINITY;
-      for await (const batch of store.log.read({ session, batchSize: 10_000 })) {
+      for await (const batch of log.read({ session, batchSize: 10_000 })) {
         for (const { pos, event } of batch) {
           if (events++ === 0) firstPos = pos;
           lastPos = pos;
@@ -85,31 +67,17 @@ function openEmbedded(dir: string): ReplayLogs {
       }
       return events === 0 ? undefined : { events, firstPos, lastPos, firstMs, lastMs };
     },
-    close: async () => store.close(),
+    close: async () => undefined,
   };
 }
 
-async function openKafka(brokers: readonly string[], topicPrefix: string): Promise<ReplayLogs> {
-  const topic = topicNames(topicPrefix).events;
-  const where = `Kafka ${brokers.join(',')} (${topic})`;
-  // The first look uses a client with few retries: an unreachable broker is reported in seconds,
-  // not after the pipeline client's half-minute of backoff (meant to ride out broker restarts).
-  const probe = new Kafka({ brokers: [...brokers], clientId: 'turnstream-replay', logLevel: logLevel.NOTHING, connectionTimeout: 3_000, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } });
-  const admin = probe.admin();
-  let partitions: number;
-  try {
-    await admin.connect();
-    if (!(await admin.listTopics()).includes(topic)) {
-      throw new TurnstreamError(`no topic ${topic} on ${brokers.join(',')}: nothing to replay. Has 'turnstream start --kafka' run there (topic prefix ${topicPrefix})?`);
-    }
-    partitions = await partitionCount(admin, topic);
-  } catch (error) {
-    await admin.disconnect().catch(() => undefined);
-    if (error instanceof TurnstreamError) throw error;
-    throw new TurnstreamError(`cannot read the event log from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error, retriable: true });
-  }
-  await admin.disconnect();
-  const kafka = createKafka({ brokers, clientId: 'turnstream-replay' }, silentLogger);
+/**
+ * Replay's view of the Kafka events topic: each partition a log of its own (its own watermark, as
+ * live), a session's log its partition (murmur2, as the producer). Read-only in effect: each read
+ * uses a short-lived consumer of its own group, no transactional producer, so no live owner is
+ * fenced. The client is the backend's (`createKafka`); `close` releases nothing of it.
+ */
+export function kafkaReplayLogs({ kafka, topic, partitions, where }: { kafka: Kafka; topic: string; partitions: number; where: string }): ReplayLogs {
   const open = async (partition: number): Promise<ReplayableLog> => {
     const log = await KafkaEventLog.open({ kafka, topic, partition, partitions });
     return { log, label: `partition ${partition} of ${topic}`, release: () => log.close() };

@@ -7,8 +7,9 @@ import { Processor } from '../pipeline/processor.ts';
 import { MemorySessionStateStore } from '../state/memory-session-state-store.ts';
 import type { SessionStateStore, StateCommitTarget } from '../state/session-state-store.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import { collectDeadLetters } from './collect-dead-letters.ts';
 import { PendingTurns, type OpenTurn } from './pending-turns.ts';
-import { STAND_IN_SESSION, watermarkStandIn } from './watermark-stand-in.ts';
+import { ReplayFeeder } from './replay-feeder.ts';
 
 /** Where a replay stops: before the first event later than an event time, or right after an event. */
 export type ReplayStop = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'event'; readonly id: string };
@@ -91,45 +92,12 @@ export async function replayLog<S extends StateCommitTarget = SessionStateStore>
   // Without a target, a fresh memory store: a full store, so it satisfies any `S` a caller reads back.
   const state = o.state ?? (new MemorySessionStateStore() as unknown as S);
   const focus = o.focus?.session;
-  const letters: DeadLetter[] = [];
-  const deadLetters: DeadLetterStore = {
-    put: async (batch) => {
-      for (const l of batch) if (focus === undefined || l.session === focus) letters.push(l);
-    },
-    list: async () => [...letters],
-    countByReason: async () => {
-      const counts: Partial<Record<DeadLetter['reason'], number>> = {};
-      for (const l of letters) counts[l.reason] = (counts[l.reason] ?? 0) + 1;
-      return counts;
-    },
-  };
-  const processor = new Processor({
-    state,
-    deadLetters,
-    prices: o.prices,
-    dedupe: !o.log.dedupesOnAppend,
-    windows: {
-      ...(o.windows?.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.windows.turnIdleTimeoutMs }),
-      ...(o.windows?.graceMs === undefined ? {} : { graceMs: o.windows.graceMs }),
-    },
-    ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
-  });
+  const deadLetters = collectDeadLetters(focus);
+  const processor = replayProcessor(o, state, deadLetters.store);
   const pending = focus === undefined ? undefined : new PendingTurns(focus);
-  let fed = 0;
-  let focusEvents = 0;
+  const feeder = new ReplayFeeder({ processor, focus, pending, ...pick(o, 'pace', 'onEvent', 'onProgress') });
   let ended: ReplayLogResult['ended'] = 'end';
   let stopFound = false;
-  let feed: LoggedEvent[] = [];
-
-  const flush = async (): Promise<void> => {
-    if (feed.length === 0) return;
-    const batch = feed;
-    feed = [];
-    fed += batch.length;
-    const effects = await processor.process(batch);
-    pending?.processed(effects.aggregates, effects.letters);
-    o.onProgress?.(processor.position);
-  };
 
   const settled = (): boolean =>
     o.focus?.lastPos !== undefined && o.stop?.kind !== 'event' && processor.position >= o.focus.lastPos && pending?.any === false;
@@ -144,34 +112,45 @@ export async function replayLog<S extends StateCommitTarget = SessionStateStore>
           ended = 'stop';
           break reading;
         }
-        if (focus === undefined || e.session === focus) {
-          if (o.pace !== undefined) {
-            await flush();
-            await o.pace(e.timeMs);
-          }
-          feed.push(logged);
-          focusEvents++;
-          pending?.fed(logged);
-          o.onEvent?.(logged);
-          if (o.pace !== undefined) await flush();
-        } else {
-          feed.push(e.session === STAND_IN_SESSION ? logged : watermarkStandIn(logged.pos, e.id, e.timeMs));
-        }
+        await feeder.add(logged);
         if (o.stop?.kind === 'event' && e.id === o.stop.id) {
           ended = 'stop';
           stopFound = true;
           break reading;
         }
       }
-      await flush();
+      await feeder.flush();
       if (settled()) {
         ended = 'settled';
         break;
       }
     }
-    await flush();
+    await feeder.flush();
   } finally {
     processor.stop();
   }
-  return { state, position: processor.position, fed, focusEvents, ended, stopFound, letters, open: pending?.open() ?? [] };
+  const { fed, focusEvents } = feeder;
+  return { state, position: processor.position, fed, focusEvents, ended, stopFound, letters: deadLetters.letters, open: pending?.open() ?? [] };
+}
+
+/** The live pipeline's Processor over the replay's own store; it dedupes by id when the log does not (Kafka). */
+function replayProcessor<S extends StateCommitTarget>(o: ReplayLogOptions<S>, state: S, deadLetters: DeadLetterStore): Processor {
+  return new Processor({
+    state,
+    deadLetters,
+    prices: o.prices,
+    dedupe: !o.log.dedupesOnAppend,
+    windows: {
+      ...(o.windows?.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.windows.turnIdleTimeoutMs }),
+      ...(o.windows?.graceMs === undefined ? {} : { graceMs: o.windows.graceMs }),
+    },
+    ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
+  });
+}
+
+/** The given keys of `o` that are set (optional options stay absent rather than undefined). */
+function pick<T extends object, K extends keyof T>(o: T, ...keys: K[]): Partial<Pick<T, K>> {
+  const picked: Partial<Pick<T, K>> = {};
+  for (const k of keys) if (o[k] !== undefined) picked[k] = o[k];
+  return picked;
 }

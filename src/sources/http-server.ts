@@ -5,8 +5,9 @@ import { RejectedInput } from '../pipeline/ingestor.ts';
 import type { Logger } from '../logger.ts';
 import { bearerAuth } from './bearer-auth.ts';
 import { createBodyBudget, type BodyBudget } from './body-budget.ts';
-import { contentDecoder, UnsupportedEncoding } from './content-encoding.ts';
-import { BodyReadError, readBody, type Body } from './read-body.ts';
+import { refuse, send } from './http-answer.ts';
+import type { Body } from './read-body.ts';
+import { readRequestBody } from './read-request-body.ts';
 import { splitJsonArray } from './split-json-array.ts';
 import { ndjsonLineRanges } from './split-ndjson.ts';
 
@@ -33,18 +34,6 @@ export interface HttpServerOptions {
 }
 
 const ROUTES = ['POST /v1/events', 'GET /metrics', 'GET /healthz', 'HEAD /metrics', 'HEAD /healthz'];
-
-function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text); // HEAD: node sends the headers only
-}
-
-/** Answers a request whose body is not read, and closes the connection once the answer is out. */
-function refuse(req: IncomingMessage, res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
-  res.once('finish', () => req.destroy());
-  send(res, status, body, { connection: 'close', ...headers });
-}
 
 const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
@@ -77,73 +66,26 @@ export function createHttpServer(o: HttpServerOptions): Server {
   const maxListed = o.maxRequestDeadLetters ?? 100;
   const maxDepth = o.maxArrayElementDepth ?? 64;
 
-  const read = async (req: IncomingMessage, res: ServerResponse): Promise<Body | undefined> => {
-    let decoder;
-    try {
-      decoder = contentDecoder(req.headers['content-encoding']);
-    } catch (error) {
-      if (!(error instanceof UnsupportedEncoding)) throw error;
-      refuse(req, res, 415, { error: error.message }, { 'accept-encoding': 'gzip, identity' });
-      return undefined;
-    }
-    try {
-      return await readBody(req, {
-        maxBytes: o.maxBodyBytes,
-        budget,
-        idleTimeoutMillis: o.bodyIdleTimeoutMillis ?? 30_000,
-        totalTimeoutMillis: o.bodyTimeoutMillis ?? 60_000,
-        ...(decoder === undefined ? {} : { decoder }),
-      });
-    } catch (error) {
-      if (!(error instanceof BodyReadError)) throw error;
-      switch (error.kind) {
-        case 'too_large':
-          refuse(req, res, 413, { error: `${error.message}; send smaller batches` });
-          break;
-        case 'busy':
-          log.warn('ingest refused: body bytes in flight at the cap', { inflight: budget.used, cap: budget.maxBytes });
-          refuse(req, res, 503, { error: 'the server holds too many request bytes right now; nothing was acknowledged, retry' }, { 'retry-after': '1' });
-          break;
-        case 'timeout':
-          refuse(req, res, 408, { error: `${error.message}; the request was dropped` });
-          break;
-        case 'bad_encoding':
-          refuse(req, res, 400, { error: `the body cannot be decoded as its Content-Encoding says: ${error.message}` });
-          break;
-        case 'aborted':
-          res.destroy();
-          break;
-      }
-      return undefined;
-    }
-  };
+  const read = (req: IncomingMessage, res: ServerResponse): Promise<Body | undefined> =>
+    readRequestBody(req, res, {
+      maxBodyBytes: o.maxBodyBytes,
+      budget,
+      idleTimeoutMillis: o.bodyIdleTimeoutMillis ?? 30_000,
+      totalTimeoutMillis: o.bodyTimeoutMillis ?? 60_000,
+      logger: log,
+    });
 
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!authorized(req)) return refuse(req, res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <token>)' }, { 'www-authenticate': 'Bearer' });
     const body = await read(req, res);
     if (body === undefined) return;
     try {
-      const bytes = body.bytes;
-      // Whole-body check first: for valid UTF-8 (nearly always) no line needs its own.
-      const utf8 = isUtf8(bytes);
-      const slice = (start: number, end: number): string | Uint8Array => (utf8 ? bytes.toString('utf8', start, end) : bytes.subarray(start, end));
-      let inputs: Iterable<unknown>;
-      if (firstByte(bytes) === 0x5b) {
-        const split = splitJsonArray(bytes);
-        if (!split.ok) {
-          await o.ingestor.ingestSummary([new RejectedInput('invalid_json', `body is not a valid JSON array: ${split.message}`, bytes)], 'http');
-          return send(res, 400, { error: `body is not a valid JSON array: ${split.message}` });
-        }
-        inputs = (function* () {
-          for (const e of split.elements()) {
-            yield e.depth > maxDepth ? new RejectedInput('too_deep', `the element nests ${e.depth} levels deep; the limit is ${maxDepth}`, bytes.subarray(e.start, e.end)) : slice(e.start, e.end);
-          }
-        })();
-      } else {
-        inputs = (function* () {
-          for (const l of ndjsonLineRanges(bytes)) yield slice(l.start, l.end);
-        })();
+      const split = bodyInputs(body.bytes, maxDepth);
+      if (!split.ok) {
+        await o.ingestor.ingestSummary([new RejectedInput('invalid_json', `body is not a valid JSON array: ${split.message}`, body.bytes)], 'http');
+        return send(res, 400, { error: `body is not a valid JSON array: ${split.message}` });
       }
+      const inputs = split.inputs;
       const r = await o.ingestor.ingestSummary(inputs, 'http', { maxResults: maxListed, maxDeadLetters: maxListed });
       const total = r.accepted + r.duplicate + r.rejected;
       if (total === 0) return send(res, 400, { error: 'no events in body: send NDJSON (one event per line) or a JSON array' });
@@ -161,26 +103,57 @@ export function createHttpServer(o: HttpServerOptions): Server {
   return createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     const route = `${req.method} ${path}`;
-    const handle = async (): Promise<void> => {
-      switch (route) {
-        case 'POST /v1/events':
-          return ingest(req, res);
-        case 'GET /metrics':
-        case 'HEAD /metrics':
-          return o.metrics(req, res);
-        case 'GET /healthz':
-        case 'HEAD /healthz': {
-          const h = o.health();
-          return send(res, h.ok ? 200 : 503, h);
-        }
-        default:
-          return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, { error: `no route for ${route}; try ${ROUTES.join(', ')}` });
-      }
-    };
-    handle().catch((error: unknown) => {
+    dispatch(route, path, req, res, { ...o, ingest }).catch((error: unknown) => {
       log.error('request failed', { route, error });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
     });
   });
+}
+
+/**
+ * The inputs of a body, split without parsing: the elements of a JSON array (those nested deeper
+ * than `maxDepth` already rejected) or the NDJSON lines, each as its exact text (bytes when the
+ * body is not valid UTF-8, so the decoder can reject just the bad ones). Not ok: a broken array.
+ */
+function bodyInputs(bytes: Buffer, maxDepth: number): { ok: true; inputs: Iterable<unknown> } | { ok: false; message: string } {
+  // Whole-body check first: for valid UTF-8 (nearly always) no line needs its own.
+  const utf8 = isUtf8(bytes);
+  const slice = (start: number, end: number): string | Uint8Array => (utf8 ? bytes.toString('utf8', start, end) : bytes.subarray(start, end));
+  if (firstByte(bytes) !== 0x5b) {
+    return {
+      ok: true,
+      inputs: (function* () {
+        for (const l of ndjsonLineRanges(bytes)) yield slice(l.start, l.end);
+      })(),
+    };
+  }
+  const split = splitJsonArray(bytes);
+  if (!split.ok) return { ok: false, message: split.message };
+  return {
+    ok: true,
+    inputs: (function* () {
+      for (const e of split.elements()) {
+        yield e.depth > maxDepth ? new RejectedInput('too_deep', `the element nests ${e.depth} levels deep; the limit is ${maxDepth}`, bytes.subarray(e.start, e.end)) : slice(e.start, e.end);
+      }
+    })(),
+  };
+}
+
+/** Routes one request; an unknown route is 404, a known path with another method 405. */
+async function dispatch(route: string, path: string | undefined, req: IncomingMessage, res: ServerResponse, o: Pick<HttpServerOptions, 'metrics' | 'health'> & { ingest: (req: IncomingMessage, res: ServerResponse) => Promise<void> }): Promise<void> {
+  switch (route) {
+    case 'POST /v1/events':
+      return o.ingest(req, res);
+    case 'GET /metrics':
+    case 'HEAD /metrics':
+      return o.metrics(req, res);
+    case 'GET /healthz':
+    case 'HEAD /healthz': {
+      const h = o.health();
+      return send(res, h.ok ? 200 : 503, h);
+    }
+    default:
+      return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, { error: `no route for ${route}; try ${ROUTES.join(', ')}` });
+  }
 }

@@ -40,7 +40,9 @@ export interface Body {
  * undecodable, or the client gone — the chunks read so far are dropped and their budget returned
  * at once, and the request is paused; the caller answers and closes the connection.
  */
+// long: a stream state machine: the listeners, two timers and the budget share one settle and one cleanup.
 export function readBody(req: IncomingMessage, o: ReadBodyOptions): Promise<Body> {
+  // long: the state machine of readBody, above.
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? Number.NaN);
     if (o.decoder === undefined && declared > o.maxBytes) return reject(new BodyReadError('too_large', `request body is over ${o.maxBytes} bytes`));

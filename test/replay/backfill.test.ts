@@ -7,7 +7,8 @@ import { createPriceTable } from '../../src/events/price-table.ts';
 import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { backfill } from '../../src/replay/backfill.ts';
 import { compareCosts } from '../../src/replay/compare-costs.ts';
-import { openReplayLogs, type ReplayLogs } from '../../src/replay/open-replay-logs.ts';
+import { readReplayLogs } from '../../src/backend/read-replay-logs.ts';
+import type { ReplayLogs } from '../../src/replay/open-replay-logs.ts';
 import { replaySession } from '../../src/replay/replay-session.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../../src/state/open-embedded-store.ts';
 import type { TurnRecord } from '../../src/model/turn-record.ts';
@@ -41,7 +42,7 @@ describe('re-pricing', () => {
     await p.ingestor.ingest(exampleEvents('coding-session', 'concurrent-turns', 'messy-delivery'), 'test');
     await p.close();
     store = openEmbeddedStore({ dataDir });
-    logs = await openReplayLogs({ dataDir });
+    logs = await readReplayLogs({ dataDir });
   });
   after(async () => {
     await logs.close();

@@ -9,7 +9,7 @@ import { createTelemetry, type Telemetry } from '../../src/exporters/create-tele
 import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { replayLog } from '../../src/replay/replay-log.ts';
 import { replaySession } from '../../src/replay/replay-session.ts';
-import { openReplayLogs } from '../../src/replay/open-replay-logs.ts';
+import { readReplayLogs } from '../../src/backend/read-replay-logs.ts';
 import { sqliteFocusedRead } from '../../src/replay/sqlite-focused-read.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
 import { MemorySessionStateStore } from '../../src/state/memory-session-state-store.ts';
@@ -84,7 +84,7 @@ for (const c of cases) {
     });
 
     it('each session replayed alone: same turns, totals, state and tombstones, same spans (ids included) in the same order, same late events', async () => {
-      const logs = await openReplayLogs({ dataDir: run.dataDir });
+      const logs = await readReplayLogs({ dataDir: run.dataDir });
       const ctx = { resource: run.telemetry.resource, scope: run.telemetry.scope };
       const lateLive = await store.deadLetters.list({ reason: 'late', limit: 10_000 });
       try {

@@ -11,7 +11,8 @@ import { createPriceTable } from '../../src/events/price-table.ts';
 import { createTelemetry, type Telemetry } from '../../src/exporters/create-telemetry.ts';
 import { partitionFor } from '../../src/kafka/partition-for.ts';
 import { openKafkaPipeline, type KafkaPipeline } from '../../src/pipeline/open-kafka-pipeline.ts';
-import { openReplayLogs, type ReplayLogs } from '../../src/replay/open-replay-logs.ts';
+import { readReplayLogs } from '../../src/backend/read-replay-logs.ts';
+import type { ReplayLogs } from '../../src/replay/open-replay-logs.ts';
 import { replayLog } from '../../src/replay/replay-log.ts';
 import { replaySession } from '../../src/replay/replay-session.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
@@ -66,7 +67,7 @@ describe('replay from the Kafka events topic reproduces the Kafka pipeline (real
       await admin.disconnect();
     }
     await telemetry.forceFlush();
-    logs = await openReplayLogs({ brokers, topicPrefix: prefix });
+    logs = await readReplayLogs({ kafka: brokers.join(','), kafkaTopicPrefix: prefix });
   });
   after(async () => {
     await logs?.close();

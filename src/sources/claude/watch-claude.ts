@@ -1,9 +1,10 @@
-import { watch, type FSWatcher } from 'node:fs';
 import type { PriceTable } from '../../events/price-table.ts';
-import { addResults, NO_RESULTS, type EventSink, type SendResult } from './event-sink.ts';
+import type { EventSink, SendResult } from './event-sink.ts';
+import { followChanges } from './follow-changes.ts';
 import { DEFAULT_IDLE_MS } from './import-claude.ts';
 import { ImportStats } from './import-stats.ts';
 import { compareMapped, type MappedEvent } from './mapped-event.ts';
+import { SendQueue } from './send-queue.ts';
 import { SessionTallies } from './session-tally.ts';
 import { TranscriptSet } from './transcript-set.ts';
 
@@ -58,9 +59,7 @@ export async function watchClaude(o: WatchClaudeOptions): Promise<WatchClaudeRes
   const now = o.now ?? Date.now;
   const quietMs = o.quietMs ?? 30_000;
   const idleMs = o.idleMs ?? DEFAULT_IDLE_MS;
-  const pollMs = o.pollIntervalMs ?? 1000;
   const rescanMs = o.rescanIntervalMs ?? 5000;
-  const batchSize = o.batchSize ?? 2000;
   const stats = new ImportStats();
   const tallies = new SessionTallies(o.prices);
   const set = new TranscriptSet({ roots: o.roots, stats });
@@ -71,104 +70,45 @@ export async function watchClaude(o: WatchClaudeOptions): Promise<WatchClaudeRes
       // a failing handler must not stop the watcher
     }
   };
-
-  let queue: MappedEvent[] = [];
-  let sent = NO_RESULTS;
-  let lastRescan = Number.NEGATIVE_INFINITY;
-
-  const flush = async (): Promise<void> => {
-    while (queue.length > 0) {
-      const batch = queue.slice(0, batchSize);
-      let result: SendResult;
-      try {
-        result = await o.sink.send(batch.map((e) => e.event));
-      } catch (error) {
-        report(error);
-        return; // kept in the queue: retried on the next tick
-      }
-      queue = queue.slice(batch.length);
-      sent = addResults(sent, result);
-      o.onSent?.(result, batch);
-    }
+  const queue = new SendQueue({ sink: o.sink, batchSize: o.batchSize ?? 2000, onSent: o.onSent, onError: report });
+  // Settled events go out in time order and are tallied as they are queued.
+  const enqueue = (fresh: MappedEvent[], nowMs: number): void => {
+    for (const e of set.settle({ nowMs, sealAfterMs: quietMs, finishAfterMs: idleMs })) fresh.push(e);
+    fresh.sort(compareMapped);
+    for (const e of fresh) tallies.add(e.event, e.timeMs);
+    queue.push(fresh);
   };
 
+  let lastRescan = Number.NEGATIVE_INFINITY;
   const tick = async (): Promise<void> => {
     const t = now();
     if (t - lastRescan >= rescanMs) {
       set.discover();
       lastRescan = t;
     }
-    const fresh = set.read({ grewAtMs: t });
-    for (const e of set.settle({ nowMs: t, sealAfterMs: quietMs, finishAfterMs: idleMs })) fresh.push(e);
-    fresh.sort(compareMapped);
-    for (const e of fresh) {
-      tallies.add(e.event, e.timeMs);
-      queue.push(e);
-    }
-    await flush();
+    enqueue(set.read({ grewAtMs: t }), t);
+    await queue.flush();
   };
 
   // What is there already: read without marking growth, so history settles at once.
   set.discover();
   lastRescan = now();
-  const initial = set.read();
-  for (const e of set.settle({ nowMs: now(), sealAfterMs: quietMs, finishAfterMs: idleMs })) initial.push(e);
-  initial.sort(compareMapped);
-  for (const e of initial) {
-    tallies.add(e.event, e.timeMs);
-    queue.push(e);
-  }
-  await flush();
+  enqueue(set.read(), now());
+  await queue.flush();
   o.onReady?.();
 
-  // One tick at a time; a notification during a tick asks for another one right after it.
-  let running: Promise<void> | undefined;
-  let again = false;
-  const schedule = (): void => {
-    if (o.signal.aborted) return;
-    if (running !== undefined) {
-      again = true;
-      return;
-    }
-    running = (async () => {
-      do {
-        again = false;
-        try {
-          await tick();
-        } catch (error) {
-          report(error);
-        }
-      } while (again && !o.signal.aborted);
-      running = undefined;
-    })();
-  };
-
-  const watchers: FSWatcher[] = [];
-  for (const root of o.roots) {
-    try {
-      const w = watch(root, { recursive: true, persistent: false }, () => schedule());
-      w.on('error', (error) => {
-        o.onPollingOnly?.(`change notifications for ${root} failed (${error.message}); polling every ${pollMs} ms`);
-        w.close();
-      });
-      watchers.push(w);
-    } catch (error) {
-      o.onPollingOnly?.(`no change notifications for ${root} (${(error as Error).message}); polling every ${pollMs} ms`);
-    }
-  }
-  const timer = setInterval(schedule, pollMs);
-
-  await new Promise<void>((resolve) => {
-    if (o.signal.aborted) resolve();
-    else o.signal.addEventListener('abort', () => resolve(), { once: true });
+  await followChanges({
+    roots: o.roots,
+    pollIntervalMs: o.pollIntervalMs ?? 1000,
+    signal: o.signal,
+    tick,
+    onError: report,
+    onPollingOnly: o.onPollingOnly,
   });
-  clearInterval(timer);
-  for (const w of watchers) w.close();
-  while (running !== undefined) await running;
   try {
     await tick(); // what arrived since the last tick
   } catch (error) {
     report(error);
   }
-  return { stats, sent, tallies };
+  return { stats, sent: queue.sent, tallies };
 }

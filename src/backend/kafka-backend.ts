@@ -1,0 +1,122 @@
+import type { Kafka } from 'kafkajs';
+import { TurnstreamError } from '../errors.ts';
+import { createKafka } from '../kafka/create-kafka.ts';
+import { partitionCount, topicNames, type TopicNames } from '../kafka/topics.ts';
+import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
+import { silentLogger } from '../logger.ts';
+import { openKafkaPipeline } from '../pipeline/open-kafka-pipeline.ts';
+import type { PipelineOptions } from '../pipeline/pipeline-options.ts';
+import { kafkaReplayLogs } from '../replay/open-replay-logs.ts';
+import { KafkaStateView } from '../state/kafka-state-view.ts';
+import type { Backend, BackendReaders, ServingBackend, BackendConfig } from './backend.ts';
+
+const prefixOf = (config: BackendConfig): string => config.kafkaTopicPrefix ?? 'turnstream';
+
+/** Serving on Kafka: ingest produces to the events topic; this process works the partitions the group gives it. */
+export async function openKafkaBackend(config: BackendConfig, brokers: readonly string[], o: PipelineOptions): Promise<ServingBackend> {
+  const groupId = config.kafkaGroup ?? 'turnstream';
+  let pipeline;
+  try {
+    pipeline = await openKafkaPipeline({ ...o, brokers, groupId, topicPrefix: prefixOf(config), ...(config.kafkaPartitions === undefined ? {} : { partitions: config.kafkaPartitions }) });
+  } catch (error) {
+    if (error instanceof TurnstreamError) throw error;
+    throw new TurnstreamError(`cannot start on Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error });
+  }
+  const { view, topics, partitions } = pipeline;
+  const where = `Kafka ${brokers.join(',')} (${prefixOf(config)}.*)`;
+  return {
+    mode: 'kafka',
+    where,
+    describe: { kafka: brokers, group: groupId, topics: topics.events, partitions },
+    ingest: pipeline.ingestor,
+    readers: {
+      state: { get: (s, k) => view.get(s, k), list: (s) => view.list(s), totals: (s) => view.sessionTotals(s), sessions: (x) => view.sessions(x), turns: (s) => view.sessionTurns(s) },
+      deadLetters: pipeline.deadLetters,
+      log: kafkaReplayLogs({ kafka: pipeline.kafka, topic: topics.events, partitions, where }),
+    },
+    settled: async () => undefined,
+    health: () => ({ ...pipeline.health() }),
+    processed: () => pipeline.processed(),
+    close: () => pipeline.close(),
+  };
+}
+
+/**
+ * Reading Kafka: a first look with a fail-fast client (an unreachable broker is reported in
+ * seconds, not after the serving client's half-minute of backoff), then readers opened on first
+ * use (the state view reads the whole state topic: replay needs it only to compare costs). No
+ * transactional producer is opened, so no running processor is fenced.
+ */
+export async function readKafkaBackend(config: BackendConfig, brokers: readonly string[], purpose: 'report' | 'replay'): Promise<Backend> {
+  const prefix = prefixOf(config);
+  const topics = topicNames(prefix);
+  const clientId = purpose === 'replay' ? 'turnstream-replay' : 'turnstream-cli';
+  const partitions = await firstLook(brokers, topics, prefix, purpose, clientId);
+  const kafka = createKafka({ brokers, clientId }, silentLogger);
+  const where = `Kafka ${brokers.join(',')} (${prefix}.*)`;
+  const readers = lazyReaders(kafka, topics, partitions, brokers);
+  return {
+    mode: 'kafka',
+    where,
+    describe: { kafka: brokers, topics: topics.events, partitions },
+    readers: { ...readers.readers, log: kafkaReplayLogs({ kafka, topic: topics.events, partitions, where: `Kafka ${brokers.join(',')} (${topics.events})` }) },
+    settled: async () => undefined,
+    health: () => ({ ok: true, status: 'ok', mode: 'kafka' }),
+    processed: () => 0,
+    close: () => readers.close(),
+  };
+}
+
+/** Checks the topic the purpose needs exists; resolves to the events topic's partition count. */
+async function firstLook(brokers: readonly string[], topics: TopicNames, prefix: string, purpose: 'report' | 'replay', clientId: string): Promise<number> {
+  const admin = createKafka({ brokers, clientId, failFast: true }, silentLogger).admin();
+  const needed = purpose === 'replay' ? topics.events : topics.state;
+  try {
+    await admin.connect();
+    if (!(await admin.listTopics()).includes(needed)) {
+      throw new TurnstreamError(purpose === 'replay'
+        ? `no topic ${needed} on ${brokers.join(',')}: nothing to replay. Has 'turnstream start --kafka' run there (topic prefix ${prefix})?`
+        : `no topic ${needed} on ${brokers.join(',')}: has 'turnstream start --kafka' run there (topic prefix ${prefix})?`);
+    }
+    return await partitionCount(admin, topics.events);
+  } catch (error) {
+    if (error instanceof TurnstreamError) throw error;
+    throw new TurnstreamError(purpose === 'replay'
+      ? `cannot read the event log from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`
+      : `cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error, retriable: true });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** The state view and dead-letter reader, each opened once, when first used. */
+function lazyReaders(kafka: Kafka, topics: TopicNames, partitions: number, brokers: readonly string[]): { readers: Omit<BackendReaders, 'log'>; close(): Promise<void> } {
+  const opening = <T>(open: () => Promise<T>): (() => Promise<T>) => {
+    let opened: Promise<T> | undefined;
+    return () => (opened ??= open().catch((error: unknown) => {
+      throw error instanceof TurnstreamError ? error : new TurnstreamError(`cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}`, { cause: error });
+    }));
+  };
+  let view: Promise<KafkaStateView> | undefined;
+  let letters: Promise<KafkaDeadLetterStore> | undefined;
+  const viewOf = opening(() => (view = KafkaStateView.open({ kafka, topics, logger: silentLogger, groupPrefix: 'turnstream-cli' })));
+  const lettersOf = opening(() => (letters = KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions })));
+  return {
+    readers: {
+      state: {
+        get: async (s, k) => (await viewOf()).get(s, k),
+        list: async (s) => (await viewOf()).list(s),
+        totals: async (s) => (await viewOf()).sessionTotals(s),
+        sessions: async (x) => (await viewOf()).sessions(x),
+        turns: async (s) => (await viewOf()).sessionTurns(s),
+      },
+      deadLetters: {
+        list: async (x) => (await lettersOf()).list(x),
+        countByReason: async () => (await lettersOf()).countByReason(),
+      },
+    },
+    close: async () => {
+      await Promise.all([view?.then((v) => v.close(), () => undefined), letters?.then((d) => d.close(), () => undefined)]);
+    },
+  };
+}
