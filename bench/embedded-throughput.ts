@@ -82,7 +82,11 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
       },
     });
     const { ingestor, processor, pump, store } = pipeline;
-    let ingestSeconds = 0, appendSeconds = 0, processSeconds = 0, commitSeconds = 0, inlineSerializeSeconds = 0;
+    let ingestSeconds = 0,
+      appendSeconds = 0,
+      processSeconds = 0,
+      commitSeconds = 0,
+      inlineSerializeSeconds = 0;
     const ingest = ingestor.ingest.bind(ingestor);
     const process_ = processor.process.bind(processor);
     const append = store.log.append.bind(store.log);

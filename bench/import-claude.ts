@@ -34,7 +34,9 @@ const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
 function walk(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.jsonl') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(join(dir, e.name)) : e.name.endsWith('.jsonl') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Copy k of a transcript text: ids made unique by a per-copy prefix, structure untouched. */
@@ -68,25 +70,27 @@ function best(label: string, fn: () => Promise<{ events: number; seconds: number
 const results = [];
 
 // 1. parse + map in memory.
-results.push(await best('map', async () => {
-  const start = performance.now();
-  let events = 0;
-  const stats = new ImportStats();
-  for (const f of corpus) {
-    const info = describeTranscriptPath(join('/x', f.rel));
-    let mapper: TranscriptMapper | undefined;
-    for (const line of f.text.split('\n')) {
-      if (line === '') continue;
-      const p = parseTranscriptLine(line);
-      if (p.kind !== 'line') continue;
-      mapper ??= new TranscriptMapper({ session: info.session ?? String(p.line.sessionId), subagentFile: info.subagentFile, stats });
-      mapper.line(p.line, p.timeMs);
+results.push(
+  await best('map', async () => {
+    const start = performance.now();
+    let events = 0;
+    const stats = new ImportStats();
+    for (const f of corpus) {
+      const info = describeTranscriptPath(join('/x', f.rel));
+      let mapper: TranscriptMapper | undefined;
+      for (const line of f.text.split('\n')) {
+        if (line === '') continue;
+        const p = parseTranscriptLine(line);
+        if (p.kind !== 'line') continue;
+        mapper ??= new TranscriptMapper({ session: info.session ?? String(p.line.sessionId), subagentFile: info.subagentFile, stats });
+        mapper.line(p.line, p.timeMs);
+      }
+      mapper?.finish();
+      events += mapper?.drain().length ?? 0;
     }
-    mapper?.finish();
-    events += mapper?.drain().length ?? 0;
-  }
-  return { events, seconds: (performance.now() - start) / 1000 };
-}));
+    return { events, seconds: (performance.now() - start) / 1000 };
+  }),
+);
 
 // 2 and 3 read files: write the corpus once.
 const dir = mkdtempSync(join(tmpdir(), 'turnstream-bench-claude-'));
@@ -99,32 +103,47 @@ try {
   const onDisk = walk(root).reduce((n, p) => n + statSync(p).size, 0);
   if (onDisk !== bytes) throw new Error('corpus size mismatch');
 
-  results.push(await best('read+map', async () => {
-    const r = await importClaude({ roots: [root], sink: { target: 'null', send: async (e) => ({ accepted: e.length, duplicate: 0, rejected: 0, rejections: [] }) } });
-    return { events: r.stats.eventTotal, seconds: r.readMillis / 1000 };
-  }));
+  results.push(
+    await best('read+map', async () => {
+      const r = await importClaude({
+        roots: [root],
+        sink: { target: 'null', send: async (e) => ({ accepted: e.length, duplicate: 0, rejected: 0, rejections: [] }) },
+      });
+      return { events: r.stats.eventTotal, seconds: r.readMillis / 1000 };
+    }),
+  );
 
   const prices = createPriceTable();
   let run = 0;
-  results.push(await best('pipeline', async () => {
-    const dataDir = join(dir, `store-${run++}`);
-    const pipeline = await openEmbeddedPipeline({ dataDir, prices });
-    const start = performance.now();
-    const r = await importClaude({ roots: [root], sink: ingestorSink(pipeline.ingestor, { target: dataDir }) });
-    await pipeline.pump.idle();
-    const seconds = (performance.now() - start) / 1000;
-    const sessions = await pipeline.store.state.sessions({ limit: 100_000 });
-    // Each copy holds one file twice (fixtures/external/spotter-agent-acompact-e1f845.jsonl): 3 duplicates per copy.
-    if (r.sent.accepted + r.sent.duplicate !== r.stats.eventTotal || r.sent.duplicate !== 3 * copies || r.sent.rejected !== 0) throw new Error(`unexpected: ${JSON.stringify(r.sent)}`);
-    if (sessions.length !== copies * 4) throw new Error(`expected ${copies * 4} sessions, got ${sessions.length}`);
-    await pipeline.close();
-    rmSync(dataDir, { recursive: true, force: true });
-    return { events: r.stats.eventTotal, seconds };
-  }));
+  results.push(
+    await best('pipeline', async () => {
+      const dataDir = join(dir, `store-${run++}`);
+      const pipeline = await openEmbeddedPipeline({ dataDir, prices });
+      const start = performance.now();
+      const r = await importClaude({ roots: [root], sink: ingestorSink(pipeline.ingestor, { target: dataDir }) });
+      await pipeline.pump.idle();
+      const seconds = (performance.now() - start) / 1000;
+      const sessions = await pipeline.store.state.sessions({ limit: 100_000 });
+      // Each copy holds one file twice (fixtures/external/spotter-agent-acompact-e1f845.jsonl): 3 duplicates per copy.
+      if (r.sent.accepted + r.sent.duplicate !== r.stats.eventTotal || r.sent.duplicate !== 3 * copies || r.sent.rejected !== 0)
+        throw new Error(`unexpected: ${JSON.stringify(r.sent)}`);
+      if (sessions.length !== copies * 4) throw new Error(`expected ${copies * 4} sessions, got ${sessions.length}`);
+      await pipeline.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      return { events: r.stats.eventTotal, seconds };
+    }),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
 
-const rows = results.map((r) => ({ stage: r.label, seconds: +r.seconds.toFixed(3), 'MB/s': +(mb / r.seconds).toFixed(1), 'lines/s': Math.round(lineCount / r.seconds), events: r.events, 'events/s': Math.round(r.events / r.seconds) }));
+const rows = results.map((r) => ({
+  stage: r.label,
+  seconds: +r.seconds.toFixed(3),
+  'MB/s': +(mb / r.seconds).toFixed(1),
+  'lines/s': Math.round(lineCount / r.seconds),
+  events: r.events,
+  'events/s': Math.round(r.events / r.seconds),
+}));
 console.table(rows);
 console.log(JSON.stringify({ bench: 'import-claude', node: process.version, copies, mb: +mb.toFixed(1), lines: lineCount, rows }));

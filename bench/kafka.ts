@@ -20,7 +20,11 @@ import { quantile } from './measure.ts';
 import { describeMachine } from './report.ts';
 import { generateWorkload } from './workload.ts';
 
-const { values } = parseArgs({ args: process.argv.slice(2), options: { kafka: { type: 'boolean' }, events: { type: 'string' }, partitions: { type: 'string' }, rate: { type: 'string' }, quick: { type: 'boolean' } }, strict: false });
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: { kafka: { type: 'boolean' }, events: { type: 'string' }, partitions: { type: 'string' }, rate: { type: 'string' }, quick: { type: 'boolean' } },
+  strict: false,
+});
 const events = Number(values['events'] ?? (values['quick'] ? 50_000 : 200_000));
 const partitions = Number(values['partitions'] ?? 6);
 const rate = Number(values['rate'] ?? 5_000);
@@ -39,7 +43,9 @@ async function waitProcessed(p: KafkaPipeline, total: number, timeoutMs = 600_00
 export async function runKafkaBench(): Promise<void> {
   const brokers = kafkaBrokers();
   const machine = describeMachine();
-  log(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; broker ${brokers.join(',')}; ${events.toLocaleString('en')} events, ${partitions} partitions`);
+  log(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; broker ${brokers.join(',')}; ${events.toLocaleString('en')} events, ${partitions} partitions`,
+  );
   const { lines } = generateWorkload({ events, sessions: 2000, seed: 42 });
   const prices = loadPriceTable();
 
@@ -69,17 +75,27 @@ export async function runKafkaBench(): Promise<void> {
   const telemetry = createTelemetry({ version: 'bench', env: {} });
   const ends = new Map<string, number>();
   const latencies: number[] = [];
-  const p = await openKafkaPipeline({ brokers, prices, telemetry, topicPrefix: prefix2, groupId: prefix2, partitions, onAggregate: (a) => {
-    const sent = ends.get(`${a.session}\u0000${a.turn}`);
-    if (sent !== undefined && a.revision === 0) latencies.push(performance.now() - sent);
-  } });
+  const p = await openKafkaPipeline({
+    brokers,
+    prices,
+    telemetry,
+    topicPrefix: prefix2,
+    groupId: prefix2,
+    partitions,
+    onAggregate: (a) => {
+      const sent = ends.get(`${a.session}\u0000${a.turn}`);
+      if (sent !== undefined && a.revision === 0) latencies.push(performance.now() - sent);
+    },
+  });
   t = performance.now();
   for (let i = 0; i < lines.length; i += 2000) await p.ingestor.ingest(lines.slice(i, i + 2000), 'bench');
   const ingestDone = performance.now();
   await waitProcessed(p, lines.length);
   const e2eSeconds = (performance.now() - t) / 1000;
   const e2eRate = lines.length / e2eSeconds;
-  log(`end to end: ${Math.round(e2eRate).toLocaleString('en')} events/s (ingest alone ${Math.round(lines.length / ((ingestDone - t) / 1000)).toLocaleString('en')}/s)`);
+  log(
+    `end to end: ${Math.round(e2eRate).toLocaleString('en')} events/s (ingest alone ${Math.round(lines.length / ((ingestDone - t) / 1000)).toLocaleString('en')}/s)`,
+  );
 
   // Latency at a fixed offered rate: fresh turns (new session ids) so aggregates are first closes.
   const seconds = values['quick'] ? 3 : 5;
@@ -108,12 +124,17 @@ export async function runKafkaBench(): Promise<void> {
   await p.close();
   await telemetry.shutdown();
 
-  const row = (name: string, value: string, target: string, ok?: boolean) => `${name.padEnd(44)} ${value.padStart(22)}  ${target.padEnd(12)} ${ok === undefined ? '' : ok ? 'PASS' : 'SHORT'}`;
-  process.stdout.write(`\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; Kafka broker on the same machine (${brokers.join(',')}), ${partitions} partitions, one turnstream process\n\n`);
+  const row = (name: string, value: string, target: string, ok?: boolean) =>
+    `${name.padEnd(44)} ${value.padStart(22)}  ${target.padEnd(12)} ${ok === undefined ? '' : ok ? 'PASS' : 'SHORT'}`;
+  process.stdout.write(
+    `\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; Kafka broker on the same machine (${brokers.join(',')}), ${partitions} partitions, one turnstream process\n\n`,
+  );
   process.stdout.write(`${row('stage', 'measured', 'target')}\n`);
   process.stdout.write(`${row('baseline: decode + produce (acks=all)', `${Math.round(produceRate).toLocaleString('en')} ev/s`, '')}\n`);
   process.stdout.write(`${row('END TO END (Kafka): ingest → commit', `${Math.round(e2eRate).toLocaleString('en')} ev/s`, '≥ 100,000', e2eRate >= 100_000)}\n`);
-  process.stdout.write(`${row(`latency turn.end → aggregate @ ${rate}/s`, `p50 ${quantile(sorted, 0.5).toFixed(1)} p99 ${quantile(sorted, 0.99).toFixed(1)} ms`, '< 50 ms p99', quantile(sorted, 0.99) < 50)}\n`);
+  process.stdout.write(
+    `${row(`latency turn.end → aggregate @ ${rate}/s`, `p50 ${quantile(sorted, 0.5).toFixed(1)} p99 ${quantile(sorted, 0.99).toFixed(1)} ms`, '< 50 ms p99', quantile(sorted, 0.99) < 50)}\n`,
+  );
   process.stdout.write(`  (${sorted.length} samples, max ${(sorted[sorted.length - 1] ?? 0).toFixed(1)} ms)\n`);
 }
 

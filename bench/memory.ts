@@ -59,13 +59,34 @@ const eventId = (n: number): string => `01K${String(n).padStart(23, '0')}`;
 const sessionId = (n: number): string => `sess_${String(n).padStart(20, '0')}`;
 
 const usage = (session: string, turn: string, id: string, ms: number): string =>
-  JSON.stringify({ v: 1, id, type: 'llm.usage', session, turn, time: new Date(ms).toISOString(), provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1200, outputTokens: 300, cacheReadTokens: 8000, cacheWriteTokens: 1500, finishReason: 'tool_use', durationMs: 1800 });
+  JSON.stringify({
+    v: 1,
+    id,
+    type: 'llm.usage',
+    session,
+    turn,
+    time: new Date(ms).toISOString(),
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-5',
+    inputTokens: 1200,
+    outputTokens: 300,
+    cacheReadTokens: 8000,
+    cacheWriteTokens: 1500,
+    finishReason: 'tool_use',
+    durationMs: 1800,
+  });
 
 async function openPipeline(prices: PriceTable) {
   const data = tempDataDir();
   const { telemetry } = benchTelemetry('full');
   let aggregates = 0;
-  const pipeline: EmbeddedPipeline = await openEmbeddedPipeline({ dataDir: data.dir, prices, logger: benchLogger, ...(telemetry === undefined ? {} : { telemetry }), onAggregate: () => aggregates++ });
+  const pipeline: EmbeddedPipeline = await openEmbeddedPipeline({
+    dataDir: data.dir,
+    prices,
+    logger: benchLogger,
+    ...(telemetry === undefined ? {} : { telemetry }),
+    onAggregate: () => aggregates++,
+  });
   return {
     pipeline,
     aggregates: () => aggregates,
@@ -110,7 +131,19 @@ async function measureOpenTurns(o: MemoryOptions, turns: number, steps: number):
       const toolCallId = `toolu_${String(i * 8 + k).padStart(16, '0')}`;
       await push(usage(session, turn, eventId(n++), t));
       await push(JSON.stringify({ v: 1, id: eventId(n++), type: 'tool.start', session, turn, time: at, toolCallId, toolName: 'Bash' }));
-      await push(JSON.stringify({ v: 1, id: eventId(n++), type: 'tool.end', session, turn, time: new Date(t + 1).toISOString(), toolCallId, toolName: 'Bash', durationMs: 1 }));
+      await push(
+        JSON.stringify({
+          v: 1,
+          id: eventId(n++),
+          type: 'tool.end',
+          session,
+          turn,
+          time: new Date(t + 1).toISOString(),
+          toolCallId,
+          toolName: 'Bash',
+          durationMs: 1,
+        }),
+      );
     }
   }
   if (batch.length > 0) await pipe.send(batch.splice(0));

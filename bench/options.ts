@@ -82,7 +82,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
   const quick = values.quick ?? env['BENCH_QUICK'] === '1';
   let stages: Set<Stage> = new Set(DEFAULT_STAGES);
   if (values.only !== undefined) {
-    const wanted = values.only.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    const wanted = values.only
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
     const unknown = wanted.filter((s) => !(STAGES as readonly string[]).includes(s));
     if (unknown.length > 0) throw new Error(`--only: unknown stage(s) ${unknown.join(', ')}; choose from ${STAGES.join(', ')}`);
     stages = new Set(wanted as Stage[]);

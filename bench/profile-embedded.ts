@@ -17,7 +17,13 @@ export interface EmbeddedProfile {
  * profile holds the pipeline and not workload generation; writes the `.cpuprofile` (open it in
  * Chrome DevTools) and returns the top self-time functions and files.
  */
-export async function profileEmbedded(o: { lines: readonly string[]; batchSize: number; prices: PriceTable; file: string; top: number }): Promise<EmbeddedProfile> {
+export async function profileEmbedded(o: {
+  lines: readonly string[];
+  batchSize: number;
+  prices: PriceTable;
+  file: string;
+  top: number;
+}): Promise<EmbeddedProfile> {
   const session = new Session();
   session.connect();
   try {
@@ -35,7 +41,8 @@ export async function profileEmbedded(o: { lines: readonly string[]; batchSize: 
 }
 
 export function formatProfile(p: EmbeddedProfile): string {
-  const line = (r: ProfileRow): string => `${r.selfPct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}${r.where === '' ? '' : `  (${r.where})`}`;
+  const line = (r: ProfileRow): string =>
+    `${r.selfPct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(6)} ms  ${r.name}${r.where === '' ? '' : `  (${r.where})`}`;
   return [
     `CPU profile of one end-to-end run (${Math.round(p.eventsPerSecond / 1000)}k events/s while profiled; ${p.totalMs.toFixed(0)} ms sampled) → ${p.file}`,
     'top self time, by function:',

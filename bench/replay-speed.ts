@@ -97,7 +97,8 @@ async function profiled(label: string, fn: () => Promise<unknown>): Promise<{ la
     // Profiler.stop's own serialisation is sampled too (as node:inspector `post`): not replay's time.
     const inspector = s.groups.find((g) => g.name === 'node:inspector')?.selfMs ?? 0;
     const totalMs = s.totalMs - inspector;
-    const rescale = (rows: ProfileRow[]): ProfileRow[] => rows.filter((r) => !r.where.startsWith('node:inspector') && r.name !== 'node:inspector').map((r) => ({ ...r, selfPct: (r.selfMs / totalMs) * 100 }));
+    const rescale = (rows: ProfileRow[]): ProfileRow[] =>
+      rows.filter((r) => !r.where.startsWith('node:inspector') && r.name !== 'node:inspector').map((r) => ({ ...r, selfPct: (r.selfMs / totalMs) * 100 }));
     return { label, totalMs, functions: rescale(s.functions).slice(0, 12), groups: rescale(s.groups) };
   } finally {
     session.disconnect();
@@ -108,7 +109,9 @@ async function main(): Promise<void> {
   if (!hasGc()) note('run with --expose-gc for a GC between runs');
   let t = process.hrtime.bigint();
   const { lines, stats } = generateWorkload({ events: EVENTS, sessions: SESSIONS, seed: 42 });
-  note(`workload: ${EVENTS.toLocaleString('en')} events, ${stats.sessionsStarted} sessions, ${stats.turnsClosed} turns closed, ${Math.round(stats.bytes / stats.events)} B/event (${secondsSince(t).toFixed(1)} s)`);
+  note(
+    `workload: ${EVENTS.toLocaleString('en')} events, ${stats.sessionsStarted} sessions, ${stats.turnsClosed} turns closed, ${Math.round(stats.bytes / stats.events)} B/event (${secondsSince(t).toFixed(1)} s)`,
+  );
   t = process.hrtime.bigint();
   const many = buildLog(lines);
   const single = buildLog(singleSession(lines));
@@ -125,38 +128,77 @@ async function main(): Promise<void> {
     const middle = manyStore.db.prepare('SELECT session FROM events WHERE pos = ?').get(Math.floor(events / 2)) as { session: string };
     const extent = (await logs.extent!(middle.session))!;
 
-    await measure('read + parse the log (ceiling)', () => timed(events, async () => {
-      for await (const _batch of manyStore.log.read()) void _batch;
-    }));
+    await measure('read + parse the log (ceiling)', () =>
+      timed(events, async () => {
+        for await (const _batch of manyStore.log.read()) void _batch;
+      }),
+    );
 
-    const big = await measure('one large session (every event its own)', () => timed(singleEvents, () => replaySession({ log: singleStore.log, session: 'big-session', prices })), () => `${singleEvents.toLocaleString('en')} events of one session`);
-    await measure('one session of many, generic read (parses every event)', async () => {
-      const t0 = process.hrtime.bigint();
-      const r = await replaySession({ log: manyStore.log, session: middle.session, prices, lastPos: extent.lastPos });
-      return { seconds: secondsSince(t0), count: r.fed };
-    }, () => 'the EventLog port\'s read, stand-ins built after parsing (what the Kafka log does)');
+    const big = await measure(
+      'one large session (every event its own)',
+      () => timed(singleEvents, () => replaySession({ log: singleStore.log, session: 'big-session', prices })),
+      () => `${singleEvents.toLocaleString('en')} events of one session`,
+    );
+    await measure(
+      'one session of many, generic read (parses every event)',
+      async () => {
+        const t0 = process.hrtime.bigint();
+        const r = await replaySession({ log: manyStore.log, session: middle.session, prices, lastPos: extent.lastPos });
+        return { seconds: secondsSince(t0), count: r.fed };
+      },
+      () => "the EventLog port's read, stand-ins built after parsing (what the Kafka log does)",
+    );
 
-    let extentSeconds = 0, read = 0;
-    await measure('one session of many (log events read / s), as the CLI runs it', async () => {
-      const t0 = process.hrtime.bigint();
-      const e = (await logs.extent!(middle.session))!;
-      extentSeconds = secondsSince(t0);
-      const opened = await logs.forSession(middle.session);
-      const r = await replaySession({ log: opened.log, ...(opened.focusedRead === undefined ? {} : { focusedRead: opened.focusedRead }), session: middle.session, prices, lastPos: e.lastPos });
-      read = r.fed;
-      return { seconds: secondsSince(t0), count: r.fed };
-    }, () => `${extent.events} events of the session, ${read.toLocaleString('en')} read (to its last, +settle); incl. extent scan ${(extentSeconds * 1000).toFixed(0)} ms`);
+    let extentSeconds = 0,
+      read = 0;
+    await measure(
+      'one session of many (log events read / s), as the CLI runs it',
+      async () => {
+        const t0 = process.hrtime.bigint();
+        const e = (await logs.extent!(middle.session))!;
+        extentSeconds = secondsSince(t0);
+        const opened = await logs.forSession(middle.session);
+        const r = await replaySession({
+          log: opened.log,
+          ...(opened.focusedRead === undefined ? {} : { focusedRead: opened.focusedRead }),
+          session: middle.session,
+          prices,
+          lastPos: e.lastPos,
+        });
+        read = r.fed;
+        return { seconds: secondsSince(t0), count: r.fed };
+      },
+      () =>
+        `${extent.events} events of the session, ${read.toLocaleString('en')} read (to its last, +settle); incl. extent scan ${(extentSeconds * 1000).toFixed(0)} ms`,
+    );
 
-    const back = await measure('backfill: all sessions re-derived + re-priced', () => timed(events, async () => {
-      const s = await backfill({ logs: await logs.all(), prices, recorded: async () => [] });
-      if (s.events !== events) throw new Error(`backfill replayed ${s.events} of ${events}`);
-    }), () => `${SESSIONS} concurrent sessions; turns in range kept, nothing else`);
+    const back = await measure(
+      'backfill: all sessions re-derived + re-priced',
+      () =>
+        timed(events, async () => {
+          const s = await backfill({ logs: await logs.all(), prices, recorded: async () => [] });
+          if (s.events !== events) throw new Error(`backfill replayed ${s.events} of ${events}`);
+        }),
+      () => `${SESSIONS} concurrent sessions; turns in range kept, nothing else`,
+    );
 
-    await measure('full re-derivation into a memory store', () => timed(events, () => replayLog({ log: manyStore.log, prices, state: new MemorySessionStateStore() })), () => 'state, totals, turn records kept for every session');
+    await measure(
+      'full re-derivation into a memory store',
+      () => timed(events, () => replayLog({ log: manyStore.log, prices, state: new MemorySessionStateStore() })),
+      () => 'state, totals, turn records kept for every session',
+    );
 
     if (args.profile) {
-      profiles.push(await profiled(`one large session (${Math.round(big.best / 1000)}k events/s unprofiled)`, () => replaySession({ log: singleStore.log, session: 'big-session', prices })));
-      profiles.push(await profiled(`backfill (${Math.round(back.best / 1000)}k events/s unprofiled)`, async () => backfill({ logs: await logs.all(), prices, recorded: async () => [] })));
+      profiles.push(
+        await profiled(`one large session (${Math.round(big.best / 1000)}k events/s unprofiled)`, () =>
+          replaySession({ log: singleStore.log, session: 'big-session', prices }),
+        ),
+      );
+      profiles.push(
+        await profiled(`backfill (${Math.round(back.best / 1000)}k events/s unprofiled)`, async () =>
+          backfill({ logs: await logs.all(), prices, recorded: async () => [] }),
+        ),
+      );
     }
     await logs.close();
     manyStore.close();
@@ -168,7 +210,10 @@ async function main(): Promise<void> {
 
   const k = (n: number): string => `${Math.round(n / 1000)}k`;
   const lines2 = [`replay speed (target ≥ ${k(TARGET)} events/s), ${RUNS} runs, best / median:`];
-  for (const r of rows) lines2.push(`  ${r.stage.padEnd(48)} ${k(r.summary.best).padStart(6)} / ${k(r.summary.median).padStart(6)} events/s  ${r.summary.best >= TARGET ? 'OK   ' : 'SHORT'}  ${r.notes}`);
+  for (const r of rows)
+    lines2.push(
+      `  ${r.stage.padEnd(48)} ${k(r.summary.best).padStart(6)} / ${k(r.summary.median).padStart(6)} events/s  ${r.summary.best >= TARGET ? 'OK   ' : 'SHORT'}  ${r.notes}`,
+    );
   for (const p of profiles) {
     lines2.push('', `profile: ${p.label}, ${p.totalMs.toFixed(0)} ms sampled`);
     for (const f of p.functions) lines2.push(`  ${f.selfPct.toFixed(1).padStart(5)} %  ${f.name}${f.where === '' ? '' : `  (${f.where})`}`);

@@ -87,7 +87,10 @@ export const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} M
 function table(header: readonly string[], rows: readonly (readonly string[])[], rightAligned: ReadonlySet<number>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const fmt = (r: readonly string[]): string =>
-    r.map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (rightAligned.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
@@ -96,8 +99,16 @@ export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const out: string[] = [];
   out.push(`machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}, ${m.date}`);
-  out.push(`config: ${Object.entries(r.config).map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
-  out.push(`workload: ${Object.entries(r.workload).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+  out.push(
+    `config: ${Object.entries(r.config)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ')}`,
+  );
+  out.push(
+    `workload: ${Object.entries(r.workload)
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(' ')}`,
+  );
   const throughput = r.throughput.map((t) => [
     t.stage,
     si(t.best),
@@ -108,13 +119,28 @@ export function formatReport(r: BenchReport): string {
     t.status ?? '',
     t.notes,
   ]);
-  if (throughput.length > 0) out.push('', table(['stage', 'best', 'median', 'unit', 'vs baseline', 'target', 'status', 'notes'], throughput, new Set([1, 2, 4, 5])));
+  if (throughput.length > 0)
+    out.push('', table(['stage', 'best', 'median', 'unit', 'vs baseline', 'target', 'status', 'notes'], throughput, new Set([1, 2, 4, 5])));
   if (r.split.length > 0) {
     out.push('');
     out.push('end to end, where the time goes (best full run):');
-    out.push(table(['part', 'µs/event', 'share'], r.split.map((s) => [s.part, s.usPerEvent.toFixed(2), `${s.pct.toFixed(1)} %`]), new Set([1, 2])));
+    out.push(
+      table(
+        ['part', 'µs/event', 'share'],
+        r.split.map((s) => [s.part, s.usPerEvent.toFixed(2), `${s.pct.toFixed(1)} %`]),
+        new Set([1, 2]),
+      ),
+    );
   }
-  if (r.checks.length > 0) out.push('', table(['goal', 'measured', 'target', 'status', 'notes'], r.checks.map((c) => [c.metric, c.value, c.target, c.status ?? '', c.notes]), new Set()));
+  if (r.checks.length > 0)
+    out.push(
+      '',
+      table(
+        ['goal', 'measured', 'target', 'status', 'notes'],
+        r.checks.map((c) => [c.metric, c.value, c.target, c.status ?? '', c.notes]),
+        new Set(),
+      ),
+    );
   out.push('');
   out.push(`total bench time: ${r.totalSeconds.toFixed(0)} s`);
   return out.join('\n');

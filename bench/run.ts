@@ -34,7 +34,9 @@ async function main(o: BenchOptions): Promise<void> {
   const on = (s: Stage): boolean => o.stages.has(s);
   if (!hasGc()) progress('warning: run with --expose-gc (npm run bench does) for GC between runs and the memory stage');
   const machine = describeMachine();
-  progress(`${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${o.quick ? 'quick' : 'full'} mode, ${o.events.toLocaleString('en')} events, ${o.runs} runs each`);
+  progress(
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; ${o.quick ? 'quick' : 'full'} mode, ${o.events.toLocaleString('en')} events, ${o.runs} runs each`,
+  );
 
   const prices = loadPriceTable();
   const details: Record<string, unknown> = {};
@@ -42,7 +44,14 @@ async function main(o: BenchOptions): Promise<void> {
   let memory: MemoryResult | undefined;
   if (on('memory')) {
     progress(`memory: ${o.openTurns.toLocaleString('en')} open turns, then up to ${o.closeTurns.toLocaleString('en')} closed turns / ${o.memorySeconds} s …`);
-    memory = await runMemory({ prices, openTurns: o.openTurns, closeTurns: o.closeTurns, budgetSeconds: o.memorySeconds, batchSize: o.batchSize, turnGapMs: o.quick ? 20 : 5 });
+    memory = await runMemory({
+      prices,
+      openTurns: o.openTurns,
+      closeTurns: o.closeTurns,
+      budgetSeconds: o.memorySeconds,
+      batchSize: o.batchSize,
+      turnGapMs: o.quick ? 20 : 5,
+    });
     details['memory'] = memory;
   }
 
@@ -52,7 +61,11 @@ async function main(o: BenchOptions): Promise<void> {
 
   const rows: ThroughputRow[] = [];
   let baselineBest: number | undefined;
-  const measure = async (stage: string, runs: () => Promise<RateSummary>, row: Omit<ThroughputRow, 'stage' | 'best' | 'median' | 'runs' | 'unit' | 'vsBaselinePct' | 'status'> & { unit?: ThroughputRow['unit'] }): Promise<RateSummary> => {
+  const measure = async (
+    stage: string,
+    runs: () => Promise<RateSummary>,
+    row: Omit<ThroughputRow, 'stage' | 'best' | 'median' | 'runs' | 'unit' | 'vsBaselinePct' | 'status'> & { unit?: ThroughputRow['unit'] },
+  ): Promise<RateSummary> => {
     progress(`${stage} …`);
     const s = await runs();
     const unit = row.unit ?? 'events/s';
@@ -72,33 +85,52 @@ async function main(o: BenchOptions): Promise<void> {
   };
 
   if (on('baseline')) {
-    const b = await measure('baseline: JSON.parse + Map fold (ceiling)', () => repeat(o.runs, () => runBaseline(lines)), { notes: 'per (session, turn): tokens, tool calls; no validation/durability/export' });
+    const b = await measure('baseline: JSON.parse + Map fold (ceiling)', () => repeat(o.runs, () => runBaseline(lines)), {
+      notes: 'per (session, turn): tokens, tool calls; no validation/durability/export',
+    });
     baselineBest = b.best;
   }
-  if (on('decode')) await measure('decode + validate', () => repeat(o.runs, () => runDecodeOnly(lines, o.batchSize)), { notes: 'decodeEvent: JSON.parse + Ajv + Date.parse' });
-  if (on('append')) await measure('decode + append (ULID ids)', () => repeat(o.runs, () => runDecodeAppend(lines, o.batchSize)), { notes: `Ingestor → SQLite WAL sync=normal, ${o.batchSize}-line transactions` });
+  if (on('decode'))
+    await measure('decode + validate', () => repeat(o.runs, () => runDecodeOnly(lines, o.batchSize)), { notes: 'decodeEvent: JSON.parse + Ajv + Date.parse' });
+  if (on('append'))
+    await measure('decode + append (ULID ids)', () => repeat(o.runs, () => runDecodeAppend(lines, o.batchSize)), {
+      notes: `Ingestor → SQLite WAL sync=normal, ${o.batchSize}-line transactions`,
+    });
   if (on('uuid')) {
     const uuidLines = withRandomUuids(lines.slice(0, o.uuidEvents));
-    await measure('decode + append (UUIDv4 ids)', () => repeat(o.runs, () => runDecodeAppend(uuidLines, o.batchSize)), { notes: `first ${si(uuidLines.length)} lines, random ids: inserts all over UNIQUE(id); slows as the table grows` });
+    await measure('decode + append (UUIDv4 ids)', () => repeat(o.runs, () => runDecodeAppend(uuidLines, o.batchSize)), {
+      notes: `first ${si(uuidLines.length)} lines, random ids: inserts all over UNIQUE(id); slows as the table grows`,
+    });
   }
 
   const aggregates: TurnAggregate[] = [];
   const pipelineRun = (telemetry: 'none' | 'metrics' | 'full', extra: { collect?: boolean; keepLast?: boolean } = {}) => {
     let run = 0;
     let kept: string | undefined;
-    const summary = () => repeat(o.runs, async () => {
-      const last = ++run === o.runs;
-      const collect = extra.collect === true && run === 1;
-      const s = await runPipeline({ lines, batchSize: o.batchSize, prices, telemetry, ...(extra.keepLast === true && last ? { keepDataDir: true } : {}), ...(collect ? { onAggregate: (a: TurnAggregate) => aggregates.push(a) } : {}) });
-      if (s.dataDir !== undefined) kept = s.dataDir;
-      return s;
-    });
+    const summary = () =>
+      repeat(o.runs, async () => {
+        const last = ++run === o.runs;
+        const collect = extra.collect === true && run === 1;
+        const s = await runPipeline({
+          lines,
+          batchSize: o.batchSize,
+          prices,
+          telemetry,
+          ...(extra.keepLast === true && last ? { keepDataDir: true } : {}),
+          ...(collect ? { onAggregate: (a: TurnAggregate) => aggregates.push(a) } : {}),
+        });
+        if (s.dataDir !== undefined) kept = s.dataDir;
+        return s;
+      });
     return { summary, kept: () => kept };
   };
   if (on('pipeline')) await measure('pipeline, no telemetry', pipelineRun('none').summary, { notes: '+ windows, roll-ups, state commit (turn rows, totals)' });
   // Spans off; its first run also collects the aggregates for the span stages.
   let spansOff: RateSummary | undefined;
-  if (on('metrics') || on('spans')) spansOff = await measure('spans off: pipeline + metrics', pipelineRun('metrics', { collect: true }).summary, { notes: 'no span exporter: NoopSpanProcessor (span records still built)' });
+  if (on('metrics') || on('spans'))
+    spansOff = await measure('spans off: pipeline + metrics', pipelineRun('metrics', { collect: true }).summary, {
+      notes: 'no span exporter: NoopSpanProcessor (span records still built)',
+    });
 
   let fullSummary: RateSummary | undefined;
   let logDir: string | undefined;
@@ -112,19 +144,33 @@ async function main(o: BenchOptions): Promise<void> {
     const idx = rows.length - 1;
     // Export share: the part of end-to-end time that spans (BSP + serialisation) add over spans off.
     const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - fullSummary.best / spansOff.best)).toFixed(0)} % of e2e time`;
-    rows[idx] = { ...rows[idx]!, notes: `${si(spansPerS)} spans/s, ${((x['spanBytes'] ?? 0) / Math.max(1, x['spans'] ?? 1)).toFixed(0)} B/span, ${si(x['aggregates'] ?? 0)} turns${share}` };
+    rows[idx] = {
+      ...rows[idx]!,
+      notes: `${si(spansPerS)} spans/s, ${((x['spanBytes'] ?? 0) / Math.max(1, x['spans'] ?? 1)).toFixed(0)} B/span, ${si(x['aggregates'] ?? 0)} turns${share}`,
+    };
   }
 
   if (on('spans') && aggregates.length > 0) {
-    const ctx = { resource: resourceFromAttributes({ 'service.name': 'turnstream', 'service.version': 'bench' }), scope: { name: 'turnstream', version: 'bench' } };
+    const ctx = {
+      resource: resourceFromAttributes({ 'service.name': 'turnstream', 'service.version': 'bench' }),
+      scope: { name: 'turnstream', version: 'bench' },
+    };
     let spans: ReadableSpan[] = [];
-    await measure('span records: buildTurnSpans', () => repeat(o.runs, () => {
-      const s = runSpanBuild(aggregates, ctx);
-      spans = s.spans;
-      return { seconds: s.seconds, count: s.count };
-    }), { unit: 'spans/s', notes: '' });
+    await measure(
+      'span records: buildTurnSpans',
+      () =>
+        repeat(o.runs, () => {
+          const s = runSpanBuild(aggregates, ctx);
+          spans = s.spans;
+          return { seconds: s.seconds, count: s.count };
+        }),
+      { unit: 'spans/s', notes: '' },
+    );
     rows[rows.length - 1] = { ...rows[rows.length - 1]!, notes: `${aggregates.length} turns → ${spans.length} spans (sha256-derived ids, attributes)` };
-    await measure('OTLP protobuf serialisation', () => repeat(o.runs, () => runSerialize(spans, 4096)), { unit: 'spans/s', notes: 'ProtobufTraceSerializer.serializeRequest, 4096-span batches' });
+    await measure('OTLP protobuf serialisation', () => repeat(o.runs, () => runSerialize(spans, 4096)), {
+      unit: 'spans/s',
+      notes: 'ProtobufTraceSerializer.serializeRequest, 4096-span batches',
+    });
   }
   aggregates.length = 0;
 
@@ -137,9 +183,17 @@ async function main(o: BenchOptions): Promise<void> {
 
   if (on('replay') && logDir !== undefined) {
     const dir = logDir;
-    await measure('replay: read + parse log', () => repeat(o.runs, () => runReplayRead(dir)), { notes: 'log.read(): SQLite rows → parseLoggedEvent; ceiling for replay' });
-    await measure('replay: restart (rebuild windows)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), { target: TARGET_REPLAY, notes: 'fresh pipeline, processor.start(); effects ≤ committed position suppressed' });
-    await measure('replay: full re-derive + re-export', () => repeat(o.runs, () => runReplayFull(dir, prices, lines.length)), { target: TARGET_REPLAY, notes: 'log copy without state: commit + metrics + spans again' });
+    await measure('replay: read + parse log', () => repeat(o.runs, () => runReplayRead(dir)), {
+      notes: 'log.read(): SQLite rows → parseLoggedEvent; ceiling for replay',
+    });
+    await measure('replay: restart (rebuild windows)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), {
+      target: TARGET_REPLAY,
+      notes: 'fresh pipeline, processor.start(); effects ≤ committed position suppressed',
+    });
+    await measure('replay: full re-derive + re-export', () => repeat(o.runs, () => runReplayFull(dir, prices, lines.length)), {
+      target: TARGET_REPLAY,
+      notes: 'log copy without state: commit + metrics + spans again',
+    });
   }
   if (logDir !== undefined) rmSync(logDir, { recursive: true, force: true });
 

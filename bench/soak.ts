@@ -55,7 +55,11 @@ const say = (m: string): void => void process.stderr.write(`[soak] ${m}\n`);
 const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-soak-'));
 // Short body timeouts so stalled uploads are cut (408) within the run, not only by the kills.
 const server = await createSoakServer({ dataDir, extraArgs: ['--body-idle-timeout', '5s', '--body-timeout', '10s'] });
-const next = createTraffic({ seed: num('seed', values.seed), sessions: num('sessions', values.sessions), hostileEvery: num('hostile-every', values['hostile-every']) });
+const next = createTraffic({
+  seed: num('seed', values.seed),
+  sessions: num('sessions', values.sessions),
+  hostileEvery: num('hostile-every', values['hostile-every']),
+});
 const acked: ValidTurn[] = [];
 const pending: ValidTurn[] = [];
 const answers = new Map<string, number>();
@@ -124,7 +128,9 @@ for (let i = 0; ; i++) {
 clearInterval(sampler);
 
 const bin = fileURLToPath(new URL('../bin/turnstream.js', import.meta.url));
-const list = JSON.parse(execFileSync(process.execPath, [bin, 'sessions', 'list', '--json', '--limit', '1000000', '--data-dir', dataDir], { encoding: 'utf8', maxBuffer: 1 << 28 })) as { session: string; totals: { turns: number; llmCalls: number; toolCalls: number; inputTokens: number; outputTokens: number } }[];
+const list = JSON.parse(
+  execFileSync(process.execPath, [bin, 'sessions', 'list', '--json', '--limit', '1000000', '--data-dir', dataDir], { encoding: 'utf8', maxBuffer: 1 << 28 }),
+) as { session: string; totals: { turns: number; llmCalls: number; toolCalls: number; inputTokens: number; outputTokens: number } }[];
 await server.stop();
 
 const db = new DatabaseSync(join(dataDir, 'turnstream.db'), { readOnly: true });
@@ -156,13 +162,13 @@ for (const [session, w] of want) {
 
 const mib = (b: number): string => `${(b / 2 ** 20).toFixed(0)} MiB`;
 const lines = [
-    `soak: ${minutes} min, ${server.restarts} kill -9 restarts, ${acked.length} valid turns acknowledged`,
-    `acked valid events: ${ackedEvents}, found in log: ${found}, hostile events in log: ${hostileInLog}`,
-    `sessions: ${want.size} expected, totals exact for ${want.size - new Set(wrong.map((w) => w.split(' ')[0])).size}`,
-    `max RSS of the server: ${mib(server.maxRssBytes)}; largest HTTP answer: ${maxAnswerBytes} bytes`,
-    'hostile requests (kind → answer: count):',
-    ...[...answers].sort().map(([k, n]) => `  ${k}: ${n}`),
-    ...(wrong.length > 0 ? ['MISMATCHES:', ...wrong.slice(0, 20).map((w) => `  ${w}`)] : []),
+  `soak: ${minutes} min, ${server.restarts} kill -9 restarts, ${acked.length} valid turns acknowledged`,
+  `acked valid events: ${ackedEvents}, found in log: ${found}, hostile events in log: ${hostileInLog}`,
+  `sessions: ${want.size} expected, totals exact for ${want.size - new Set(wrong.map((w) => w.split(' ')[0])).size}`,
+  `max RSS of the server: ${mib(server.maxRssBytes)}; largest HTTP answer: ${maxAnswerBytes} bytes`,
+  'hostile requests (kind → answer: count):',
+  ...[...answers].sort().map(([k, n]) => `  ${k}: ${n}`),
+  ...(wrong.length > 0 ? ['MISMATCHES:', ...wrong.slice(0, 20).map((w) => `  ${w}`)] : []),
 ];
 process.stdout.write(`${lines.join('\n')}\n`);
 if (values.keep) say(`data kept in ${dataDir}`);

@@ -64,8 +64,14 @@ export function summarizeProfile(profile: CpuProfile, top: number): { totalMs: n
     grp.set(g, (grp.get(g) ?? 0) + us);
   }
   const pct = (us: number): number => (100 * us) / totalUs;
-  const functions = [...fn.values()].sort((a, b) => b.us - a.us).slice(0, top).map((r) => ({ name: r.name, where: r.where, selfMs: r.us / 1000, selfPct: pct(r.us) }));
-  const groups = [...grp.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([g, us]) => ({ name: g, where: '', selfMs: us / 1000, selfPct: pct(us) }));
+  const functions = [...fn.values()]
+    .sort((a, b) => b.us - a.us)
+    .slice(0, top)
+    .map((r) => ({ name: r.name, where: r.where, selfMs: r.us / 1000, selfPct: pct(r.us) }));
+  const groups = [...grp.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([g, us]) => ({ name: g, where: '', selfMs: us / 1000, selfPct: pct(us) }));
   return { totalMs: totalUs / 1000, functions, groups };
 }
 
@@ -105,7 +111,8 @@ function main(argv: readonly string[]): void {
   const topIndex = argv.indexOf('--top');
   const top = topIndex >= 0 ? Number(argv[topIndex + 1]) : 30;
   const s = summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, top);
-  const line = (r: ProfileRow): string => `${r.selfPct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}${r.where === '' ? '' : `  (${r.where})`}`;
+  const line = (r: ProfileRow): string =>
+    `${r.selfPct.toFixed(1).padStart(5)} %  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}${r.where === '' ? '' : `  (${r.where})`}`;
   process.stdout.write(`profile: ${s.totalMs.toFixed(0)} ms sampled\n\nTop functions by self time:\n`);
   for (const r of s.functions) process.stdout.write(`${line(r)}\n`);
   process.stdout.write('\nSelf time by file / package:\n');

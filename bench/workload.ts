@@ -120,13 +120,25 @@ export function generateWorkload(o: WorkloadOptions): Workload {
 
   const lines: string[] = [];
   const byType: Record<string, number> = {};
-  let bytes = 0, minLine = Number.POSITIVE_INFINITY, maxLine = 0, sessionsStarted = 0, turnsClosed = 0;
+  let bytes = 0,
+    minLine = Number.POSITIVE_INFINITY,
+    maxLine = 0,
+    sessionsStarted = 0,
+    turnsClosed = 0;
   const open: Turn[] = [];
 
   const emit = (s: Session, type: string, turn: string | undefined, fields: Record<string, unknown>): void => {
     if (lines.length >= o.events) return;
     now += -Math.log(1 - rnd()) * meanGapMs;
-    const head = { v: 1, id: ulid(now), type, session: s.id, ...(turn === undefined ? {} : { turn }), time: new Date(Math.floor(now)).toISOString(), seq: s.seq++ };
+    const head = {
+      v: 1,
+      id: ulid(now),
+      type,
+      session: s.id,
+      ...(turn === undefined ? {} : { turn }),
+      time: new Date(Math.floor(now)).toISOString(),
+      seq: s.seq++,
+    };
     const line = JSON.stringify({ ...head, ...fields });
     lines.push(line);
     byType[type] = (byType[type] ?? 0) + 1;
@@ -142,7 +154,16 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   };
 
   const startSession = (): void => {
-    const s: Session = { id: `sess_${randomChars(20).toLowerCase()}`, model: pickModel(), agent: pick(AGENTS), seq: 0, turnsLeft: int(3, 12), turnCounter: 0, openTurns: 0, context: int(2000, 12000) };
+    const s: Session = {
+      id: `sess_${randomChars(20).toLowerCase()}`,
+      model: pickModel(),
+      agent: pick(AGENTS),
+      seq: 0,
+      turnsLeft: int(3, 12),
+      turnCounter: 0,
+      openTurns: 0,
+      context: int(2000, 12000),
+    };
     sessionsStarted++;
     emit(s, 'session.start', undefined, { agent: s.agent, user: `user-${int(1, 500)}` });
     const concurrent = Math.min(int(2, 4), s.turnsLeft);

@@ -6,8 +6,10 @@ import { spawnSync } from 'node:child_process';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 15)) {
-  process.stderr.write(`turnstream needs Node.js >= 22.15 (24 LTS recommended); this is ${process.version}.\n` +
-    `Run it through npm (npm start, npx turnstream) so the node@24 dev dependency is used, or install Node 24.\n`);
+  process.stderr.write(
+    `turnstream needs Node.js >= 22.15 (24 LTS recommended); this is ${process.version}.\n` +
+      `Run it through npm (npm start, npx turnstream) so the node@24 dev dependency is used, or install Node 24.\n`,
+  );
   process.exit(1);
 }
 const installed = import.meta.url.includes('/node_modules/');

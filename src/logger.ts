@@ -14,7 +14,15 @@ export interface Logger {
   child(namespace: string): Logger;
 }
 
-export function createLogger({ namespace = 'turnstream', level, write }: { namespace?: string; level?: LogLevel; write?: (line: string) => void } = {}): Logger {
+export function createLogger({
+  namespace = 'turnstream',
+  level,
+  write,
+}: {
+  namespace?: string;
+  level?: LogLevel;
+  write?: (line: string) => void;
+} = {}): Logger {
   const min = ORDER[level ?? (process.env['TURNSTREAM_LOG_LEVEL'] as LogLevel | undefined) ?? 'info'] ?? ORDER.info;
   const out = write ?? ((line: string) => process.stderr.write(`${line}\n`));
   const log = (lvl: LogLevel) => (msg: string, fields?: Record<string, unknown>) => {

@@ -47,7 +47,10 @@ async function provisionTools(): Promise<string> {
   try {
     out = await run(toolsScript, ['install']);
   } catch (e) {
-    throw new Error(`cannot provide Prometheus 3.16 / Alertmanager 0.35 for the tests: ${(e as Error).message}\nInstall Go 1.26.7+ (https://go.dev/dl) so deploy/tools/tools.sh can build them once, or set PROMETHEUS_BIN, PROMTOOL_BIN, ALERTMANAGER_BIN and AMTOOL_BIN to those binaries.`, { cause: e });
+    throw new Error(
+      `cannot provide Prometheus 3.16 / Alertmanager 0.35 for the tests: ${(e as Error).message}\nInstall Go 1.26.7+ (https://go.dev/dl) so deploy/tools/tools.sh can build them once, or set PROMETHEUS_BIN, PROMTOOL_BIN, ALERTMANAGER_BIN and AMTOOL_BIN to those binaries.`,
+      { cause: e },
+    );
   }
   const dir = /BIN_DIR=(.+)/.exec(out)?.[1]?.trim();
   if (dir === undefined) throw new Error(`deploy/tools/tools.sh install printed no BIN_DIR: ${out}`);
@@ -63,7 +66,10 @@ async function provisionJaeger(): Promise<string> {
   try {
     out = await run(jaegerScript, ['install']);
   } catch (e) {
-    throw new Error(`cannot provide Jaeger v2 for the span tests: ${(e as Error).message}\nInstall Go 1.26.7+ (https://go.dev/dl) so deploy/tools/jaeger.sh can build it once, or set JAEGER_BIN to a Jaeger v2 binary.`, { cause: e });
+    throw new Error(
+      `cannot provide Jaeger v2 for the span tests: ${(e as Error).message}\nInstall Go 1.26.7+ (https://go.dev/dl) so deploy/tools/jaeger.sh can build it once, or set JAEGER_BIN to a Jaeger v2 binary.`,
+      { cause: e },
+    );
   }
   const bin = /JAEGER_BIN=(.+)/.exec(out)?.[1]?.trim();
   if (bin === undefined) throw new Error(`deploy/tools/jaeger.sh install printed no JAEGER_BIN: ${out}`);
@@ -79,7 +85,10 @@ async function provisionKafka(): Promise<string> {
   try {
     out = await run(kafkaScript, ['start', '--port', 'auto', '--fresh']);
   } catch (e) {
-    throw new Error(`cannot start a Kafka broker for the tests: ${(e as Error).message}\ndeploy/kafka/kafka.sh needs Java 17+ and Maven (see deploy/kafka/README.md), or set TURNSTREAM_TEST_KAFKA_BROKERS to a broker.`, { cause: e });
+    throw new Error(
+      `cannot start a Kafka broker for the tests: ${(e as Error).message}\ndeploy/kafka/kafka.sh needs Java 17+ and Maven (see deploy/kafka/README.md), or set TURNSTREAM_TEST_KAFKA_BROKERS to a broker.`,
+      { cause: e },
+    );
   }
   const m = /KAFKA_BROKERS=(\S+):(\d+)/.exec(out);
   if (m === null) throw new Error(`deploy/kafka/kafka.sh start printed no KAFKA_BROKERS: ${out}`);

@@ -54,7 +54,8 @@ export async function createSoakServer({ dataDir, extraArgs = [] }: { dataDir: s
   const sample = (): void => {
     maxRss = Math.max(maxRss, peakRss(child?.pid));
   };
-  const exited = (c: ChildProcess): Promise<void> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r())));
+  const exited = (c: ChildProcess): Promise<void> =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', () => r()));
   const start = async (): Promise<void> => {
     restarts++;
     // A kill -9 leaves the data dir lock to a dead pid; the new process must take it over by itself.

@@ -37,9 +37,15 @@ function hostileLines(session: string, n: number, nowMs: number): Buffer[] {
   return [
     Buffer.from(`{${base},"id":"h-deep-state-${n}","type":"state.set","key":"k","value":${deep(5000)}}`),
     Buffer.from(`{${base},"id":"h-deep-field-${n}","type":"turn.start","turn":"x-${n}","extra":${deep(5000)}}`),
-    Buffer.from(`{${base},"id":"h-inf-${n}","type":"llm.usage","turn":"x-${n}","provider":"anthropic","model":"claude-sonnet-4-5","inputTokens":1e309,"outputTokens":1}`),
-    Buffer.from(`{${base},"id":"h-huge-${n}","type":"llm.usage","turn":"x-${n}","provider":"anthropic","model":"claude-sonnet-4-5","inputTokens":${2 ** 60},"outputTokens":1}`),
-    Buffer.from(`{${base},"id":"h-cost-${n}","type":"llm.usage","turn":"x-${n}","provider":"anthropic","model":"claude-sonnet-4-5","inputTokens":1,"outputTokens":1,"cost":1e309}`),
+    Buffer.from(
+      `{${base},"id":"h-inf-${n}","type":"llm.usage","turn":"x-${n}","provider":"anthropic","model":"claude-sonnet-4-5","inputTokens":1e309,"outputTokens":1}`,
+    ),
+    Buffer.from(
+      `{${base},"id":"h-huge-${n}","type":"llm.usage","turn":"x-${n}","provider":"anthropic","model":"claude-sonnet-4-5","inputTokens":${2 ** 60},"outputTokens":1}`,
+    ),
+    Buffer.from(
+      `{${base},"id":"h-cost-${n}","type":"llm.usage","turn":"x-${n}","provider":"anthropic","model":"claude-sonnet-4-5","inputTokens":1,"outputTokens":1,"cost":1e309}`,
+    ),
     Buffer.from(`{"v":1,"id":"h-broken-${n}","type":`),
     Buffer.concat([Buffer.from(`{${base},"id":"h-utf8-${n}-`), Buffer.from([0xff, 0xfe]), Buffer.from(`","type":"turn.start","turn":"u"}`)]),
     Buffer.from('1'),

@@ -16,9 +16,10 @@ function dataDirOf(config: BackendConfig): string {
 export async function openEmbeddedBackend(config: BackendConfig, o: PipelineOptions): Promise<ServingBackend> {
   const dataDir = dataDirOf(config);
   const maxRows = config.deadLetterMaxRows;
-  const deadLetterRetention = maxRows === undefined || config.deadLetterMaxBytes === undefined || config.deadLetterMaxAgeMs === undefined
-    ? undefined
-    : { maxRows, maxRowsPerSource: Math.ceil(maxRows / 2), maxBytes: config.deadLetterMaxBytes, maxAgeMillis: config.deadLetterMaxAgeMs };
+  const deadLetterRetention =
+    maxRows === undefined || config.deadLetterMaxBytes === undefined || config.deadLetterMaxAgeMs === undefined
+      ? undefined
+      : { maxRows, maxRowsPerSource: Math.ceil(maxRows / 2), maxBytes: config.deadLetterMaxBytes, maxAgeMillis: config.deadLetterMaxAgeMs };
   const pipeline = await openEmbeddedPipeline({
     ...o,
     dataDir,
@@ -44,9 +45,11 @@ export async function openEmbeddedBackend(config: BackendConfig, o: PipelineOpti
 export async function readEmbeddedBackend(config: BackendConfig, purpose: 'report' | 'replay'): Promise<Backend> {
   const dir = dataDirOf(config);
   if (!existsSync(join(dir, 'turnstream.db'))) {
-    throw new TurnstreamError(purpose === 'replay'
-      ? `no turnstream data in ${dir}: nothing to replay. Point --data-dir at the directory 'turnstream start' uses (or use --kafka)`
-      : `no turnstream data in ${dir}; run 'turnstream start' (or 'turnstream send FILE --data-dir ${config.dataDir}') first, or point --data-dir at the right directory`);
+    throw new TurnstreamError(
+      purpose === 'replay'
+        ? `no turnstream data in ${dir}: nothing to replay. Point --data-dir at the directory 'turnstream start' uses (or use --kafka)`
+        : `no turnstream data in ${dir}; run 'turnstream start' (or 'turnstream send FILE --data-dir ${config.dataDir}') first, or point --data-dir at the right directory`,
+    );
   }
   const store = openEmbeddedStore({ dataDir: dir });
   return {

@@ -15,12 +15,21 @@ const prefixOf = (config: BackendConfig): string => config.kafkaTopicPrefix ?? '
 /** Serving on Kafka: ingest produces to the events topic; this process works the partitions the group gives it. */
 export async function openKafkaBackend(config: BackendConfig, brokers: readonly string[], o: PipelineOptions): Promise<ServingBackend> {
   const groupId = config.kafkaGroup ?? 'turnstream';
-  let pipeline;
+  let pipeline: Awaited<ReturnType<typeof openKafkaPipeline>>;
   try {
-    pipeline = await openKafkaPipeline({ ...o, brokers, groupId, topicPrefix: prefixOf(config), ...(config.kafkaPartitions === undefined ? {} : { partitions: config.kafkaPartitions }) });
+    pipeline = await openKafkaPipeline({
+      ...o,
+      brokers,
+      groupId,
+      topicPrefix: prefixOf(config),
+      ...(config.kafkaPartitions === undefined ? {} : { partitions: config.kafkaPartitions }),
+    });
   } catch (error) {
     if (error instanceof TurnstreamError) throw error;
-    throw new TurnstreamError(`cannot start on Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error });
+    throw new TurnstreamError(
+      `cannot start on Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`,
+      { cause: error },
+    );
   }
   const { view, topics, partitions } = pipeline;
   const where = `Kafka ${brokers.join(',')} (${prefixOf(config)}.*)`;
@@ -30,7 +39,13 @@ export async function openKafkaBackend(config: BackendConfig, brokers: readonly 
     describe: { kafka: brokers, group: groupId, topics: topics.events, partitions },
     ingest: pipeline.ingestor,
     readers: {
-      state: { get: (s, k) => view.get(s, k), list: (s) => view.list(s), totals: (s) => view.sessionTotals(s), sessions: (x) => view.sessions(x), turns: (s) => view.sessionTurns(s) },
+      state: {
+        get: (s, k) => view.get(s, k),
+        list: (s) => view.list(s),
+        totals: (s) => view.sessionTotals(s),
+        sessions: (x) => view.sessions(x),
+        turns: (s) => view.sessionTurns(s),
+      },
       deadLetters: pipeline.deadLetters,
       log: kafkaReplayLogs({ kafka: pipeline.kafka, topic: topics.events, partitions, where }),
     },
@@ -74,28 +89,41 @@ async function firstLook(brokers: readonly string[], topics: TopicNames, prefix:
   try {
     await admin.connect();
     if (!(await admin.listTopics()).includes(needed)) {
-      throw new TurnstreamError(purpose === 'replay'
-        ? `no topic ${needed} on ${brokers.join(',')}: nothing to replay. Has 'turnstream start --kafka' run there (topic prefix ${prefix})?`
-        : `no topic ${needed} on ${brokers.join(',')}: has 'turnstream start --kafka' run there (topic prefix ${prefix})?`);
+      throw new TurnstreamError(
+        purpose === 'replay'
+          ? `no topic ${needed} on ${brokers.join(',')}: nothing to replay. Has 'turnstream start --kafka' run there (topic prefix ${prefix})?`
+          : `no topic ${needed} on ${brokers.join(',')}: has 'turnstream start --kafka' run there (topic prefix ${prefix})?`,
+      );
     }
     return await partitionCount(admin, topics.events);
   } catch (error) {
     if (error instanceof TurnstreamError) throw error;
-    throw new TurnstreamError(purpose === 'replay'
-      ? `cannot read the event log from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`
-      : `cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`, { cause: error, retriable: true });
+    throw new TurnstreamError(
+      purpose === 'replay'
+        ? `cannot read the event log from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`
+        : `cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}. Is the broker running (deploy/kafka/kafka.sh start)?`,
+      { cause: error, retriable: true },
+    );
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
 }
 
 /** The state view and dead-letter reader, each opened once, when first used. */
-function lazyReaders(kafka: Kafka, topics: TopicNames, partitions: number, brokers: readonly string[]): { readers: Omit<BackendReaders, 'log'>; close(): Promise<void> } {
+function lazyReaders(
+  kafka: Kafka,
+  topics: TopicNames,
+  partitions: number,
+  brokers: readonly string[],
+): { readers: Omit<BackendReaders, 'log'>; close(): Promise<void> } {
   const opening = <T>(open: () => Promise<T>): (() => Promise<T>) => {
     let opened: Promise<T> | undefined;
-    return () => (opened ??= open().catch((error: unknown) => {
-      throw error instanceof TurnstreamError ? error : new TurnstreamError(`cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}`, { cause: error });
-    }));
+    return () =>
+      (opened ??= open().catch((error: unknown) => {
+        throw error instanceof TurnstreamError
+          ? error
+          : new TurnstreamError(`cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}`, { cause: error });
+      }));
   };
   let view: Promise<KafkaStateView> | undefined;
   let letters: Promise<KafkaDeadLetterStore> | undefined;
@@ -116,7 +144,16 @@ function lazyReaders(kafka: Kafka, topics: TopicNames, partitions: number, broke
       },
     },
     close: async () => {
-      await Promise.all([view?.then((v) => v.close(), () => undefined), letters?.then((d) => d.close(), () => undefined)]);
+      await Promise.all([
+        view?.then(
+          (v) => v.close(),
+          () => undefined,
+        ),
+        letters?.then(
+          (d) => d.close(),
+          () => undefined,
+        ),
+      ]);
     },
   };
 }

@@ -31,7 +31,11 @@ export interface ReadOptions {
 
 export type { BackendConfig };
 
-export const brokerList = (value: string): string[] => value.split(',').map((b) => b.trim()).filter((b) => b !== '');
+export const brokerList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((b) => b.trim())
+    .filter((b) => b !== '');
 
 /**
  * Opens the backend the configuration asks for: Kafka when `kafka` is set, else the embedded store
@@ -51,7 +55,10 @@ export async function openBackend(config: BackendConfig, o: ServeOptions | ReadO
 function pipelineOptions(config: BackendConfig, o: ServeOptions): PipelineOptions {
   const logger = o.logger ?? silentLogger;
   const rules = o.liveAlerts !== true || config.budgets === undefined ? [] : loadBudgetRules(config.budgets);
-  const sinks = (): AlertSink[] => [logAlertSink(logger), ...(config.alertWebhook === undefined ? [] : [webhookAlertSink({ url: config.alertWebhook, logger })])];
+  const sinks = (): AlertSink[] => [
+    logAlertSink(logger),
+    ...(config.alertWebhook === undefined ? [] : [webhookAlertSink({ url: config.alertWebhook, logger })]),
+  ];
   return {
     ...(rules.length === 0 ? {} : { budgets: { rules, sink: fanOutAlertSink(sinks()) } }),
     prices: o.prices,

@@ -22,14 +22,45 @@ const READ_STORE: readonly SettingName[] = ['dataDir', 'kafka', 'kafkaTopicPrefi
  */
 export const COMMAND_OPTIONS: Readonly<Record<string, CommandOptions>> = {
   start: {
-    settings: ['dataDir', 'host', 'port', 'token', 'tokenFile', 'prices', 'turnIdleTimeoutMs', 'graceMs', 'maxBodyBytes', 'maxInflightBodyBytes', 'bodyIdleTimeoutMs', 'bodyTimeoutMs', 'maxRequestDeadLetters', 'deadLetterMaxRows', 'deadLetterMaxBytes', 'deadLetterMaxAgeMs', 'metricLabelValues', 'metricLabelSets', 'metricHistogramLabelSets', ...DECODE, 'sync', 'budgets', 'alertWebhook', 'kafka', 'kafkaGroup', 'kafkaTopicPrefix', 'kafkaPartitions'],
+    settings: [
+      'dataDir',
+      'host',
+      'port',
+      'token',
+      'tokenFile',
+      'prices',
+      'turnIdleTimeoutMs',
+      'graceMs',
+      'maxBodyBytes',
+      'maxInflightBodyBytes',
+      'bodyIdleTimeoutMs',
+      'bodyTimeoutMs',
+      'maxRequestDeadLetters',
+      'deadLetterMaxRows',
+      'deadLetterMaxBytes',
+      'deadLetterMaxAgeMs',
+      'metricLabelValues',
+      'metricLabelSets',
+      'metricHistogramLabelSets',
+      ...DECODE,
+      'sync',
+      'budgets',
+      'alertWebhook',
+      'kafka',
+      'kafkaGroup',
+      'kafkaTopicPrefix',
+      'kafkaPartitions',
+    ],
     flags: [],
   },
   send: { settings: [...CLIENT, ...DIRECT, ...DECODE], flags: ['batch', 'json'] },
   import: { settings: [...CLIENT, ...DIRECT, ...DECODE], flags: ['watch', 'batch', 'json'] },
   sessions: { settings: READ_STORE, flags: ['json', 'limit'] },
   'dead-letters': { settings: READ_STORE, flags: ['reason', 'limit', 'json'] },
-  replay: { settings: [...READ_STORE, 'prices', 'turnIdleTimeoutMs', 'graceMs'], flags: ['session', 'json', 'ndjson', 'at', 'export', 'speed', 'all', 'from', 'to', 'out'] },
+  replay: {
+    settings: [...READ_STORE, 'prices', 'turnIdleTimeoutMs', 'graceMs'],
+    flags: ['session', 'json', 'ndjson', 'at', 'export', 'speed', 'all', 'from', 'to', 'out'],
+  },
 };
 
 /** Flags every command takes. */

@@ -25,9 +25,27 @@ export async function deadLetters(flags: Record<string, string | boolean | undef
       return 0;
     }
     const counts = await backend.readers.deadLetters.countByReason();
-    out.line(Object.keys(counts).length === 0 ? 'no dead letters' : `dead letters: ${Object.entries(counts).map(([r, n]) => `${r} ${n}`).join(', ')}`);
+    out.line(
+      Object.keys(counts).length === 0
+        ? 'no dead letters'
+        : `dead letters: ${Object.entries(counts)
+            .map(([r, n]) => `${r} ${n}`)
+            .join(', ')}`,
+    );
     if (rows.length > 0) {
-      out.line(table(['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'], rows.map((l) => [new Date(l.at).toISOString(), l.reason, l.source, l.session ?? '-', l.message.slice(0, 80), l.rawBase64 === undefined ? l.raw.slice(0, 60) : `base64:${l.rawBase64.slice(0, 53)}`])));
+      out.line(
+        table(
+          ['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'],
+          rows.map((l) => [
+            new Date(l.at).toISOString(),
+            l.reason,
+            l.source,
+            l.session ?? '-',
+            l.message.slice(0, 80),
+            l.rawBase64 === undefined ? l.raw.slice(0, 60) : `base64:${l.rawBase64.slice(0, 53)}`,
+          ]),
+        ),
+      );
     }
     return 0;
   } finally {

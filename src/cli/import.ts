@@ -27,7 +27,10 @@ const SESSIONS_SHOWN = 20;
 
 /** Claude Code's transcript directories: `$CLAUDE_CONFIG_DIR/projects` (a comma-separated list is allowed), else `~/.claude/projects`. */
 export function defaultClaudeRoots(env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs = (env['CLAUDE_CONFIG_DIR'] ?? '').split(',').map((d) => d.trim()).filter((d) => d !== '');
+  const dirs = (env['CLAUDE_CONFIG_DIR'] ?? '')
+    .split(',')
+    .map((d) => d.trim())
+    .filter((d) => d !== '');
   return (dirs.length > 0 ? dirs : [join(homedir(), '.claude')]).map((d) => join(d, 'projects'));
 }
 
@@ -40,7 +43,11 @@ export async function importCommand(args: string[], flags: Flags): Promise<numbe
   const roots = (dirs.length > 0 ? dirs : defaultClaudeRoots()).map((d) => resolve(d));
   for (const root of roots) {
     if (!existsSync(root)) {
-      throw new TurnstreamError(dirs.length > 0 ? `${root} does not exist; pass a directory of Claude Code transcripts (*.jsonl) or one transcript file` : `no Claude Code transcripts at ${root}; pass their directory (turnstream import claude DIR) or set CLAUDE_CONFIG_DIR`);
+      throw new TurnstreamError(
+        dirs.length > 0
+          ? `${root} does not exist; pass a directory of Claude Code transcripts (*.jsonl) or one transcript file`
+          : `no Claude Code transcripts at ${root}; pass their directory (turnstream import claude DIR) or set CLAUDE_CONFIG_DIR`,
+      );
     }
   }
   const batchSize = typeof flags['batch'] === 'string' ? parsePositiveInt(flags['batch']) : 2000;
@@ -69,7 +76,10 @@ async function openTarget(config: Config, flags: Flags, prices: PriceTable): Pro
     try {
       await fetch(new URL('/healthz', url), { signal: AbortSignal.timeout(3000) });
     } catch (error) {
-      throw new TurnstreamError(`cannot reach turnstream at ${url} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}). Start it with 'turnstream start', or import without a server: turnstream import claude --data-dir ./.turnstream`, { cause: error });
+      throw new TurnstreamError(
+        `cannot reach turnstream at ${url} (${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}). Start it with 'turnstream start', or import without a server: turnstream import claude --data-dir ./.turnstream`,
+        { cause: error },
+      );
     }
     return { sink: httpSink({ url, ...(config.token === undefined ? {} : { token: config.token }) }), pipeline: undefined, close: async () => undefined };
   }
@@ -77,7 +87,11 @@ async function openTarget(config: Config, flags: Flags, prices: PriceTable): Pro
   // --data-dir means the embedded store, whatever --kafka says.
   const pipeline = await openBackend({ ...config, kafka: undefined }, { mode: 'serve', prices, limits: decodeLimits(config) });
   recordPrices(dataDir, config.prices);
-  return { sink: ingestorSink(pipeline.ingest, { target: `data dir ${dataDir}`, ...(pipeline.knownIds === undefined ? {} : { knownIds: pipeline.knownIds }) }), pipeline, close: () => pipeline.close() };
+  return {
+    sink: ingestorSink(pipeline.ingest, { target: `data dir ${dataDir}`, ...(pipeline.knownIds === undefined ? {} : { knownIds: pipeline.knownIds }) }),
+    pipeline,
+    close: () => pipeline.close(),
+  };
 }
 
 interface Run {
@@ -91,7 +105,7 @@ interface Run {
 
 async function importOnce({ roots, target, config, flags, batchSize, prices }: Run): Promise<number> {
   const lateBefore = (await target.pipeline?.readers.deadLetters.countByReason())?.late ?? 0;
-  let r;
+  let r: Awaited<ReturnType<typeof importClaude>>;
   try {
     r = await importClaude({ roots, sink: target.sink, prices, idleMs: config.turnIdleTimeoutMs, batchSize, onProgress: showProgress });
   } finally {
@@ -101,15 +115,32 @@ async function importOnce({ roots, target, config, flags, batchSize, prices }: R
   const late = ((await target.pipeline?.readers.deadLetters.countByReason())?.late ?? 0) - lateBefore;
   const seconds = { read: r.readMillis / 1000, send: r.sendMillis / 1000 };
   if (flags['json']) {
-    out.json({ target: target.sink.target, roots, ...r.stats.toJSON(), sent: { ...r.sent, rejections: r.sent.rejections.slice(0, 100) }, late, activeFiles: r.activeFiles, seconds, sessions: r.sessions.map(sessionJson) });
+    out.json({
+      target: target.sink.target,
+      roots,
+      ...r.stats.toJSON(),
+      sent: { ...r.sent, rejections: r.sent.rejections.slice(0, 100) },
+      late,
+      activeFiles: r.activeFiles,
+      seconds,
+      sessions: r.sessions.map(sessionJson),
+    });
     return r.sent.rejected > 0 ? 1 : 0;
   }
   out.line(`Claude Code transcripts → ${target.sink.target}`);
   printStats(roots, r.stats, r.sent);
-  if (r.activeFiles > 0) out.line(`  note: ${r.activeFiles} transcript${r.activeFiles === 1 ? ' was' : 's were'} written to in the last ${Math.round(config.turnIdleTimeoutMs / 60_000)} min: the last call and turn of each wait for the next import (or follow them with --watch)`);
-  if (late > 0) out.line(`  warning: ${int(late)} events were older than what the store already held and were dead-lettered as late (turnstream dead-letters --reason late); import history into a fresh --data-dir, or raise --grace`);
+  if (r.activeFiles > 0)
+    out.line(
+      `  note: ${r.activeFiles} transcript${r.activeFiles === 1 ? ' was' : 's were'} written to in the last ${Math.round(config.turnIdleTimeoutMs / 60_000)} min: the last call and turn of each wait for the next import (or follow them with --watch)`,
+    );
+  if (late > 0)
+    out.line(
+      `  warning: ${int(late)} events were older than what the store already held and were dead-lettered as late (turnstream dead-letters --reason late); import history into a fresh --data-dir, or raise --grace`,
+    );
   const mb = r.stats.bytes / 1e6;
-  out.line(`  time: read+map ${seconds.read.toFixed(2)} s (${(mb / Math.max(seconds.read, 1e-3)).toFixed(1)} MB/s), send ${seconds.send.toFixed(2)} s (${int(r.stats.eventTotal / Math.max(seconds.send, 1e-3))} events/s)`);
+  out.line(
+    `  time: read+map ${seconds.read.toFixed(2)} s (${(mb / Math.max(seconds.read, 1e-3)).toFixed(1)} MB/s), send ${seconds.send.toFixed(2)} s (${int(r.stats.eventTotal / Math.max(seconds.send, 1e-3))} events/s)`,
+  );
   if (r.sessions.length > 0) {
     out.line('');
     out.line(sessionTable(r.sessions.slice(0, SESSIONS_SHOWN)));
@@ -144,7 +175,10 @@ async function watch({ roots, target, config, flags, batchSize, prices }: Run): 
         const turns = events.filter((e) => e.event.type === 'turn.start').length;
         const line = { at: new Date().toISOString(), initial: first, sessions, turns, llmCalls: calls, toolCalls: tools, ...counts(result) };
         if (flags['json']) out.line(JSON.stringify(line));
-        else out.line(`${line.at.slice(11, 19)}  ${first ? 'existing transcripts: ' : ''}${int(events.length)} events from ${sessions} session${sessions === 1 ? '' : 's'} (${plural(turns, 'new turn')}, ${plural(calls, 'LLM call')}, ${plural(tools, 'tool call')}): ${int(result.accepted)} accepted, ${int(result.duplicate)} duplicate, ${int(result.rejected)} rejected`);
+        else
+          out.line(
+            `${line.at.slice(11, 19)}  ${first ? 'existing transcripts: ' : ''}${int(events.length)} events from ${sessions} session${sessions === 1 ? '' : 's'} (${plural(turns, 'new turn')}, ${plural(calls, 'LLM call')}, ${plural(tools, 'tool call')}): ${int(result.accepted)} accepted, ${int(result.duplicate)} duplicate, ${int(result.rejected)} rejected`,
+          );
       },
       onError: (error) => {
         if (!failing) out.note(`turnstream: ${error.message} (will retry)`);
@@ -170,25 +204,57 @@ async function watch({ roots, target, config, flags, batchSize, prices }: Run): 
 
 const plural = (n: number, what: string): string => `${int(n)} ${what}${n === 1 ? '' : 's'}`;
 
-const counts = (r: SendResult): { accepted: number; duplicate: number; rejected: number } => ({ accepted: r.accepted, duplicate: r.duplicate, rejected: r.rejected });
+const counts = (r: SendResult): { accepted: number; duplicate: number; rejected: number } => ({
+  accepted: r.accepted,
+  duplicate: r.duplicate,
+  rejected: r.rejected,
+});
 
 function printStats(roots: readonly string[], s: ImportStats, sent: SendResult): void {
-  out.line(`  read: ${roots.join(', ')}: ${int(s.files)} files (${s.mainFiles} main, ${s.subagentFiles} subagent), ${(s.bytes / 1e6).toFixed(1)} MB, ${int(s.lines)} lines`);
+  out.line(
+    `  read: ${roots.join(', ')}: ${int(s.files)} files (${s.mainFiles} main, ${s.subagentFiles} subagent), ${(s.bytes / 1e6).toFixed(1)} MB, ${int(s.lines)} lines`,
+  );
   const by = (t: string): number => s.events.get(t) ?? 0;
-  out.line(`  mapped: ${int(s.sessions.size)} sessions, ${int(by('turn.start'))} turns, ${int(by('llm.usage'))} LLM calls, ${int(by('tool.start'))} tool calls → ${int(s.eventTotal)} events`);
+  out.line(
+    `  mapped: ${int(s.sessions.size)} sessions, ${int(by('turn.start'))} turns, ${int(by('llm.usage'))} LLM calls, ${int(by('tool.start'))} tool calls → ${int(s.eventTotal)} events`,
+  );
   out.line(`  sent: ${int(sent.accepted)} accepted, ${int(sent.duplicate)} duplicate (already imported), ${int(sent.rejected)} rejected`);
   const skipped = [...s.skipped].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${int(n)} ${SKIP_REASON_LABELS[reason]}`);
-  out.line(`  skipped: ${skipped.length === 0 ? 'nothing' : skipped.join(', ')} (${int(s.ignoredLines)} lines with nothing to import: progress, snapshots, reminders)`);
+  out.line(
+    `  skipped: ${skipped.length === 0 ? 'nothing' : skipped.join(', ')} (${int(s.ignoredLines)} lines with nothing to import: progress, snapshots, reminders)`,
+  );
 }
 
 function sessionTable(sessions: readonly SessionTally[]): string {
-  return table(
-    ['SESSION', 'PROJECT', 'TURNS', 'LLM CALLS', 'TOOL CALLS', 'INPUT', 'OUTPUT', 'CACHE READ', 'CACHE WRITE', 'COST', 'LAST ACTIVITY'],
-    sessions.map((t) => [t.session, t.project ?? '-', t.turns, t.llmCalls, t.toolCalls, t.inputTokens, t.outputTokens, t.cacheReadTokens, t.cacheWriteTokens, usd(t.cost) + (t.unpricedModels.size > 0 ? ' *' : ''), new Date(t.lastMs).toISOString().slice(0, 16).replace('T', ' ')]),
-  ) + (sessions.some((t) => t.unpricedModels.size > 0) ? `\n* unpriced models (cost 0): ${[...new Set(sessions.flatMap((t) => [...t.unpricedModels]))].join(', ')}; add them with --prices FILE` : '');
+  return (
+    table(
+      ['SESSION', 'PROJECT', 'TURNS', 'LLM CALLS', 'TOOL CALLS', 'INPUT', 'OUTPUT', 'CACHE READ', 'CACHE WRITE', 'COST', 'LAST ACTIVITY'],
+      sessions.map((t) => [
+        t.session,
+        t.project ?? '-',
+        t.turns,
+        t.llmCalls,
+        t.toolCalls,
+        t.inputTokens,
+        t.outputTokens,
+        t.cacheReadTokens,
+        t.cacheWriteTokens,
+        usd(t.cost) + (t.unpricedModels.size > 0 ? ' *' : ''),
+        new Date(t.lastMs).toISOString().slice(0, 16).replace('T', ' '),
+      ]),
+    ) +
+    (sessions.some((t) => t.unpricedModels.size > 0)
+      ? `\n* unpriced models (cost 0): ${[...new Set(sessions.flatMap((t) => [...t.unpricedModels]))].join(', ')}; add them with --prices FILE`
+      : '')
+  );
 }
 
-const sessionJson = (t: SessionTally): Record<string, unknown> => ({ ...t, unpricedModels: [...t.unpricedModels], first: new Date(t.firstMs).toISOString(), last: new Date(t.lastMs).toISOString() });
+const sessionJson = (t: SessionTally): Record<string, unknown> => ({
+  ...t,
+  unpricedModels: [...t.unpricedModels],
+  first: new Date(t.firstMs).toISOString(),
+  last: new Date(t.lastMs).toISOString(),
+});
 
 function showProgress(p: ImportProgress): void {
   const width = 30;

@@ -47,12 +47,17 @@ function checkCommandFlags(command: string, flags: Flags): void {
   const stray = Object.keys(flags).filter((f) => flags[f] !== undefined && !allowed.has(`--${f}`));
   if (stray.length === 0) return;
   const list = stray.map((f) => `--${f}`).join(', ');
-  throw new TurnstreamError(`'${command}' does not take ${list}; its options: ${commandFlags(command).join(', ')}\nRun 'turnstream ${command} --help' for usage.`);
+  throw new TurnstreamError(
+    `'${command}' does not take ${list}; its options: ${commandFlags(command).join(', ')}\nRun 'turnstream ${command} --help' for usage.`,
+  );
 }
 
 /** `turnstream start 9000` would otherwise start on the default port without a word. */
 function noArguments(command: string, rest: readonly string[]): void {
-  if (rest.length > 0) throw new TurnstreamError(`'${command}' takes no arguments (got "${rest.join(' ')}"); options are flags, e.g. --port 9000. Run 'turnstream ${command} --help'.`);
+  if (rest.length > 0)
+    throw new TurnstreamError(
+      `'${command}' takes no arguments (got "${rest.join(' ')}"); options are flags, e.g. --port 9000. Run 'turnstream ${command} --help'.`,
+    );
 }
 
 /** Runs one CLI invocation; resolves to the process exit code. */

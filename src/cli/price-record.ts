@@ -72,9 +72,16 @@ export function pricesForReplay(o: { dataDir?: string; file?: string }): { price
   if (tables.length === 1 && tables[0]!.fingerprint === mine) return { prices: configured };
   if (o.file === undefined && tables.length === 1 && tables[0]!.file !== null) {
     const only = tables[0]!;
-    return { prices: createPriceTable({ overrides: only.overrides }), note: `pricing with the ${name(only)} the store was written with (as recorded in ${PRICE_RECORD_FILE}); --prices FILE re-prices` };
+    return {
+      prices: createPriceTable({ overrides: only.overrides }),
+      note: `pricing with the ${name(only)} the store was written with (as recorded in ${PRICE_RECORD_FILE}); --prices FILE re-prices`,
+    };
   }
-  if (o.file === undefined && tables.length === 1) return { prices: configured, note: 'warning: the store was priced with the built-in prices of another turnstream version; costs may differ from the live run' };
+  if (o.file === undefined && tables.length === 1)
+    return {
+      prices: configured,
+      note: 'warning: the store was priced with the built-in prices of another turnstream version; costs may differ from the live run',
+    };
   const used = tables.map(name).join(', then ');
   const hint = tables.length === 1 && tables[0]!.file !== null ? `; pass --prices ${tables[0]!.file} to price as it did` : '';
   return {

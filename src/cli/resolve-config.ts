@@ -35,10 +35,13 @@ export function resolveConfig(flags: Readonly<Record<string, string | boolean | 
   for (const [name, s] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const flag = s.noFlag ? undefined : flags[s.flag];
     const [raw, where] =
-      typeof flag === 'string' ? [flag, `--${s.flag}`]
-      : env[s.env] !== undefined && env[s.env] !== '' ? [env[s.env]!, s.env]
-      : file[s.key] !== undefined ? [file[s.key], `${fileFlag ?? DEFAULT_CONFIG_FILE}: ${s.key}`]
-      : [undefined, 'default'];
+      typeof flag === 'string'
+        ? [flag, `--${s.flag}`]
+        : env[s.env] !== undefined && env[s.env] !== ''
+          ? [env[s.env]!, s.env]
+          : file[s.key] !== undefined
+            ? [file[s.key], `${fileFlag ?? DEFAULT_CONFIG_FILE}: ${s.key}`]
+            : [undefined, 'default'];
     if (raw === undefined) {
       config[name] = s.default;
       continue;

@@ -45,11 +45,14 @@ function openInput(file: string): { input: Readable; totalBytes: number } {
 async function openTarget(config: Config, direct: boolean, source: string, counts: Counts): Promise<SendTarget> {
   if (direct) {
     // --data-dir means the embedded store, whatever --kafka says.
-    const pipeline = await openBackend({ ...config, kafka: undefined }, {
-      mode: 'serve',
-      prices: loadPriceTable(config.prices === undefined ? {} : { file: config.prices }),
-      limits: decodeLimits(config),
-    });
+    const pipeline = await openBackend(
+      { ...config, kafka: undefined },
+      {
+        mode: 'serve',
+        prices: loadPriceTable(config.prices === undefined ? {} : { file: config.prices }),
+        limits: decodeLimits(config),
+      },
+    );
     recordPrices(config.dataDir, config.prices);
     return {
       name: `data dir ${resolve(config.dataDir)}`,
@@ -81,7 +84,9 @@ function report(json: boolean, o: { target: string; sent: number; counts: Counts
     return;
   }
   const { counts } = o;
-  out.line(`${int(o.sent)} events → ${o.target}: ${int(counts.accepted)} accepted, ${int(counts.duplicate)} duplicate, ${int(counts.rejected)} rejected (${o.seconds.toFixed(2)} s)`);
+  out.line(
+    `${int(o.sent)} events → ${o.target}: ${int(counts.accepted)} accepted, ${int(counts.duplicate)} duplicate, ${int(counts.rejected)} rejected (${o.seconds.toFixed(2)} s)`,
+  );
   const shown = o.rejections.filter((r) => r.status === 'rejected');
   for (const r of shown.slice(0, 20)) out.line(`  line ${r.line}: ${r.reason}: ${r.message}`);
   if (shown.length > 20) out.line(`  … and ${shown.length - 20} more (turnstream dead-letters shows them all)`);
@@ -105,7 +110,12 @@ export async function send(args: string[], flags: Record<string, string | boolea
   try {
     for await (const batch of readNdjson(input, { batchSize })) {
       for (const r of await target.send(batch.lines)) {
-        rejections.push({ line: batch.lineNumbers[r.index] ?? 0, status: r.status, ...(r.reason === undefined ? {} : { reason: r.reason }), ...(r.message === undefined ? {} : { message: r.message }) });
+        rejections.push({
+          line: batch.lineNumbers[r.index] ?? 0,
+          status: r.status,
+          ...(r.reason === undefined ? {} : { reason: r.reason }),
+          ...(r.message === undefined ? {} : { message: r.message }),
+        });
       }
       sent += batch.lines.length;
       const bytes = (input as { bytesRead?: number }).bytesRead ?? 0;

@@ -9,7 +9,8 @@ import type { Config } from './settings.ts';
  */
 export function serverUrl(config: Pick<Config, 'url' | 'host' | 'port'>): string {
   if (config.url !== undefined) return config.url;
-  if (config.port === 0) throw new ConfigError("port 0 lets 'start' pick any free port, so it cannot say where to send: give the server's address with --url (or TURNSTREAM_URL)");
+  if (config.port === 0)
+    throw new ConfigError("port 0 lets 'start' pick any free port, so it cannot say where to send: give the server's address with --url (or TURNSTREAM_URL)");
   const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
 }

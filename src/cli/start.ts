@@ -48,7 +48,13 @@ export async function start(flags: Record<string, string | boolean | undefined>)
     await backend.close();
     await telemetry.shutdown();
   });
-  logger.info('turnstream started', { url, ...backend.describe, processed: backend.processed(), auth: config.token === undefined ? 'off' : 'bearer', telemetry: telemetry.describe });
+  logger.info('turnstream started', {
+    url,
+    ...backend.describe,
+    processed: backend.processed(),
+    auth: config.token === undefined ? 'off' : 'bearer',
+    telemetry: telemetry.describe,
+  });
   const where = config.kafka === undefined ? `data in ${resolve(config.dataDir)}` : `Kafka ${config.kafka}, group ${config.kafkaGroup}`;
   out.note(`turnstream ${version()} listening on ${url}  (ingest POST ${url}/v1/events, metrics ${url}/metrics; ${where})`);
   await untilSignal(logger, async () => {
@@ -71,7 +77,12 @@ async function listen(server: Server, host: string, port: number, release: () =>
   } catch (error) {
     await release();
     const code = (error as NodeJS.ErrnoException).code;
-    throw new TurnstreamError(code === 'EADDRINUSE' ? `port ${port} on ${host} is in use; choose another with --port (0 = any free port)` : `cannot listen on ${host}:${port}: ${(error as Error).message}`, { cause: error });
+    throw new TurnstreamError(
+      code === 'EADDRINUSE'
+        ? `port ${port} on ${host} is in use; choose another with --port (0 = any free port)`
+        : `cannot listen on ${host}:${port}: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const bound = (server.address() as AddressInfo).port;
   return `http://${host.includes(':') ? `[${host}]` : host}:${bound}`;

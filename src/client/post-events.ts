@@ -34,32 +34,46 @@ const BACKOFF = { initialBackoffMillis: 300, maxBackoffMillis: 7_500 } as const;
 export async function postEvents(lines: readonly string[], o: PostOptions): Promise<PostResult> {
   const endpoint = new URL('/v1/events', o.url).toString();
   const body = `${lines.join('\n')}\n`;
-  return retry(async (_n, bail) => {
-    let res: Response;
-    try {
-      res = await fetch(endpoint, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-ndjson', ...(o.token === undefined ? {} : { authorization: `Bearer ${o.token}` }) },
-        body,
-        signal: AbortSignal.timeout(o.timeoutMillis ?? 30_000),
+  return retry(
+    async (_n, bail) => {
+      let res: Response;
+      try {
+        res = await fetch(endpoint, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-ndjson', ...(o.token === undefined ? {} : { authorization: `Bearer ${o.token}` }) },
+          body,
+          signal: AbortSignal.timeout(o.timeoutMillis ?? 30_000),
+        });
+      } catch (error) {
+        throw new TurnstreamError(
+          `cannot reach turnstream at ${o.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}. Is 'turnstream start' running there?`,
+          { cause: error, retriable: true },
+        );
+      }
+      const text = await res.text();
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        // not JSON: reported below with the status
+      }
+      if (res.status === 200 || res.status === 207 || res.status === 422) {
+        return {
+          status: res.status,
+          accepted: Number(json['accepted'] ?? 0),
+          duplicate: Number(json['duplicate'] ?? 0),
+          rejected: Number(json['rejected'] ?? 0),
+          results: (json['results'] as PostResult['results']) ?? [],
+        };
+      }
+      const error = new TurnstreamError(`turnstream at ${o.url} answered ${res.status}: ${String(json['error'] ?? text).slice(0, 500)}`, {
+        retriable: res.status >= 500 || res.status === 429,
       });
-    } catch (error) {
-      throw new TurnstreamError(`cannot reach turnstream at ${o.url}: ${(error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message}. Is 'turnstream start' running there?`, { cause: error, retriable: true });
-    }
-    const text = await res.text();
-    let json: Record<string, unknown> = {};
-    try {
-      json = JSON.parse(text) as Record<string, unknown>;
-    } catch {
-      // not JSON: reported below with the status
-    }
-    if (res.status === 200 || res.status === 207 || res.status === 422) {
-      return { status: res.status, accepted: Number(json['accepted'] ?? 0), duplicate: Number(json['duplicate'] ?? 0), rejected: Number(json['rejected'] ?? 0), results: (json['results'] as PostResult['results']) ?? [] };
-    }
-    const error = new TurnstreamError(`turnstream at ${o.url} answered ${res.status}: ${String(json['error'] ?? text).slice(0, 500)}`, { retriable: res.status >= 500 || res.status === 429 });
-    // Only "busy, nothing acknowledged" answers are retried; a 500 is retriable in principle but
-    // is left to the caller, who may know better than to repeat it.
-    if (res.status === 503 || res.status === 429) throw error;
-    return bail(error);
-  }, { maxAttempts: o.attempts ?? 5, ...BACKOFF });
+      // Only "busy, nothing acknowledged" answers are retried; a 500 is retriable in principle but
+      // is left to the caller, who may know better than to repeat it.
+      if (res.status === 503 || res.status === 429) throw error;
+      return bail(error);
+    },
+    { maxAttempts: o.attempts ?? 5, ...BACKOFF },
+  );
 }

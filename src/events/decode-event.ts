@@ -91,7 +91,15 @@ const RANGE_HINT: Readonly<Record<string, readonly [string, string]>> = {
   step: ['', 'step must be a safe integer (at most 2^53 - 1)'],
 };
 const TOKEN_HINT: readonly [string, string] = [' tokens for one LLM call', 'check how the producer counts tokens'];
-const TOKEN_FIELDS = new Set(['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens', 'reasoningTokens']);
+const TOKEN_FIELDS = new Set([
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'reasoningTokens',
+]);
 
 /** A value above a schema maximum is `out_of_range` (a sane bound), not a malformed event. */
 function outOfRange(e: ErrorObject, obj: Record<string, unknown>): string {
@@ -109,7 +117,8 @@ function describe(errors: ErrorObject[] | null | undefined): string {
     return 'type: unknown event type (expected session.start|session.end|turn.start|turn.end|llm.usage|tool.start|tool.end|state.set|state.delete)';
   }
   if (e.instancePath === '/time') return 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0';
-  if (e.instancePath === '/attrs' && e.propertyName !== undefined) return `attrs: an attribute name must be at most 256 characters (got ${e.propertyName.length})`;
+  if (e.instancePath === '/attrs' && e.propertyName !== undefined)
+    return `attrs: an attribute name must be at most 256 characters (got ${e.propertyName.length})`;
   if (e.instancePath.startsWith('/attrs/')) return `${where}: an attribute value must be a string (at most 1024 characters), a number or a boolean`;
   if (e.keyword === 'pattern' && e.instancePath === '/key') return 'key: the prefix "$turnstream/" is reserved';
   return `${where}: ${e.message ?? 'invalid'}`;
@@ -150,6 +159,7 @@ function sizeCheck(text: string, maxEventBytes: number): DecodeResult | undefine
  * a validated, normalised `StepEvent`, or says why not. Never throws. `now` is the arrival time
  * (epoch ms), used only for the future-skew guard, so decoding stays out of the log's replay path.
  */
+// long: the checks run in a fixed order (size, depth, parse, finiteness, schema, limits, time), each a few lines; the order is the contract
 export function decodeEvent(input: string | unknown, now: number, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodeResult {
   const maxDepth = limits.maxDepth ?? DEFAULT_DECODE_LIMITS.maxDepth;
   let value: unknown = input;
@@ -177,7 +187,12 @@ export function decodeEvent(input: string | unknown, now: number, limits: Decode
   const breach = checkJsonValue(obj, maxDepth);
   if (breach?.kind === 'too_deep') return { ok: false, reason: 'too_deep', message: tooDeepMessage(breach.path.split('.')[0] ?? '', maxDepth), ...ids };
   if (breach?.kind === 'not_finite') {
-    return { ok: false, reason: 'out_of_range', message: `${breach.path}: a number too large for a double (it parses as ±Infinity); every number must be finite`, ...ids };
+    return {
+      ok: false,
+      reason: 'out_of_range',
+      message: `${breach.path}: a number too large for a double (it parses as ±Infinity); every number must be finite`,
+      ...ids,
+    };
   }
   if (typeof input !== 'string') {
     const tooLarge = sizeCheck(JSON.stringify(obj), limits.maxEventBytes);
@@ -199,7 +214,12 @@ export function decodeEvent(input: string | unknown, now: number, limits: Decode
   const timeMs = toEpochMs(obj['time'] as string | number);
   if (!Number.isFinite(timeMs)) return { ok: false, reason: 'schema', message: 'time: not a valid date', ...ids };
   if (timeMs > now + limits.maxFutureSkewMs) {
-    return { ok: false, reason: 'time_skew', message: `time is ${Math.round((timeMs - now) / 1000)} s in the future (limit ${limits.maxFutureSkewMs / 1000} s); check the producer's clock`, ...ids };
+    return {
+      ok: false,
+      reason: 'time_skew',
+      message: `time is ${Math.round((timeMs - now) / 1000)} s in the future (limit ${limits.maxFutureSkewMs / 1000} s); check the producer's clock`,
+      ...ids,
+    };
   }
   obj['timeMs'] = timeMs;
   return { ok: true, event: obj as unknown as StepEvent };

@@ -79,7 +79,9 @@ function parseModelPrice(entry: unknown, where: string): ModelPrice {
     const v = entry[field];
     if (v === undefined) throw new ConfigError(`${where} is missing "${field}"; ${HINT}`);
     if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) {
-      throw new ConfigError(`${where} has ${field} = ${typeof v === 'number' ? String(v) : JSON.stringify(v)}; set it to a number >= 0 (USD per million tokens)`);
+      throw new ConfigError(
+        `${where} has ${field} = ${typeof v === 'number' ? String(v) : JSON.stringify(v)}; set it to a number >= 0 (USD per million tokens)`,
+      );
     }
     return v / PER_MILLION;
   };

@@ -110,13 +110,7 @@ export type StepEventType = StepEvent['type'];
 /** Event types that belong to a turn window (they require `turn`). */
 export type TurnScopedEvent = TurnStartEvent | TurnEndEvent | LlmUsageEvent | ToolStartEvent | ToolEndEvent;
 
-export const TURN_SCOPED_TYPES: ReadonlySet<string> = new Set([
-  'turn.start',
-  'turn.end',
-  'llm.usage',
-  'tool.start',
-  'tool.end',
-]);
+export const TURN_SCOPED_TYPES: ReadonlySet<string> = new Set(['turn.start', 'turn.end', 'llm.usage', 'tool.start', 'tool.end']);
 
 export function isTurnScoped(event: StepEvent): event is TurnScopedEvent {
   return TURN_SCOPED_TYPES.has(event.type);

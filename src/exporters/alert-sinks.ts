@@ -50,6 +50,7 @@ export interface WebhookSinkOptions {
  * stable, so a receiver can drop repeats. Alerts wait in memory; an alert still undelivered when
  * the process dies is not retried by the next one (documented limit).
  */
+// long: the queue, the delivery loop and the sink's lifecycle share state that belongs to one sink
 export function webhookAlertSink(o: WebhookSinkOptions): AlertSink {
   const log = o.logger.child('alerts');
   const maxAttempts = o.maxAttempts ?? 8;
@@ -63,24 +64,32 @@ export function webhookAlertSink(o: WebhookSinkOptions): AlertSink {
   const deliver = async (a: BudgetAlert): Promise<void> => {
     const body = JSON.stringify({ id: alertId(a), ...a });
     try {
-      await retry(async () => {
-        let res: Response;
-        try {
-          res = await fetch(o.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body, signal: AbortSignal.timeout(o.timeoutMillis ?? 5_000) });
-          await res.arrayBuffer();
-        } catch (error) {
-          throw new TurnstreamError(`alert webhook unreachable: ${(error as Error).message}`, { cause: error, retriable: true });
-        }
-        // Any non-2xx is retried: a receiver may be restarting, and the stable id makes a repeat harmless.
-        if (!res.ok) throw new TurnstreamError(`alert webhook answered ${res.status}`, { retriable: true });
-      }, {
-        maxAttempts,
-        initialBackoffMillis: initial,
-        maxBackoffMillis: cap,
-        signal: stopping.signal,
-        unref: true,
-        onRetry: ({ error, attempt }) => log.warn('alert webhook failed; retrying', { error, attempt, rule: a.rule }),
-      });
+      await retry(
+        async () => {
+          let res: Response;
+          try {
+            res = await fetch(o.url, {
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body,
+              signal: AbortSignal.timeout(o.timeoutMillis ?? 5_000),
+            });
+            await res.arrayBuffer();
+          } catch (error) {
+            throw new TurnstreamError(`alert webhook unreachable: ${(error as Error).message}`, { cause: error, retriable: true });
+          }
+          // Any non-2xx is retried: a receiver may be restarting, and the stable id makes a repeat harmless.
+          if (!res.ok) throw new TurnstreamError(`alert webhook answered ${res.status}`, { retriable: true });
+        },
+        {
+          maxAttempts,
+          initialBackoffMillis: initial,
+          maxBackoffMillis: cap,
+          signal: stopping.signal,
+          unref: true,
+          onRetry: ({ error, attempt }) => log.warn('alert webhook failed; retrying', { error, attempt, rule: a.rule }),
+        },
+      );
     } catch {
       log.error('alert not delivered: gave up', { rule: a.rule, key: a.key, budgetLevel: a.level, status: a.status, attempts: maxAttempts });
     }

@@ -55,6 +55,7 @@ export interface TelemetryOptions {
  * OTLP (and/or an injected exporter). Streams and exporters only ever see the `Meter` and the
  * `SpanProcessor` it returns. Batching and retry are the SDK's; nothing here re-implements them.
  */
+// long: the OpenTelemetry composition root: one branch per reader/exporter the environment asks for, read top to bottom
 export function createTelemetry(options: TelemetryOptions): Telemetry {
   const env = options.env ?? process.env;
   const resource = resourceFromAttributes({
@@ -69,7 +70,12 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
   const readers: MetricReader[] = [prometheusExporter];
   if (options.metricReader) readers.push(options.metricReader);
   if (otlp.metrics) {
-    readers.push(new PeriodicExportingMetricReader({ exporter: otlp.metrics.exporter as PushMetricExporter, exportIntervalMillis: options.exportIntervalMillis ?? 15_000 }));
+    readers.push(
+      new PeriodicExportingMetricReader({
+        exporter: otlp.metrics.exporter as PushMetricExporter,
+        exportIntervalMillis: options.exportIntervalMillis ?? 15_000,
+      }),
+    );
     describe.push(`metrics: OTLP ${otlp.metrics.describe}`);
   }
   const labelCaps = {
@@ -77,24 +83,37 @@ export function createTelemetry(options: TelemetryOptions): Telemetry {
     maxLabelSets: options.maxLabelSets ?? DEFAULT_MAX_LABEL_SETS,
     maxHistogramLabelSets: options.maxHistogramLabelSets ?? DEFAULT_MAX_HISTOGRAM_LABEL_SETS,
   };
-  const meterProvider = new MeterProvider({ resource, readers, views: [{ instrumentName: '*', aggregationCardinalityLimit: options.sdkCardinalityLimit ?? 2000 }] });
+  const meterProvider = new MeterProvider({
+    resource,
+    readers,
+    views: [{ instrumentName: '*', aggregationCardinalityLimit: options.sdkCardinalityLimit ?? 2000 }],
+  });
 
   const processors: SpanProcessor[] = [];
   if (otlp.traces) {
     processors.push(new BatchSpanProcessor({ exporter: otlp.traces.exporter, maxQueueSize: 65_536, maxExportBatchSize: 2048, scheduledDelayMillis: 1000 }));
     describe.push(`traces: OTLP ${otlp.traces.describe}`);
   }
-  if (options.spanExporter) processors.push(new BatchSpanProcessor({ exporter: options.spanExporter, maxQueueSize: 1_000_000, maxExportBatchSize: 4096, scheduledDelayMillis: 50 }));
+  if (options.spanExporter)
+    processors.push(new BatchSpanProcessor({ exporter: options.spanExporter, maxQueueSize: 1_000_000, maxExportBatchSize: 4096, scheduledDelayMillis: 50 }));
   if (processors.length === 0) describe.push('traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)');
   const spans: SpanProcessor | undefined =
-    processors.length === 0 ? undefined
-    : processors.length === 1 ? processors[0]!
-    : {
-        onStart: () => undefined,
-        onEnd: (span) => { for (const p of processors) p.onEnd(span); },
-        forceFlush: async () => { await Promise.all(processors.map((p) => p.forceFlush())); },
-        shutdown: async () => { await Promise.all(processors.map((p) => p.shutdown())); },
-      };
+    processors.length === 0
+      ? undefined
+      : processors.length === 1
+        ? processors[0]!
+        : {
+            onStart: () => undefined,
+            onEnd: (span) => {
+              for (const p of processors) p.onEnd(span);
+            },
+            forceFlush: async () => {
+              await Promise.all(processors.map((p) => p.forceFlush()));
+            },
+            shutdown: async () => {
+              await Promise.all(processors.map((p) => p.shutdown()));
+            },
+          };
 
   let shutdown: Promise<void> | undefined;
   return {

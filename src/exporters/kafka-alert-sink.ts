@@ -4,7 +4,17 @@ import type { Logger } from '../logger.ts';
 import { alertId, type AlertSink } from './alert-sinks.ts';
 
 /** Budget alerts to the alerts topic (Kafka mode), keyed by session when there is one. */
-export async function kafkaAlertSink({ kafka, topic, partitions, logger }: { kafka: Kafka; topic: string; partitions: number; logger: Logger }): Promise<AlertSink> {
+export async function kafkaAlertSink({
+  kafka,
+  topic,
+  partitions,
+  logger,
+}: {
+  kafka: Kafka;
+  topic: string;
+  partitions: number;
+  logger: Logger;
+}): Promise<AlertSink> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   let inFlight = Promise.resolve();

@@ -22,8 +22,9 @@ function protocol(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): 'http/p
 
 function enabled(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): boolean {
   const choice = env[`OTEL_${signal}_EXPORTER`];
-  if (choice !== undefined && choice.split(',').map((s) => s.trim()).includes('none')) return false;
-  if (choice !== undefined && choice.split(',').map((s) => s.trim()).includes('otlp')) return true;
+  const choices = choice?.split(',').map((s) => s.trim()) ?? [];
+  if (choices.includes('none')) return false;
+  if (choices.includes('otlp')) return true;
   return Boolean(env['OTEL_EXPORTER_OTLP_ENDPOINT'] || env[`OTEL_EXPORTER_OTLP_${signal}_ENDPOINT`]);
 }
 

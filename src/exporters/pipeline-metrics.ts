@@ -32,9 +32,28 @@ export interface PipelineMetricsOptions {
 
 const TOKEN_TYPES = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens'] as const;
 /** The producer-chosen labels that are capped, and the families capped together (their folded series exist from the start). */
-const CAPPED_LABELS = [sc.ATTR_GEN_AI_PROVIDER_NAME, sc.ATTR_GEN_AI_REQUEST_MODEL, sc.ATTR_GEN_AI_AGENT_NAME, sc.ATTR_GEN_AI_TOOL_NAME, sc.ATTR_TURN_STOP_REASON];
-const LABEL_SET_FAMILIES = [sc.LABEL_SET_MODEL, sc.LABEL_SET_TOOL, sc.LABEL_SET_TURN, sc.LABEL_SET_UNPRICED, sc.LABEL_SET_MODEL_HISTOGRAM, sc.LABEL_SET_AGENT_HISTOGRAM];
-const TOKEN_TYPE_LABEL = { inputTokens: 'input', outputTokens: 'output', cacheReadTokens: 'cache_read', cacheWriteTokens: 'cache_write', reasoningTokens: 'reasoning' } as const;
+const CAPPED_LABELS = [
+  sc.ATTR_GEN_AI_PROVIDER_NAME,
+  sc.ATTR_GEN_AI_REQUEST_MODEL,
+  sc.ATTR_GEN_AI_AGENT_NAME,
+  sc.ATTR_GEN_AI_TOOL_NAME,
+  sc.ATTR_TURN_STOP_REASON,
+];
+const LABEL_SET_FAMILIES = [
+  sc.LABEL_SET_MODEL,
+  sc.LABEL_SET_TOOL,
+  sc.LABEL_SET_TURN,
+  sc.LABEL_SET_UNPRICED,
+  sc.LABEL_SET_MODEL_HISTOGRAM,
+  sc.LABEL_SET_AGENT_HISTOGRAM,
+];
+const TOKEN_TYPE_LABEL = {
+  inputTokens: 'input',
+  outputTokens: 'output',
+  cacheReadTokens: 'cache_read',
+  cacheWriteTokens: 'cache_write',
+  reasoningTokens: 'reasoning',
+} as const;
 
 /**
  * The metrics of DESIGN.md §5 on an injected `Meter`. Counters (cost, tokens, tool calls) are exact
@@ -45,15 +64,35 @@ const TOKEN_TYPE_LABEL = { inputTokens: 'input', outputTokens: 'output', cacheRe
  */
 // long: one table of every instrument (DESIGN.md §5) and the recorders that share them; split, the names would scatter.
 export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions = {}): PipelineMetrics {
-  const tokenUsage = meter.createHistogram(sc.METRIC_GEN_AI_TOKEN_USAGE, { unit: '{token}', description: 'Tokens per LLM call (input includes cache tokens, OTel convention)', advice: { explicitBucketBoundaries: sc.TOKEN_BUCKETS } });
-  const opDuration = meter.createHistogram(sc.METRIC_GEN_AI_OPERATION_DURATION, { unit: 's', description: 'LLM call duration', advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS_S } });
+  const tokenUsage = meter.createHistogram(sc.METRIC_GEN_AI_TOKEN_USAGE, {
+    unit: '{token}',
+    description: 'Tokens per LLM call (input includes cache tokens, OTel convention)',
+    advice: { explicitBucketBoundaries: sc.TOKEN_BUCKETS },
+  });
+  const opDuration = meter.createHistogram(sc.METRIC_GEN_AI_OPERATION_DURATION, {
+    unit: 's',
+    description: 'LLM call duration',
+    advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS_S },
+  });
   const cost = meter.createCounter(sc.METRIC_COST, { unit: 'USD', description: 'LLM spend in USD' });
   const tokens = meter.createCounter(sc.METRIC_TOKENS, { unit: '{token}', description: 'Tokens by type; input excludes cache tokens' });
   const turns = meter.createCounter(sc.METRIC_TURNS, { unit: '{turn}', description: 'Closed turns by status and stop reason' });
   const revisions = meter.createCounter(sc.METRIC_TURN_REVISIONS, { unit: '{revision}', description: 'Turns re-emitted because of late events' });
-  const turnDuration = meter.createHistogram(sc.METRIC_TURN_DURATION, { unit: 's', description: 'Turn duration (event time)', advice: { explicitBucketBoundaries: sc.TURN_DURATION_BUCKETS_S } });
-  const turnTools = meter.createHistogram(sc.METRIC_TURN_TOOL_CALLS, { unit: '{call}', description: 'Tool calls per turn', advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS } });
-  const turnLlm = meter.createHistogram(sc.METRIC_TURN_LLM_CALLS, { unit: '{call}', description: 'LLM calls per turn', advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS } });
+  const turnDuration = meter.createHistogram(sc.METRIC_TURN_DURATION, {
+    unit: 's',
+    description: 'Turn duration (event time)',
+    advice: { explicitBucketBoundaries: sc.TURN_DURATION_BUCKETS_S },
+  });
+  const turnTools = meter.createHistogram(sc.METRIC_TURN_TOOL_CALLS, {
+    unit: '{call}',
+    description: 'Tool calls per turn',
+    advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS },
+  });
+  const turnLlm = meter.createHistogram(sc.METRIC_TURN_LLM_CALLS, {
+    unit: '{call}',
+    description: 'LLM calls per turn',
+    advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS },
+  });
   const toolCalls = meter.createCounter(sc.METRIC_TOOL_CALLS, { unit: '{call}', description: 'Tool calls by tool and outcome' });
   const ingested = meter.createCounter(sc.METRIC_EVENTS_INGESTED, { unit: '{event}', description: 'Events appended to the log' });
   const deduped = meter.createCounter(sc.METRIC_EVENTS_DEDUPED, { unit: '{event}', description: 'Duplicate events dropped (same id)' });
@@ -62,8 +101,14 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
   const alerts = meter.createCounter(sc.METRIC_BUDGET_ALERTS, { unit: '{alert}', description: 'Budget alerts emitted, by rule, level and status' });
   const firing = meter.createUpDownCounter(sc.METRIC_BUDGET_FIRING, { unit: '{alert}', description: 'Budget rule keys currently over a threshold' });
   const lag = meter.createObservableGauge(sc.METRIC_CONSUMER_LAG, { unit: '{event}', description: 'Events in the log not yet processed' });
-  const valuesFolded = meter.createCounter(sc.METRIC_LABEL_VALUES_FOLDED, { unit: '{recording}', description: 'Recordings whose producer-chosen label value was folded into "other" (per-label cap reached)' });
-  const setsFolded = meter.createCounter(sc.METRIC_LABEL_SETS_FOLDED, { unit: '{recording}', description: 'Recordings whose label combination was folded into "other" (per-family cap reached)' });
+  const valuesFolded = meter.createCounter(sc.METRIC_LABEL_VALUES_FOLDED, {
+    unit: '{recording}',
+    description: 'Recordings whose producer-chosen label value was folded into "other" (per-label cap reached)',
+  });
+  const setsFolded = meter.createCounter(sc.METRIC_LABEL_SETS_FOLDED, {
+    unit: '{recording}',
+    description: 'Recordings whose label combination was folded into "other" (per-family cap reached)',
+  });
 
   // Series that exist from the start at 0, so that the first rejection after a start shows up in
   // rate()/increase() (Prometheus takes a new series' first sample as its baseline).
@@ -111,7 +156,12 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
   const OTHER_MODEL_LABELS = { provider: OTHER, model: OTHER, agent: OTHER, key: OTHER_MODEL_KEY } as const;
 
   /** Provider, model and agent as labels: each value capped, then the combination. */
-  interface ModelLabels { provider: string; model: string; agent: string; key: string }
+  interface ModelLabels {
+    provider: string;
+    model: string;
+    agent: string;
+    key: string;
+  }
   const modelLabels = (provider: string, model: string, agent: string): ModelLabels => {
     const p = foldProvider(provider);
     const m = foldModel(model);
@@ -122,7 +172,11 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
   const recordModelDelta = (m: ModelBreakdown, before: ModelBreakdown | undefined, agent: string): void => {
     const l = modelLabels(m.provider, m.model, agent);
     const key = l.key;
-    const attrs = (): Attributes => ({ [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model, [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent });
+    const attrs = (): Attributes => ({
+      [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider,
+      [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model,
+      [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent,
+    });
     const dc = m.cost - (before?.cost ?? 0);
     if (dc > 0) add(cost, 'cost', key, dc, attrs);
     for (const t of TOKEN_TYPES) {
@@ -143,7 +197,12 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
         if (seenCalls.has(c.eventId)) continue;
         let l = modelLabels(c.provider, c.model, agent);
         if (l.key !== OTHER_MODEL_KEY && !admitModelHistogram(l.key)) l = OTHER_MODEL_LABELS;
-        const attrs: Attributes = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model, [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent };
+        const attrs: Attributes = {
+          [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT,
+          [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider,
+          [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model,
+          [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent,
+        };
         tokenUsage.record(otelInputTokens(c), { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT });
         tokenUsage.record(c.outputTokens, { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT });
         if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, attrs);
@@ -155,17 +214,28 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
         let tool = foldTool(t.toolName);
         let toolAgent = agent;
         if (!admitTool(`${tool}\u0000${agent}`)) tool = toolAgent = OTHER;
-        add(toolCalls, 'tool', `${tool}\u0000${outcome}\u0000${toolAgent}`, 1, () => ({ [sc.ATTR_GEN_AI_TOOL_NAME]: tool, [sc.ATTR_TOOL_OUTCOME]: outcome, [sc.ATTR_GEN_AI_AGENT_NAME]: toolAgent }));
+        add(toolCalls, 'tool', `${tool}\u0000${outcome}\u0000${toolAgent}`, 1, () => ({
+          [sc.ATTR_GEN_AI_TOOL_NAME]: tool,
+          [sc.ATTR_TOOL_OUTCOME]: outcome,
+          [sc.ATTR_GEN_AI_AGENT_NAME]: toolAgent,
+        }));
       }
       if (a.revision > 0) {
         add(revisions, 'revision', agent, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
         return;
       }
-      const turnAttrs: Attributes = { [sc.ATTR_GEN_AI_AGENT_NAME]: agent === OTHER || admitAgentHistogram(agent) ? agent : OTHER, [sc.ATTR_TURN_STATUS]: a.status };
+      const turnAttrs: Attributes = {
+        [sc.ATTR_GEN_AI_AGENT_NAME]: agent === OTHER || admitAgentHistogram(agent) ? agent : OTHER,
+        [sc.ATTR_TURN_STATUS]: a.status,
+      };
       let stop = foldStop(a.stopReason ?? 'none');
       let turnAgent = agent;
       if (!admitTurn(`${agent}\u0000${stop}`)) stop = turnAgent = OTHER;
-      add(turns, 'turn', `${turnAgent}\u0000${a.status}\u0000${stop}`, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: turnAgent, [sc.ATTR_TURN_STATUS]: a.status, [sc.ATTR_TURN_STOP_REASON]: stop }));
+      add(turns, 'turn', `${turnAgent}\u0000${a.status}\u0000${stop}`, 1, () => ({
+        [sc.ATTR_GEN_AI_AGENT_NAME]: turnAgent,
+        [sc.ATTR_TURN_STATUS]: a.status,
+        [sc.ATTR_TURN_STOP_REASON]: stop,
+      }));
       // Per-turn histograms keep fewer agents than counters (see DEFAULT_MAX_HISTOGRAM_LABEL_SETS).
       turnDuration.record(a.durationMs / 1000, turnAttrs);
       turnTools.record(a.toolCalls, turnAttrs);

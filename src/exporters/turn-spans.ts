@@ -17,7 +17,17 @@ const hr = (ms: number): HrTime => {
   return [s, Math.round((ms - s * 1000) * 1e6)];
 };
 
-function span(ctx: TurnSpanContext, name: string, kind: SpanKind, context: SpanContext, parent: SpanContext | undefined, startMs: number, endMs: number, attributes: Attributes, error?: string): ReadableSpan {
+function span(
+  ctx: TurnSpanContext,
+  name: string,
+  kind: SpanKind,
+  context: SpanContext,
+  parent: SpanContext | undefined,
+  startMs: number,
+  endMs: number,
+  attributes: Attributes,
+  error?: string,
+): ReadableSpan {
   const end = Math.max(startMs, endMs);
   return {
     name,

@@ -15,13 +15,19 @@ export interface KafkaConnection {
  * A kafkajs client whose logs go to our logger (namespace `kafka`), at warn and above: kafkajs is
  * chatty at info, and its own retries already handle transient coordinator errors.
  */
-export function createKafka({ brokers, clientId = 'turnstream', failFast = false }: KafkaConnection, logger: Logger, onConnectionError?: (detail: string) => void): Kafka {
+export function createKafka(
+  { brokers, clientId = 'turnstream', failFast = false }: KafkaConnection,
+  logger: Logger,
+  onConnectionError?: (detail: string) => void,
+): Kafka {
   const log = logger.child('kafka');
   return new Kafka({
     clientId,
     brokers: [...brokers],
     logLevel: logLevel.WARN,
-    ...(failFast ? { connectionTimeout: 3_000, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } } : { retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5_000 } }),
+    ...(failFast
+      ? { connectionTimeout: 3_000, retry: { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 } }
+      : { retry: { initialRetryTime: 200, retries: 10, maxRetryTime: 5_000 } }),
     logCreator:
       () =>
       ({ level, log: entry }: LogEntry) => {

@@ -39,7 +39,15 @@ const REQUIRED_POLICY = (names: TopicNames): Record<string, 'delete' | 'compact'
 });
 
 /** The broker errors that mean "this partition is not served yet": retrying can help. */
-const NOT_READY = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE', 'NOT_LEADER_FOR_PARTITION', 'NOT_LEADER_OR_FOLLOWER', 'REPLICA_NOT_AVAILABLE', 'REQUEST_TIMED_OUT', 'NOT_CONTROLLER']);
+const NOT_READY = new Set([
+  'UNKNOWN_TOPIC_OR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_FOR_PARTITION',
+  'NOT_LEADER_OR_FOLLOWER',
+  'REPLICA_NOT_AVAILABLE',
+  'REQUEST_TIMED_OUT',
+  'NOT_CONTROLLER',
+]);
 
 /**
  * Whether `e` (or an error it wraps: kafkajs's retrier wraps what it gives up on in a
@@ -61,14 +69,20 @@ export function isPartitionNotReady(e: unknown, depth = 0): boolean {
  * with NOT_LEADER_FOR_PARTITION / UNKNOWN_TOPIC_OR_PARTITION. Retries only those errors, with
  * backoff and jitter, until `timeoutMillis`; any other error, or the deadline, rejects.
  */
-export async function waitForPartitionLeaders(admin: Admin, topics: readonly string[], { timeoutMillis = 30_000 }: { timeoutMillis?: number } = {}): Promise<void> {
+export async function waitForPartitionLeaders(
+  admin: Admin,
+  topics: readonly string[],
+  { timeoutMillis = 30_000 }: { timeoutMillis?: number } = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMillis;
   let delay = 50;
   for (let attempt = 1; ; attempt++) {
     let why: string;
     try {
       const meta = await admin.fetchTopicMetadata({ topics: [...topics] });
-      const leaderless = meta.topics.flatMap((t) => t.partitions.filter((p) => p.leader < 0 || p.partitionErrorCode !== 0).map((p) => `${t.name}[${p.partitionId}]`));
+      const leaderless = meta.topics.flatMap((t) =>
+        t.partitions.filter((p) => p.leader < 0 || p.partitionErrorCode !== 0).map((p) => `${t.name}[${p.partitionId}]`),
+      );
       if (leaderless.length === 0) {
         for (const topic of topics) await admin.fetchTopicOffsets(topic);
         return;
@@ -79,7 +93,10 @@ export async function waitForPartitionLeaders(admin: Admin, topics: readonly str
       why = e instanceof Error ? e.message : String(e);
     }
     if (Date.now() + delay > deadline) {
-      throw new TurnstreamError(`Kafka partitions of ${topics.join(', ')} not ready after ${timeoutMillis} ms (${attempt} attempts): ${why}. Is the broker overloaded or still starting?`, { retriable: true });
+      throw new TurnstreamError(
+        `Kafka partitions of ${topics.join(', ')} not ready after ${timeoutMillis} ms (${attempt} attempts): ${why}. Is the broker overloaded or still starting?`,
+        { retriable: true },
+      );
     }
     await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() / 2)));
     delay = Math.min(delay * 2, 1_000);
@@ -102,7 +119,8 @@ export async function ensureTopics(admin: Admin, names: TopicNames, o: TopicOpti
     if (cleanup === 'compact') for (const [name, value] of Object.entries(o.compactedConfig ?? {})) configEntries.push({ name, value });
     if (topic === names.events) configEntries.push({ name: 'retention.ms', value: '-1' }); // the source of truth
     // Dead letters are bounded like the embedded store's: 7 days, and 256 MiB per partition.
-    if (topic === names.deadLetters) configEntries.push({ name: 'retention.ms', value: String(7 * 24 * 3_600_000) }, { name: 'retention.bytes', value: String(256 * 1024 * 1024) });
+    if (topic === names.deadLetters)
+      configEntries.push({ name: 'retention.ms', value: String(7 * 24 * 3_600_000) }, { name: 'retention.bytes', value: String(256 * 1024 * 1024) });
     missing.push({ topic, numPartitions: o.partitions, replicationFactor: o.replicationFactor ?? 1, configEntries });
   }
   // kafkajs's own waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a busy broker answers
@@ -114,7 +132,9 @@ export async function ensureTopics(admin: Admin, names: TopicNames, o: TopicOpti
   const counts = new Map(meta.topics.map((t) => [t.name, t.partitions.length]));
   for (const t of [names.state, names.turns]) {
     if (counts.get(t) !== counts.get(names.events)) {
-      throw new ConfigError(`topic ${t} has ${counts.get(t)} partitions but ${names.events} has ${counts.get(names.events)}; they must match (a session's records share a partition number). Recreate ${t} with ${counts.get(names.events)} partitions.`);
+      throw new ConfigError(
+        `topic ${t} has ${counts.get(t)} partitions but ${names.events} has ${counts.get(names.events)}; they must match (a session's records share a partition number). Recreate ${t} with ${counts.get(names.events)} partitions.`,
+      );
     }
   }
   const configs = await admin.describeConfigs({
@@ -125,7 +145,9 @@ export async function ensureTopics(admin: Admin, names: TopicNames, o: TopicOpti
     const actual = r.configEntries.find((c) => c.configName === 'cleanup.policy')?.configValue;
     const wanted = policy[r.resourceName];
     if (wanted !== undefined && actual !== undefined && !actual.split(',').includes(wanted)) {
-      throw new ConfigError(`topic ${r.resourceName} has cleanup.policy=${actual}, turnstream needs ${wanted}. Fix it: kafka-configs --alter --entity-type topics --entity-name ${r.resourceName} --add-config cleanup.policy=${wanted}`);
+      throw new ConfigError(
+        `topic ${r.resourceName} has cleanup.policy=${actual}, turnstream needs ${wanted}. Fix it: kafka-configs --alter --entity-type topics --entity-name ${r.resourceName} --add-config cleanup.policy=${wanted}`,
+      );
     }
   }
 }

@@ -34,7 +34,11 @@ export class KafkaDeadLetterStore implements DeadLetterStore {
     await this.producer.send({
       topic: this.topic,
       acks: -1,
-      messages: letters.map((l) => ({ key: l.session ?? null, value: JSON.stringify(l), ...(l.session === undefined ? {} : { partition: partitionFor(l.session, this.partitions) }) })),
+      messages: letters.map((l) => ({
+        key: l.session ?? null,
+        value: JSON.stringify(l),
+        ...(l.session === undefined ? {} : { partition: partitionFor(l.session, this.partitions) }),
+      })),
     });
     return 0;
   }
@@ -58,7 +62,8 @@ export class KafkaDeadLetterStore implements DeadLetterStore {
           .run({
             autoCommit: false,
             eachBatch: async ({ batch }) => {
-              for (const m of batch.messages) if (m.value !== null) out.push({ ...(JSON.parse(m.value.toString()) as DeadLetter), p: batch.partition, o: Number(m.offset) });
+              for (const m of batch.messages)
+                if (m.value !== null) out.push({ ...(JSON.parse(m.value.toString()) as DeadLetter), p: batch.partition, o: Number(m.offset) });
               if (Number(batch.lastOffset()) + 1 >= (ends.get(batch.partition) ?? 0)) done.add(batch.partition);
               if (pending.every(([p]) => done.has(p))) {
                 clearTimeout(timer);

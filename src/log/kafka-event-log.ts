@@ -41,7 +41,12 @@ export class KafkaEventAppender {
   static async open({ kafka, topic, partitions }: { kafka: Kafka; topic: string; partitions: number }): Promise<KafkaEventAppender> {
     // Retries bounded to ~10 s: an ingest request the broker cannot take must fail (503, nothing
     // acknowledged, the client retries) well before the client's own timeout.
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false, retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 } });
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 2_000 },
+    });
     await producer.connect();
     return new KafkaEventAppender(producer, topic, partitions);
   }
@@ -124,26 +129,28 @@ export class KafkaEventLog implements EventLog {
     try {
       await consumer.connect();
       await consumer.subscribe({ topic: this.topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch, pause }) => {
-          if (batch.partition !== this.partition) return void pause();
-          for (const m of batch.messages) {
-            const pos = positionOf(m.offset);
-            if (pos <= reached || pos > end || m.value === null) continue;
-            reached = pos;
-            const event = parseStored(m.value.toString());
-            if (options.session === undefined || event.session === options.session) queue.push({ pos, event });
-          }
-          reached = Math.max(reached, Math.min(end, positionOf(batch.lastOffset())));
+      await consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch, pause }) => {
+            if (batch.partition !== this.partition) return void pause();
+            for (const m of batch.messages) {
+              const pos = positionOf(m.offset);
+              if (pos <= reached || pos > end || m.value === null) continue;
+              reached = pos;
+              const event = parseStored(m.value.toString());
+              if (options.session === undefined || event.session === options.session) queue.push({ pos, event });
+            }
+            reached = Math.max(reached, Math.min(end, positionOf(batch.lastOffset())));
+            notify();
+            // Backpressure: let the reader drain before fetching more.
+            while (queue.length >= size * 4) await new Promise((r) => setTimeout(r, 5));
+          },
+        })
+        .catch((error: unknown) => {
+          failure = error;
           notify();
-          // Backpressure: let the reader drain before fetching more.
-          while (queue.length >= size * 4) await new Promise((r) => setTimeout(r, 5));
-        },
-      }).catch((error: unknown) => {
-        failure = error;
-        notify();
-      });
+        });
       await seekOnceRunning(consumer, { topic: this.topic, partition: this.partition, offset: String(after) });
       for (;;) {
         while (queue.length >= size || (queue.length > 0 && reached >= end)) yield queue.splice(0, size);

@@ -21,9 +21,12 @@ export function openSqlite({ dataDir, sync = 'normal', writable = false }: { dat
   mkdirSync(dataDir, { recursive: true });
   const path = join(dataDir, 'turnstream.db');
   const existing = statSync(path, { throwIfNoEntry: false });
-  if (existing !== undefined && !existing.isFile()) throw new TurnstreamError(`database ${path} is not a regular file; move it away or choose another --data-dir`);
+  if (existing !== undefined && !existing.isFile())
+    throw new TurnstreamError(`database ${path} is not a regular file; move it away or choose another --data-dir`);
   if (existing?.size === 0 && !((statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0) > 0)) {
-    throw new TurnstreamError(`database ${path} is empty (0 bytes) and has no write-ahead log: a truncated or damaged store, not a new one; restore it from a backup, or remove it to start an empty store`);
+    throw new TurnstreamError(
+      `database ${path} is empty (0 bytes) and has no write-ahead log: a truncated or damaged store, not a new one; restore it from a backup, or remove it to start an empty store`,
+    );
   }
   let db: DatabaseSync | undefined;
   try {
@@ -32,7 +35,9 @@ export function openSqlite({ dataDir, sync = 'normal', writable = false }: { dat
     // SQLite's 2 MiB default every append missed the index pages once the log passed ~100k events.
     // Checkpointing every ~40 MiB of WAL instead of ~4 MiB makes the checkpoints (and their syncs)
     // inside COMMIT ten times rarer.
-    db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;`);
+    db.exec(
+      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;`,
+    );
     db.exec('PRAGMA quick_check(1)');
     if (writable) probeWritable(db);
     return db;

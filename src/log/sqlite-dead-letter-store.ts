@@ -54,14 +54,18 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     )`);
     const have = new Set((db.prepare('PRAGMA table_info(dead_letters)').all() as { name: string }[]).map((c) => c.name));
     for (const [name, type] of Object.entries(ADDED_COLUMNS)) if (!have.has(name)) db.exec(`ALTER TABLE dead_letters ADD COLUMN ${name} ${type}`);
-    this.insert = db.prepare('INSERT INTO dead_letters (at, reason, source, session, event_id, message, raw, raw_base64, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insert = db.prepare(
+      'INSERT INTO dead_letters (at, reason, source, session, event_id, message, raw, raw_base64, size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
   }
 
   /** Row and byte totals, scanned once on the first write (readers never pay for it). */
   private loadTotals(): { rows: number; bytes: number; bySource: Map<string, number> } {
     if (this.totals !== undefined) return this.totals;
     const rows = this.db
-      .prepare("SELECT source, COUNT(*) AS n, COALESCE(SUM(length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB))), 0) AS bytes FROM dead_letters GROUP BY source")
+      .prepare(
+        'SELECT source, COUNT(*) AS n, COALESCE(SUM(length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB))), 0) AS bytes FROM dead_letters GROUP BY source',
+      )
       .all() as { source: string; n: number; bytes: number }[];
     this.totals = { rows: 0, bytes: 0, bySource: new Map() };
     for (const r of rows) {
@@ -75,9 +79,19 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   /** Deletes the oldest `count` rows (of `source`, if given), keeping the totals right. */
   private deleteOldest(count: number, source?: string): number {
     if (count <= 0) return 0;
-    const gone = (source === undefined
-      ? this.db.prepare('DELETE FROM dead_letters WHERE n IN (SELECT n FROM dead_letters ORDER BY n LIMIT ?) RETURNING source, length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB)) AS bytes').all(count)
-      : this.db.prepare('DELETE FROM dead_letters WHERE n IN (SELECT n FROM dead_letters WHERE source = ? ORDER BY n LIMIT ?) RETURNING source, length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB)) AS bytes').all(source, count)) as { source: string; bytes: number }[];
+    const gone = (
+      source === undefined
+        ? this.db
+            .prepare(
+              'DELETE FROM dead_letters WHERE n IN (SELECT n FROM dead_letters ORDER BY n LIMIT ?) RETURNING source, length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB)) AS bytes',
+            )
+            .all(count)
+        : this.db
+            .prepare(
+              'DELETE FROM dead_letters WHERE n IN (SELECT n FROM dead_letters WHERE source = ? ORDER BY n LIMIT ?) RETURNING source, length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB)) AS bytes',
+            )
+            .all(source, count)
+    ) as { source: string; bytes: number }[];
     this.forget(gone);
     return gone.length;
   }
@@ -98,7 +112,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
     const now = this.newestAt;
     if (now - this.lastAgeCheck >= AGE_CHECK_EVERY_MILLIS) {
       this.lastAgeCheck = now;
-      const gone = this.db.prepare('DELETE FROM dead_letters WHERE at < ? RETURNING source, length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB)) AS bytes').all(now - r.maxAgeMillis) as { source: string; bytes: number }[];
+      const gone = this.db
+        .prepare(
+          'DELETE FROM dead_letters WHERE at < ? RETURNING source, length(CAST(raw AS BLOB)) + COALESCE(length(raw_base64), 0) + length(CAST(message AS BLOB)) AS bytes',
+        )
+        .all(now - r.maxAgeMillis) as { source: string; bytes: number }[];
       this.forget(gone);
       trimmed += gone.length;
     }

@@ -43,9 +43,10 @@ export class SqliteEventLog implements EventLog {
 
   async *read(options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
     const size = options.batchSize ?? 5000;
-    const stmt = options.session === undefined
-      ? this.db.prepare('SELECT pos, body FROM events WHERE pos > ? ORDER BY pos LIMIT ?')
-      : this.db.prepare('SELECT pos, body FROM events WHERE pos > ? AND session = ? ORDER BY pos LIMIT ?');
+    const stmt =
+      options.session === undefined
+        ? this.db.prepare('SELECT pos, body FROM events WHERE pos > ? ORDER BY pos LIMIT ?')
+        : this.db.prepare('SELECT pos, body FROM events WHERE pos > ? AND session = ? ORDER BY pos LIMIT ?');
     let after = options.after ?? 0;
     for (;;) {
       const rows = (options.session === undefined ? stmt.all(after, size) : stmt.all(after, options.session, size)) as { pos: number; body: string }[];
@@ -66,8 +67,12 @@ export class SqliteEventLog implements EventLog {
    * refuse (nested deeper than SQLite allows, not JSON) gets no time (NaN) instead of failing the
    * whole read; a followed row that does not parse is yielded as unreadable (dead-lettered).
    */
-  async *readFollowing(session: string, { batchSize, skim }: { readonly batchSize: number; readonly skim: (pos: number, id: string, timeMs: number) => LoggedEvent }): AsyncIterable<LoggedEvent[]> {
-    const stmt = this.db.prepare(`SELECT pos, id, CASE WHEN session = ?1 THEN body END, CASE WHEN session = ?1 OR NOT json_valid(body) THEN NULL ELSE json_extract(body, '$.time') END
+  async *readFollowing(
+    session: string,
+    { batchSize, skim }: { readonly batchSize: number; readonly skim: (pos: number, id: string, timeMs: number) => LoggedEvent },
+  ): AsyncIterable<LoggedEvent[]> {
+    const stmt =
+      this.db.prepare(`SELECT pos, id, CASE WHEN session = ?1 THEN body END, CASE WHEN session = ?1 OR NOT json_valid(body) THEN NULL ELSE json_extract(body, '$.time') END
       FROM events WHERE pos > ?2 ORDER BY pos LIMIT ?3`);
     stmt.setReturnArrays(true);
     let after = 0;

@@ -9,7 +9,9 @@ const UNREADABLE = Symbol('unreadable');
  * its raw text instead of failing the whole read.
  */
 export function unreadableEvent(raw: string, error: unknown): StepEvent {
-  return { [UNREADABLE]: { raw, message: `logged entry is not readable JSON: ${error instanceof Error ? error.message : String(error)}` } } as unknown as StepEvent;
+  return {
+    [UNREADABLE]: { raw, message: `logged entry is not readable JSON: ${error instanceof Error ? error.message : String(error)}` },
+  } as unknown as StepEvent;
 }
 
 /** The raw text and reason of an `unreadableEvent`, or `undefined` for a parsed event. */

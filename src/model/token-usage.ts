@@ -13,7 +13,14 @@ export interface TokenUsage {
 }
 
 /** The fields of `TokenUsage`, for code that sums or subtracts them all. */
-export const TOKEN_USAGE_FIELDS = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'reasoningTokens', 'cost'] as const satisfies readonly (keyof TokenUsage)[];
+export const TOKEN_USAGE_FIELDS = [
+  'inputTokens',
+  'outputTokens',
+  'cacheReadTokens',
+  'cacheWriteTokens',
+  'reasoningTokens',
+  'cost',
+] as const satisfies readonly (keyof TokenUsage)[];
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0 };
 

@@ -36,7 +36,13 @@ export class BatchDeadLetters {
     for (const n of this.#dropped.values()) droppedTotal += n;
     if (droppedTotal > 0) {
       const which = [...this.#dropped].map(([reason, n]) => `${reason} ${n}`).join(', ');
-      this.#letters.push({ reason: 'dead_letters_dropped', message: `${droppedTotal} more rejected inputs of this batch were not kept one by one (the first ${max} were): ${which}`, raw: '', source, at });
+      this.#letters.push({
+        reason: 'dead_letters_dropped',
+        message: `${droppedTotal} more rejected inputs of this batch were not kept one by one (the first ${max} were): ${which}`,
+        raw: '',
+        source,
+        at,
+      });
     }
     if (this.#letters.length === 0) return;
     const trimmed = await store.put(this.#letters);

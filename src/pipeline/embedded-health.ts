@@ -28,7 +28,17 @@ export interface EmbeddedHealthWatch {
 }
 
 /** Watches ingest's writes and the processing pump of one embedded store. */
-export function watchEmbeddedHealth({ store, processor, pump, logger }: { store: EmbeddedStore; processor: Processor; pump: Pump; logger: Logger }): EmbeddedHealthWatch {
+export function watchEmbeddedHealth({
+  store,
+  processor,
+  pump,
+  logger,
+}: {
+  store: EmbeddedStore;
+  processor: Processor;
+  pump: Pump;
+  logger: Logger;
+}): EmbeddedHealthWatch {
   let writeFault: string | undefined;
   const log: Pick<EventLog, 'append'> = {
     append: async (batch) => {

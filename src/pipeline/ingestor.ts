@@ -47,7 +47,14 @@ type ValidInput = AppendInput & { readonly index: number };
 
 type Decoded =
   | { readonly ok: true; readonly event: StepEvent; readonly raw: string }
-  | { readonly ok: false; readonly reason: RejectReason; readonly message: string; readonly raw: string | Uint8Array; readonly session?: string; readonly eventId?: string };
+  | {
+      readonly ok: false;
+      readonly reason: RejectReason;
+      readonly message: string;
+      readonly raw: string | Uint8Array;
+      readonly session?: string;
+      readonly eventId?: string;
+    };
 
 export class Ingestor {
   private readonly o: IngestorOptions;
@@ -64,7 +71,11 @@ export class Ingestor {
   }
 
   /** Counts and the first `maxResults` non-accepted results: an answer that stays small for any batch. */
-  async ingestSummary(inputs: Iterable<unknown>, source: string, { maxResults = 100, maxDeadLetters }: { maxResults?: number; maxDeadLetters?: number } = {}): Promise<IngestSummary> {
+  async ingestSummary(
+    inputs: Iterable<unknown>,
+    source: string,
+    { maxResults = 100, maxDeadLetters }: { maxResults?: number; maxDeadLetters?: number } = {},
+  ): Promise<IngestSummary> {
     return this.run(inputs, source, { maxResults, ...(maxDeadLetters === undefined ? {} : { maxDeadLetters }) });
   }
 
@@ -72,7 +83,8 @@ export class Ingestor {
     if (input instanceof RejectedInput) return { ok: false, reason: input.reason, message: input.message, raw: input.raw };
     let raw: string;
     if (input instanceof Uint8Array) {
-      if (!isUtf8(input)) return { ok: false, reason: 'invalid_utf8', message: 'the input is not valid UTF-8 (the dead letter keeps its exact bytes as rawBase64)', raw: input };
+      if (!isUtf8(input))
+        return { ok: false, reason: 'invalid_utf8', message: 'the input is not valid UTF-8 (the dead letter keeps its exact bytes as rawBase64)', raw: input };
       raw = Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8');
     } else if (typeof input === 'string') {
       raw = input;
@@ -88,7 +100,12 @@ export class Ingestor {
     return d.ok ? { ok: true, event: d.event, raw } : { ...d, raw };
   }
 
-  private async run(inputs: Iterable<unknown>, source: string, caps: { maxResults: number; maxDeadLetters?: number }, all?: IngestResult[]): Promise<IngestSummary> {
+  private async run(
+    inputs: Iterable<unknown>,
+    source: string,
+    caps: { maxResults: number; maxDeadLetters?: number },
+    all?: IngestResult[],
+  ): Promise<IngestSummary> {
     const now = (this.o.now ?? Date.now)();
     const letters = new BatchDeadLetters({ source, at: now, max: caps.maxDeadLetters ?? this.o.maxDeadLettersPerBatch ?? 100 });
     const results = new BatchResults(caps.maxResults, all);

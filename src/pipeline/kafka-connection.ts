@@ -48,7 +48,8 @@ interface ConnectionFaults {
 export function openKafkaConnection({ brokers, groupId, clientLogger, logger }: KafkaConnectionOptions): KafkaConnection {
   const f: ConnectionFaults = { unreachable: undefined, consumerDown: undefined, produceFault: undefined, stopping: false };
   const lost = (detail: string): void => {
-    if (f.unreachable === undefined && f.consumerDown === undefined) logger.warn('lost connection to Kafka; retrying (ingest answers 503 meanwhile)', { brokers, detail });
+    if (f.unreachable === undefined && f.consumerDown === undefined)
+      logger.warn('lost connection to Kafka; retrying (ingest answers 503 meanwhile)', { brokers, detail });
     f.unreachable = detail;
   };
   // Back from an outage: a produce that failed during it failed for the outage's reason. Without

@@ -39,6 +39,7 @@ export type { EmbeddedHealth };
  * The embedded default, assembled: one SQLite store (log, state, dead letters) locked to this
  * process, the processor caught up with the log, and an ingestor whose appends feed the processor.
  */
+// long: wiring only (store, lock, processor, pump, ingest, health): one dependency per statement, in start-up order
 export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<EmbeddedPipeline> {
   const logger = o.logger ?? silentLogger;
   const store = openEmbeddedStore({
@@ -55,7 +56,13 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     throw error;
   }
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
-  const processor = new Processor({ ...processorOptions(o, metrics, logger), log: store.log, state: store.state, deadLetters: store.deadLetters, rawAt: (pos) => store.log.bodyAt(pos) });
+  const processor = new Processor({
+    ...processorOptions(o, metrics, logger),
+    log: store.log,
+    state: store.state,
+    deadLetters: store.deadLetters,
+    rawAt: (pos) => store.log.bodyAt(pos),
+  });
   const pump = new Pump(processor, logger, o.retry ?? {});
   const { log, health } = watchEmbeddedHealth({ store, processor, pump, logger });
   try {

@@ -67,6 +67,7 @@ export interface KafkaPipeline {
  * 0: consumer offsets are never committed, the position lives with the state, in the same
  * transaction as the effects (exactly-once effect without relying on the group's offsets).
  */
+// long: wiring only (connection, workers, progress, ingest, health): one dependency per statement, in start-up order
 export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaPipeline> {
   const logger = (o.logger ?? silentLogger).child('kafka');
   const groupId = o.groupId ?? 'turnstream';
@@ -92,10 +93,17 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     },
   };
   const ingestor = new Ingestor({ log, deadLetters, limits: o.limits ?? DEFAULT_DECODE_LIMITS, ...(metrics === undefined ? {} : { metrics }) });
-  const alertSink = o.budgets === undefined ? undefined : fanOutAlertSink([o.budgets.sink, await kafkaAlertSink({ kafka, topic: topics.alerts, partitions, logger })]);
+  const alertSink =
+    o.budgets === undefined ? undefined : fanOutAlertSink([o.budgets.sink, await kafkaAlertSink({ kafka, topic: topics.alerts, partitions, logger })]);
   const processing = processorOptions(o, metrics, logger);
   const workers = new PartitionWorkers({
-    kafka, topics, partitions, groupId, view, deadLetters, logger,
+    kafka,
+    topics,
+    partitions,
+    groupId,
+    view,
+    deadLetters,
+    logger,
     processing: { ...processing, ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }) },
   });
   const progress = new KafkaProgress(view.positions);
@@ -104,7 +112,13 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
 
   let closing: Promise<void> | undefined;
   return {
-    kafka, topics, partitions, ingestor, view, deadLetters, metrics,
+    kafka,
+    topics,
+    partitions,
+    ingestor,
+    view,
+    deadLetters,
+    metrics,
     assigned: () => progress.assigned(),
     progress: () => progress.progress(),
     processed: () => progress.processed(),
@@ -128,7 +142,15 @@ function kafkaHealth(connection: KafkaConnection, workers: PartitionWorkers, pro
   const worker = workers.fault();
   const fault = c?.fault ?? (worker === undefined ? undefined : `processing: ${worker}`);
   const status = c?.status ?? (worker === undefined ? 'ok' : 'processing failing');
-  return { ok: fault === undefined, status, mode: 'kafka', assigned: progress.assigned(), processed: progress.processed(), lag: progress.lag(), ...(fault === undefined ? {} : { fault }) };
+  return {
+    ok: fault === undefined,
+    status,
+    mode: 'kafka',
+    assigned: progress.assigned(),
+    processed: progress.processed(),
+    lag: progress.lag(),
+    ...(fault === undefined ? {} : { fault }),
+  };
 }
 
 /** Creates the topics when missing (existing ones keep their partitions); resolves to the events topic's partition count. */
@@ -158,7 +180,14 @@ interface ConsumerRun {
  * the workers: fresh ones rebuild their windows from offset 0, suppressing what was committed.
  */
 async function runConsumer({ kafka, topics, groupId, workers, progress, connection, logger }: ConsumerRun): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId, readUncommitted: false, allowAutoTopicCreation: false, sessionTimeout: 10_000, heartbeatInterval: 1_000, rebalanceTimeout: 30_000 });
+  const consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1_000,
+    rebalanceTimeout: 30_000,
+  });
   let generation = 0;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     generation++;

@@ -124,6 +124,7 @@ export class Processor {
    * ends its stream) is recorded as the current event's fault instead of escaping to RxJS, which
    * would report it asynchronously and end the process after the batch was committed without it.
    */
+  // long: the one place the operators are wired to each other and to the effect buffers; every callback is guarded the same way, and reading them together is the point
   private wire(): void {
     const { options } = this;
     this.input.complete();
@@ -157,28 +158,47 @@ export class Processor {
     // The consumers' `price` reads the cost the upstream step computed for the event being delivered.
     const costs = new WeakMap<LlmUsageEvent, PricedCost>();
     const pricedBefore = (u: LlmUsageEvent): PricedCost => costs.get(u) ?? price(u);
-    const logged = events.pipe(map((s) => {
-      if (s.cost !== undefined) costs.set(s.logged.event as LlmUsageEvent, s.cost);
-      return s.logged;
-    }), share());
-    screened.pipe(filter((s) => s.kind === 'duplicate')).subscribe(guard((s) => {
-      if (s.logged.pos > this.committed) this.effects.letters.push(this.duplicateLetter(s.logged));
-    }));
-    logged.pipe(windowTurns({ ...options.windows, price: pricedBefore })).subscribe(guard((out) => {
-      if (out.kind === 'turn') {
-        if (out.aggregate.closedAtPos > this.committed) turns.next(out.aggregate);
-      } else if (out.logged.pos > this.committed) {
-        const e = out.logged.event;
-        this.effects.letters.push({ reason: 'late', message: out.message, raw: this.rawOf(out.logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() });
-      }
-    }));
-    logged.pipe(toStateWrites()).subscribe(guard((w) => {
-      if (this.fed > this.committed) this.effects.writes.push(w);
-    }));
+    const logged = events.pipe(
+      map((s) => {
+        if (s.cost !== undefined) costs.set(s.logged.event as LlmUsageEvent, s.cost);
+        return s.logged;
+      }),
+      share(),
+    );
+    screened.pipe(filter((s) => s.kind === 'duplicate')).subscribe(
+      guard((s) => {
+        if (s.logged.pos > this.committed) this.effects.letters.push(this.duplicateLetter(s.logged));
+      }),
+    );
+    logged.pipe(windowTurns({ ...options.windows, price: pricedBefore })).subscribe(
+      guard((out) => {
+        if (out.kind === 'turn') {
+          if (out.aggregate.closedAtPos > this.committed) turns.next(out.aggregate);
+        } else if (out.logged.pos > this.committed) {
+          const e = out.logged.event;
+          this.effects.letters.push({
+            reason: 'late',
+            message: out.message,
+            raw: this.rawOf(out.logged),
+            source: 'pipeline',
+            session: e.session,
+            eventId: e.id,
+            at: Date.now(),
+          });
+        }
+      }),
+    );
+    logged.pipe(toStateWrites()).subscribe(
+      guard((w) => {
+        if (this.fed > this.committed) this.effects.writes.push(w);
+      }),
+    );
     if (options.budgets !== undefined && options.budgets.rules.length > 0) {
-      logged.pipe(checkBudgets({ rules: options.budgets.rules, price: pricedBefore })).subscribe(guard((alert) => {
-        if (alert.pos > this.committed) this.effects.alerts.push(alert);
-      }));
+      logged.pipe(checkBudgets({ rules: options.budgets.rules, price: pricedBefore })).subscribe(
+        guard((alert) => {
+          if (alert.pos > this.committed) this.effects.alerts.push(alert);
+        }),
+      );
     }
     turns.subscribe(guard((a) => this.effects.aggregates.push(a)));
     turns.pipe(rollUpSessions()).subscribe(guard((d) => this.effects.deltas.push(d)));
@@ -266,7 +286,11 @@ export class Processor {
   private reject(logged: LoggedEvent, message: string): void {
     const e = logged.event as unknown as Record<string, unknown>;
     this.rejected++;
-    this.options.logger?.warn('event cannot be processed; dead-lettered as processing_error, processing goes on', { pos: logged.pos, eventId: e['id'], error: message });
+    this.options.logger?.warn('event cannot be processed; dead-lettered as processing_error, processing goes on', {
+      pos: logged.pos,
+      eventId: e['id'],
+      error: message,
+    });
     this.effects.letters.push({
       reason: 'processing_error',
       message,

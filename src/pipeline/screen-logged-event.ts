@@ -47,7 +47,8 @@ export function screenLoggedEvent(event: StepEvent): string | undefined {
   if (e['type'] === 'llm.usage') {
     for (const f of AMOUNT_FIELDS) {
       const v = e[f];
-      if (v !== undefined && (typeof v !== 'number' || !(Math.abs(v) <= MAX_PROCESSED_AMOUNT))) return `llm.usage "${f}" ${String(v)} is not a number within ±${MAX_PROCESSED_AMOUNT}`;
+      if (v !== undefined && (typeof v !== 'number' || !(Math.abs(v) <= MAX_PROCESSED_AMOUNT)))
+        return `llm.usage "${f}" ${String(v)} is not a number within ±${MAX_PROCESSED_AMOUNT}`;
     }
   }
   const value = screenValue(e);
@@ -66,7 +67,8 @@ function screenValue(root: unknown): string | undefined {
     if (value === null || typeof value !== 'object') continue;
     if (depth > MAX_PROCESSED_DEPTH) return `JSON nested deeper than ${MAX_PROCESSED_DEPTH} levels`;
     const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children) if (child !== null && (typeof child === 'object' || typeof child === 'number')) stack.push({ value: child, depth: depth + 1 });
+    for (const child of children)
+      if (child !== null && (typeof child === 'object' || typeof child === 'number')) stack.push({ value: child, depth: depth + 1 });
   }
   return undefined;
 }

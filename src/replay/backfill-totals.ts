@@ -56,7 +56,10 @@ export class BackfillTotals {
     for (const m of c.models) {
       const k = `${m.provider}\u0000${m.model}`;
       const prev = this.#models.get(k);
-      this.#models.set(k, prev === undefined ? m : { ...prev, calls: prev.calls + m.calls, oldCost: prev.oldCost + m.oldCost, newCost: prev.newCost + m.newCost });
+      this.#models.set(
+        k,
+        prev === undefined ? m : { ...prev, calls: prev.calls + m.calls, oldCost: prev.oldCost + m.oldCost, newCost: prev.newCost + m.newCost },
+      );
     }
   }
 

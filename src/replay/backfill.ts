@@ -3,7 +3,7 @@ import { replacesRevision, turnRecord, type TurnRecord } from '../model/turn-rec
 import { BackfillTotals, type BackfillSummary } from './backfill-totals.ts';
 
 export type { BackfillSessionRow, BackfillSummary } from './backfill-totals.ts';
-import { compareCosts, type CostComparison } from './compare-costs.ts';
+import { compareCosts } from './compare-costs.ts';
 import { discardingCommits } from './discarding-commits.ts';
 import type { ReplayableLog } from './open-replay-logs.ts';
 import { replayLog } from './replay-log.ts';
@@ -43,7 +43,8 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
   const heads = await o.logs.heads();
   const total = heads.reduce((a, b) => a + b, 0);
   const totals = new BackfillTotals();
-  let events = 0, done = 0;
+  let events = 0,
+    done = 0;
   for (let i = 0; i < o.logs.labels.length; i++) {
     const onProgress = (pos: number, inRange: number): void => o.onProgress?.({ done: done + pos, total, turns: totals.turns + inRange });
     const { records, fed } = await replayInRange(o, i, onProgress);
@@ -60,7 +61,11 @@ export async function backfill(o: BackfillOptions): Promise<BackfillSummary> {
 }
 
 /** Replays log `i` whole and returns the latest revision of each turn that started in range, in start order. */
-async function replayInRange(o: BackfillOptions, i: number, onProgress: (pos: number, inRange: number) => void): Promise<{ records: TurnRecord[]; fed: number }> {
+async function replayInRange(
+  o: BackfillOptions,
+  i: number,
+  onProgress: (pos: number, inRange: number) => void,
+): Promise<{ records: TurnRecord[]; fed: number }> {
   const from = o.fromMs ?? Number.NEGATIVE_INFINITY;
   const to = o.toMs ?? Number.POSITIVE_INFINITY;
   const inRange = new Map<string, TurnRecord>();
@@ -85,7 +90,9 @@ async function replayInRange(o: BackfillOptions, i: number, onProgress: (pos: nu
   } finally {
     await opened.release();
   }
-  const records = [...inRange.values()].sort((a, b) => a.startMs - b.startMs || (a.session < b.session ? -1 : a.session > b.session ? 1 : a.turn < b.turn ? -1 : 1));
+  const records = [...inRange.values()].sort(
+    (a, b) => a.startMs - b.startMs || (a.session < b.session ? -1 : a.session > b.session ? 1 : a.turn < b.turn ? -1 : 1),
+  );
   return { records, fed };
 }
 

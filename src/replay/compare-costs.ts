@@ -40,7 +40,11 @@ export function compareCosts(repriced: readonly TurnRecord[], recorded: readonly
   const byKey = new Map(recorded.map((r) => [`${r.session}\u0000${r.turn}`, r]));
   const models = new Map<string, { provider: string; model: string; calls: number; oldCost: number; newCost: number }>();
   const turns: TurnCostChange[] = [];
-  let oldCost = 0, newCost = 0, matched = 0, unmatched = 0, unmatchedNewCost = 0;
+  let oldCost = 0,
+    newCost = 0,
+    matched = 0,
+    unmatched = 0,
+    unmatchedNewCost = 0;
   for (const t of repriced) {
     const r = byKey.get(`${t.session}\u0000${t.turn}`);
     const same = r !== undefined && r.revision === t.revision ? r : undefined;

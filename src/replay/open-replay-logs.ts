@@ -56,7 +56,11 @@ export function embeddedReplayLogs(log: SqliteEventLog, dir: string): ReplayLogs
     forSession: async () => whole,
     all: async () => ({ labels: [label], open: async () => whole, heads: async () => [log.headSync()] }),
     extent: async (session) => {
-      let events = 0, firstPos = 0, lastPos = 0, firstMs = Number.POSITIVE_INFINITY, lastMs = Number.NEGATIVE_INFINITY;
+      let events = 0,
+        firstPos = 0,
+        lastPos = 0,
+        firstMs = Number.POSITIVE_INFINITY,
+        lastMs = Number.NEGATIVE_INFINITY;
       for await (const batch of log.read({ session, batchSize: 10_000 })) {
         for (const { pos, event } of batch) {
           if (events++ === 0) firstPos = pos;

@@ -10,7 +10,14 @@ const FORMATS = 'use RFC 3339 with a zone, e.g. 2026-03-02T10:00:05Z or 2026-03-
 /** Whether y-m-d h:m:s names a real instant (V8's Date.parse quietly rolls Feb 30 over to Mar 2). */
 function real(y: number, mo: number, d: number, h = 0, mi = 0, s = 0): boolean {
   const t = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
-  return t.getUTCFullYear() === y && t.getUTCMonth() === mo - 1 && t.getUTCDate() === d && t.getUTCHours() === h && t.getUTCMinutes() === mi && t.getUTCSeconds() === s;
+  return (
+    t.getUTCFullYear() === y &&
+    t.getUTCMonth() === mo - 1 &&
+    t.getUTCDate() === d &&
+    t.getUTCHours() === h &&
+    t.getUTCMinutes() === mi &&
+    t.getUTCSeconds() === s
+  );
 }
 
 /**

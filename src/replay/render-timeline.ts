@@ -18,11 +18,19 @@ function callRows(t: ReplayTurnReport): (string | number)[][] {
     if (c.cacheWriteTokens > 0) tokens.push(`cache write ${int(c.cacheWriteTokens)}`);
     if (c.reasoningTokens > 0) tokens.push(`reasoning ${int(c.reasoningTokens)}`);
     const source = c.costSource === 'computed' ? '' : ` (${c.costSource})`;
-    rows.push({ at: ms(c.start), order: 0, row: [offset(ms(c.start) - start), 'chat', c.model, secs(ms(c.end) - ms(c.start)), tokens.join('  '), `${usd(c.cost)}${source}`, c.finishReason ?? ''] });
+    rows.push({
+      at: ms(c.start),
+      order: 0,
+      row: [offset(ms(c.start) - start), 'chat', c.model, secs(ms(c.end) - ms(c.start)), tokens.join('  '), `${usd(c.cost)}${source}`, c.finishReason ?? ''],
+    });
   }
   for (const c of t.tools) {
     const duration = c.end === undefined ? 'not ended' : secs(ms(c.end) - ms(c.start));
-    rows.push({ at: ms(c.start), order: 1, row: [offset(ms(c.start) - start), 'tool', c.toolName, duration, c.error === undefined ? '' : `error: ${c.error}`, '', ''] });
+    rows.push({
+      at: ms(c.start),
+      order: 1,
+      row: [offset(ms(c.start) - start), 'tool', c.toolName, duration, c.error === undefined ? '' : `error: ${c.error}`, '', ''],
+    });
   }
   rows.sort((a, b) => a.at - b.at || a.order - b.order);
   return rows.map((r) => r.row);
@@ -32,7 +40,8 @@ function turnHeader(t: ReplayTurnReport, r: ReplayReport): string {
   const status = `${t.status}${t.stopReason === undefined ? '' : ` (${t.stopReason})`}${t.revision > 0 ? `, revision ${t.revision}` : ''}`;
   const tools = t.toolCallCount === 0 ? '' : ` · ${plural(t.toolCallCount, 'tool call')}${t.errors > 0 ? ` (${t.errors} failed)` : ''}`;
   const change = r.replay.repricing?.turns.find((c) => c.turn === t.turn);
-  const cost = change === undefined ? usd(t.cost) : change.oldCost === undefined ? `${usd(t.cost)} (not recorded before)` : `${usd(change.oldCost)} → ${usd(t.cost)}`;
+  const cost =
+    change === undefined ? usd(t.cost) : change.oldCost === undefined ? `${usd(t.cost)} (not recorded before)` : `${usd(change.oldCost)} → ${usd(t.cost)}`;
   return `${t.turn}  ${t.start}  ${secs(t.durationMs)}  ${status}  ${plural(t.llmCallCount, 'LLM call')}${tools} · ${cost}`;
 }
 
@@ -40,14 +49,21 @@ function turnHeader(t: ReplayTurnReport, r: ReplayReport): string {
 export function renderSummary(r: ReplayReport): string {
   const t = r.totals;
   const lines: string[] = [];
-  lines.push(`totals  ${plural(t.turns, 'turn')} · ${plural(t.llmCalls, 'LLM call')} · ${plural(t.toolCalls, 'tool call')} (${t.errors} failed) · ${usd(t.cost)}`);
-  lines.push(`  tokens  input ${int(t.inputTokens)} (excl. cache) · output ${int(t.outputTokens)} · cache read ${int(t.cacheReadTokens)} · cache write ${int(t.cacheWriteTokens)} · reasoning ${int(t.reasoningTokens)}`);
+  lines.push(
+    `totals  ${plural(t.turns, 'turn')} · ${plural(t.llmCalls, 'LLM call')} · ${plural(t.toolCalls, 'tool call')} (${t.errors} failed) · ${usd(t.cost)}`,
+  );
+  lines.push(
+    `  tokens  input ${int(t.inputTokens)} (excl. cache) · output ${int(t.outputTokens)} · cache read ${int(t.cacheReadTokens)} · cache write ${int(t.cacheWriteTokens)} · reasoning ${int(t.reasoningTokens)}`,
+  );
   const p = r.replay.repricing;
   if (p !== undefined) {
     lines.push('');
-    lines.push(`re-priced with ${p.prices}: ${usd(p.oldCost)} → ${usd(p.newCost)}  ${signed(p.newCost - p.oldCost)}${pct(p.oldCost, p.newCost)}  over ${plural(p.matched, 'recorded turn')}`);
+    lines.push(
+      `re-priced with ${p.prices}: ${usd(p.oldCost)} → ${usd(p.newCost)}  ${signed(p.newCost - p.oldCost)}${pct(p.oldCost, p.newCost)}  over ${plural(p.matched, 'recorded turn')}`,
+    );
     for (const m of p.models) lines.push(`  ${m.provider}/${m.model}  ${plural(m.calls, 'call')}  ${usd(m.oldCost)} → ${usd(m.newCost)}`);
-    if (p.unmatched > 0) lines.push(`  ${plural(p.unmatched, 'turn')} not recorded at this revision by the live pipeline: ${usd(p.unmatchedNewCost)} re-priced`);
+    if (p.unmatched > 0)
+      lines.push(`  ${plural(p.unmatched, 'turn')} not recorded at this revision by the live pipeline: ${usd(p.unmatchedNewCost)} re-priced`);
   }
   const open = r.replay.open;
   if (open.length > 0) {
@@ -78,12 +94,21 @@ export function renderTimeline(r: ReplayReport): string {
   const who = [first?.agent === undefined ? '' : `agent ${first.agent}`, first?.user === undefined ? '' : `user ${first.user}`].filter((s) => s !== '');
   const at = r.replay.at === undefined ? '' : 'time' in r.replay.at ? ` · as of ${r.replay.at.time}` : ` · as of event ${r.replay.at.event}`;
   const lines = [`session ${r.session}${who.length === 0 ? '' : ` · ${who.join(' · ')}`}${at}`];
-  lines.push(`replayed ${plural(r.replay.events, 'event')} of the session (${plural(r.replay.logEvents, 'event')} read from the log, through position ${r.replay.position})`);
+  lines.push(
+    `replayed ${plural(r.replay.events, 'event')} of the session (${plural(r.replay.logEvents, 'event')} read from the log, through position ${r.replay.position})`,
+  );
   for (const t of r.turns) {
     lines.push('');
     lines.push(turnHeader(t, r));
     const rows = callRows(t);
-    if (rows.length > 0) lines.push(table(['', '', '', '', '', '', ''], rows).split('\n').slice(1).map((l) => `  ${l}`).join('\n'));
+    if (rows.length > 0)
+      lines.push(
+        table(['', '', '', '', '', '', ''], rows)
+          .split('\n')
+          .slice(1)
+          .map((l) => `  ${l}`)
+          .join('\n'),
+      );
   }
   if (r.turns.length === 0) lines.push('', 'no turn closed');
   lines.push('');

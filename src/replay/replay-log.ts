@@ -99,8 +99,7 @@ export async function replayLog<S extends StateCommitTarget = SessionStateStore>
   let ended: ReplayLogResult['ended'] = 'end';
   let stopFound = false;
 
-  const settled = (): boolean =>
-    o.focus?.lastPos !== undefined && o.stop?.kind !== 'event' && processor.position >= o.focus.lastPos && pending?.any === false;
+  const settled = (): boolean => o.focus?.lastPos !== undefined && o.stop?.kind !== 'event' && processor.position >= o.focus.lastPos && pending?.any === false;
 
   try {
     const batchSize = o.batchSize ?? 5000;

@@ -47,7 +47,12 @@ export interface ReplayReportOptions {
 
 /** Builds the report of a replayed session. Pure. */
 export function replayReport(r: SessionReplay, o: ReplayReportOptions = {}): ReplayReport {
-  const base = sessionReport(r.session, r.totals ?? { ...EMPTY_SESSION_TOTALS, firstMs: Number.NaN, lastMs: Number.NaN }, r.turns.map(({ llm: _l, tools: _t, ...t }) => t), r.state);
+  const base = sessionReport(
+    r.session,
+    r.totals ?? { ...EMPTY_SESSION_TOTALS, firstMs: Number.NaN, lastMs: Number.NaN },
+    r.turns.map(({ llm: _l, tools: _t, ...t }) => t),
+    r.state,
+  );
   const turns = base.turns.map((t, i): ReplayTurnReport => {
     const detail = r.turns[i]!;
     return {

@@ -34,7 +34,10 @@ export const int = (n: number): string => (finite(n) ? Math.round(n).toLocaleStr
  * store's `null`, NaN) is shown as `invalid` (or the caller's marker), never thrown on: one bad
  * record must not fail a whole report. `trimMillis` drops a `.000` millisecond part (listings).
  */
-export function isoTime(ms: number, { invalid = INVALID_NUMBER, trimMillis = false }: { readonly invalid?: string; readonly trimMillis?: boolean } = {}): string {
+export function isoTime(
+  ms: number,
+  { invalid = INVALID_NUMBER, trimMillis = false }: { readonly invalid?: string; readonly trimMillis?: boolean } = {},
+): string {
   if (typeof ms !== 'number' || !Number.isFinite(ms)) return invalid;
   const d = new Date(ms);
   if (!Number.isFinite(d.getTime())) return invalid;

@@ -76,7 +76,8 @@ export function createHttpServer(o: HttpServerOptions): Server {
     });
 
   const ingest = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    if (!authorized(req)) return refuse(req, res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <token>)' }, { 'www-authenticate': 'Bearer' });
+    if (!authorized(req))
+      return refuse(req, res, 401, { error: 'missing or wrong bearer token (Authorization: Bearer <token>)' }, { 'www-authenticate': 'Bearer' });
     const body = await read(req, res);
     if (body === undefined) return;
     try {
@@ -90,7 +91,13 @@ export function createHttpServer(o: HttpServerOptions): Server {
       const total = r.accepted + r.duplicate + r.rejected;
       if (total === 0) return send(res, 400, { error: 'no events in body: send NDJSON (one event per line) or a JSON array' });
       const status = r.rejected === 0 ? 200 : r.rejected === total ? 422 : 207;
-      send(res, status, { accepted: r.accepted, duplicate: r.duplicate, rejected: r.rejected, results: r.results, ...(r.omitted === 0 ? {} : { omitted: r.omitted }) });
+      send(res, status, {
+        accepted: r.accepted,
+        duplicate: r.duplicate,
+        rejected: r.rejected,
+        results: r.results,
+        ...(r.omitted === 0 ? {} : { omitted: r.omitted }),
+      });
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) throw error; // a bug, not the storage: 500
       log.error('ingest failed; nothing acknowledged', { error });
@@ -134,14 +141,22 @@ function bodyInputs(bytes: Buffer, maxDepth: number): { ok: true; inputs: Iterab
     ok: true,
     inputs: (function* () {
       for (const e of split.elements()) {
-        yield e.depth > maxDepth ? new RejectedInput('too_deep', `the element nests ${e.depth} levels deep; the limit is ${maxDepth}`, bytes.subarray(e.start, e.end)) : slice(e.start, e.end);
+        yield e.depth > maxDepth
+          ? new RejectedInput('too_deep', `the element nests ${e.depth} levels deep; the limit is ${maxDepth}`, bytes.subarray(e.start, e.end))
+          : slice(e.start, e.end);
       }
     })(),
   };
 }
 
 /** Routes one request; an unknown route is 404, a known path with another method 405. */
-async function dispatch(route: string, path: string | undefined, req: IncomingMessage, res: ServerResponse, o: Pick<HttpServerOptions, 'metrics' | 'health'> & { ingest: (req: IncomingMessage, res: ServerResponse) => Promise<void> }): Promise<void> {
+async function dispatch(
+  route: string,
+  path: string | undefined,
+  req: IncomingMessage,
+  res: ServerResponse,
+  o: Pick<HttpServerOptions, 'metrics' | 'health'> & { ingest: (req: IncomingMessage, res: ServerResponse) => Promise<void> },
+): Promise<void> {
   switch (route) {
     case 'POST /v1/events':
       return o.ingest(req, res);
@@ -154,6 +169,8 @@ async function dispatch(route: string, path: string | undefined, req: IncomingMe
       return send(res, h.ok ? 200 : 503, h);
     }
     default:
-      return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, { error: `no route for ${route}; try ${ROUTES.join(', ')}` });
+      return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, {
+        error: `no route for ${route}; try ${ROUTES.join(', ')}`,
+      });
   }
 }

@@ -85,8 +85,14 @@ export function readBody(req: IncomingMessage, o: ReadBodyOptions): Promise<Body
     }
     function onData(chunk: Buffer): void {
       if (settled) return;
-      if (held + chunk.length > o.maxBytes) return fail('too_large', `request body is over ${o.maxBytes} bytes${o.decoder === undefined ? '' : ' decoded'}`);
-      if (!o.budget.tryTake(chunk.length)) return fail('busy', 'too many request bytes in flight');
+      if (held + chunk.length > o.maxBytes) {
+        fail('too_large', `request body is over ${o.maxBytes} bytes${o.decoder === undefined ? '' : ' decoded'}`);
+        return;
+      }
+      if (!o.budget.tryTake(chunk.length)) {
+        fail('busy', 'too many request bytes in flight');
+        return;
+      }
       held += chunk.length;
       chunks.push(chunk);
     }

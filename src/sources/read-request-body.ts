@@ -20,7 +20,7 @@ export interface ReadRequestBodyOptions {
  * request is destroyed. Other errors are bugs and reject.
  */
 export async function readRequestBody(req: IncomingMessage, res: ServerResponse, o: ReadRequestBodyOptions): Promise<Body | undefined> {
-  let decoder;
+  let decoder: ReturnType<typeof contentDecoder>;
   try {
     decoder = contentDecoder(req.headers['content-encoding']);
   } catch (error) {

@@ -40,7 +40,9 @@ const held = new Set<string>();
 export function lockDataDir(dataDir: string): { release(): void } {
   const path = resolve(join(dataDir, 'turnstream.lock'));
   if (held.has(path)) {
-    throw new ConfigError(`data dir ${dataDir} is in use by turnstream (pid ${process.pid}, this process); open it once and share it, or stop the other user first`);
+    throw new ConfigError(
+      `data dir ${dataDir} is in use by turnstream (pid ${process.pid}, this process); open it once and share it, or stop the other user first`,
+    );
   }
   // The pid is written to a private file first and then hard-linked into place: the lock file
   // appears atomically with its content, so no one can read it empty and mistake it for stale.

@@ -69,8 +69,17 @@ export class KafkaSessionStateStore implements SessionStateStore {
   private stateMessage(session: string, key: string, entry: StateEntry): Message {
     const v = entry.version;
     return entry.deleted
-      ? { key: `${session}${SEP}${key}`, value: null, partition: partitionFor(session, this.o.partitions), headers: { t: String(v.time), s: String(v.seq), i: v.id } }
-      : { key: `${session}${SEP}${key}`, value: JSON.stringify({ value: entry.value, t: v.time, s: v.seq, i: v.id }), partition: partitionFor(session, this.o.partitions) };
+      ? {
+          key: `${session}${SEP}${key}`,
+          value: null,
+          partition: partitionFor(session, this.o.partitions),
+          headers: { t: String(v.time), s: String(v.seq), i: v.id },
+        }
+      : {
+          key: `${session}${SEP}${key}`,
+          value: JSON.stringify({ value: entry.value, t: v.time, s: v.seq, i: v.id }),
+          partition: partitionFor(session, this.o.partitions),
+        };
   }
 
   /** The writes that take effect over what the view holds (the model's LWW rule). */
@@ -96,12 +105,23 @@ export class KafkaSessionStateStore implements SessionStateStore {
     const turns = latestRevisions(batch.turns).map(turnRecord);
     const stateMessages: Message[] = writes.map((w) => this.stateMessage(w.session, w.key, stateEntry(w)));
     for (const [session, t] of totals) {
-      stateMessages.push({ key: `${session}${SEP}${TOTALS_KEY}`, value: JSON.stringify({ totals: t, p: batch.position }), partition: partitionFor(session, this.o.partitions) });
+      stateMessages.push({
+        key: `${session}${SEP}${TOTALS_KEY}`,
+        value: JSON.stringify({ totals: t, p: batch.position }),
+        partition: partitionFor(session, this.o.partitions),
+      });
     }
     stateMessages.push({ key: positionKey(this.partition), value: JSON.stringify({ position: batch.position }), partition: this.partition });
     const topicMessages: TopicMessages[] = [{ topic: this.o.topics.state, messages: stateMessages }];
     if (turns.length > 0) {
-      topicMessages.push({ topic: this.o.topics.turns, messages: turns.map((t) => ({ key: `${t.session}${SEP}${t.turn}`, value: JSON.stringify(toStoredTurn(t)), partition: partitionFor(t.session, this.o.partitions) })) });
+      topicMessages.push({
+        topic: this.o.topics.turns,
+        messages: turns.map((t) => ({
+          key: `${t.session}${SEP}${t.turn}`,
+          value: JSON.stringify(toStoredTurn(t)),
+          partition: partitionFor(t.session, this.o.partitions),
+        })),
+      });
     }
     await this.transact(topicMessages);
     for (const w of writes) this.view.applyEntry(w.session, w.key, stateEntry(w));

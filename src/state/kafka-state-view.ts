@@ -46,7 +46,17 @@ export class KafkaStateView {
   }
 
   /** Starts the view and resolves once it has read both topics up to their current end. */
-  static async open({ kafka, topics, logger, groupPrefix = 'turnstream' }: { kafka: Kafka; topics: TopicNames; logger: Logger; groupPrefix?: string }): Promise<KafkaStateView> {
+  static async open({
+    kafka,
+    topics,
+    logger,
+    groupPrefix = 'turnstream',
+  }: {
+    kafka: Kafka;
+    topics: TopicNames;
+    logger: Logger;
+    groupPrefix?: string;
+  }): Promise<KafkaStateView> {
     const view = new KafkaStateView(kafka, topics, groupPrefix);
     await view.admin.connect();
     await view.consumer.connect();
@@ -83,7 +93,8 @@ export class KafkaStateView {
     for (;;) {
       const behind = targets.filter(([t, p, high, low]) => high > low && (this.consumed.get(`${t}:${p}`) ?? 0) < high);
       if (behind.length === 0) return;
-      if (Date.now() > deadline) throw new Error(`state view did not catch up within ${timeoutMs} ms (behind on ${behind.map(([t, p]) => `${t}[${p}]`).join(', ')})`);
+      if (Date.now() > deadline)
+        throw new Error(`state view did not catch up within ${timeoutMs} ms (behind on ${behind.map(([t, p]) => `${t}[${p}]`).join(', ')})`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }

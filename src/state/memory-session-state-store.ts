@@ -103,7 +103,10 @@ export class MemorySessionStateStore implements SessionStateStore {
   /** Every key of a session with its entry, tombstones and reserved keys included, by key. */
   entries(session: string): [string, StateEntry][] {
     const keys = [...(this.data.state.get(session) ?? [])].sort(([a], [b]) => byBytes(a, b));
-    return keys.map(([k, e]) => [k, { value: e.json === undefined ? undefined : (JSON.parse(e.json) as JsonValue), deleted: e.json === undefined, version: { ...e.version } }]);
+    return keys.map(([k, e]) => [
+      k,
+      { value: e.json === undefined ? undefined : (JSON.parse(e.json) as JsonValue), deleted: e.json === undefined, version: { ...e.version } },
+    ]);
   }
 
   async set(session: string, key: string, value: JsonValue, version: StateVersion): Promise<void> {

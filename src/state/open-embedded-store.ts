@@ -17,7 +17,17 @@ export interface EmbeddedStore {
  * The embedded default: event log, state store and dead letters in one SQLite file (WAL).
  * `writable` refuses a store ingest could not write to (the server); readers leave it off.
  */
-export function openEmbeddedStore({ dataDir, sync, writable, deadLetterRetention }: { dataDir: string; sync?: SyncMode; writable?: boolean; deadLetterRetention?: DeadLetterRetention }): EmbeddedStore {
+export function openEmbeddedStore({
+  dataDir,
+  sync,
+  writable,
+  deadLetterRetention,
+}: {
+  dataDir: string;
+  sync?: SyncMode;
+  writable?: boolean;
+  deadLetterRetention?: DeadLetterRetention;
+}): EmbeddedStore {
   const db = openSqlite({ dataDir, ...(sync === undefined ? {} : { sync }), ...(writable === undefined ? {} : { writable }) });
   let closed = false;
   return {

@@ -95,7 +95,10 @@ export class SqliteSessionStateStore implements SessionStateStore {
   }
 
   async list(session: string): Promise<Record<string, JsonValue>> {
-    const rows = this.db.prepare('SELECT key, value FROM state WHERE session = ? AND deleted = 0 ORDER BY key').all(session) as { key: string; value: string }[];
+    const rows = this.db.prepare('SELECT key, value FROM state WHERE session = ? AND deleted = 0 ORDER BY key').all(session) as {
+      key: string;
+      value: string;
+    }[];
     const out: Record<string, JsonValue> = {};
     for (const r of rows) if (!r.key.startsWith(RESERVED_KEY_PREFIX)) putEntry(out, r.key, JSON.parse(r.value) as JsonValue);
     return out;

@@ -50,7 +50,7 @@ function fail(file: string, where: string, what: string): never {
 export function parseBudgetRules(value: unknown, file = '<inline>'): BudgetRule[] {
   if (typeof value !== 'object' || value === null || !Array.isArray((value as { rules?: unknown }).rules)) fail(file, 'top level', 'must be {"rules": [ … ]}');
   const names = new Set<string>();
-  return ((value as { rules: unknown[] }).rules).map((raw, i): BudgetRule => {
+  return (value as { rules: unknown[] }).rules.map((raw, i): BudgetRule => {
     const r = raw as Record<string, unknown>;
     const where = `rules[${i}]${typeof r['name'] === 'string' ? ` ("${r['name']}")` : ''}`;
     if (typeof r['name'] !== 'string' || r['name'] === '') fail(file, where, 'needs a "name"');

@@ -97,9 +97,17 @@ class BudgetSums {
       if (over) s.firing.add(level);
       else s.firing.delete(level);
       this.out.next({
-        rule: rule.name, scope: rule.scope, key, level, status: over ? 'firing' : 'resolved',
-        value: s.total, threshold, ...(rule.windowMs === undefined ? {} : { windowMs: rule.windowMs }),
-        at: this.watermark, pos, ...(session === undefined ? {} : { session }),
+        rule: rule.name,
+        scope: rule.scope,
+        key,
+        level,
+        status: over ? 'firing' : 'resolved',
+        value: s.total,
+        threshold,
+        ...(rule.windowMs === undefined ? {} : { windowMs: rule.windowMs }),
+        at: this.watermark,
+        pos,
+        ...(session === undefined ? {} : { session }),
       });
     }
   }

@@ -32,8 +32,7 @@ interface ToolRecord {
   order: OrderKey;
 }
 
-const byOrder = (a: { order: OrderKey }, b: { order: OrderKey }): number =>
-  before(a.order, b.order) ? -1 : before(b.order, a.order) ? 1 : 0;
+const byOrder = (a: { order: OrderKey }, b: { order: OrderKey }): number => (before(a.order, b.order) ? -1 : before(b.order, a.order) ? 1 : 0);
 
 /**
  * One turn's running state: a mutable accumulator that folds events in any order and produces an
@@ -185,7 +184,14 @@ function sumCalls(calls: readonly LlmCallSummary[]): { usage: TokenUsage; models
   let usage = ZERO_USAGE;
   const models = new Map<string, ModelBreakdown>();
   for (const c of calls) {
-    const call: TokenUsage = { inputTokens: c.inputTokens, outputTokens: c.outputTokens, cacheReadTokens: c.cacheReadTokens, cacheWriteTokens: c.cacheWriteTokens, reasoningTokens: c.reasoningTokens, cost: c.cost };
+    const call: TokenUsage = {
+      inputTokens: c.inputTokens,
+      outputTokens: c.outputTokens,
+      cacheReadTokens: c.cacheReadTokens,
+      cacheWriteTokens: c.cacheWriteTokens,
+      reasoningTokens: c.reasoningTokens,
+      cost: c.cost,
+    };
     usage = addUsage(usage, call);
     const mk = `${c.provider}\u0000${c.model}`;
     const m = models.get(mk) ?? { provider: c.provider, model: c.model, calls: 0, ...ZERO_USAGE };

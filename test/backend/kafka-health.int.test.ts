@@ -42,10 +42,14 @@ describe('/healthz in Kafka mode tells the truth (real broker)', { timeout: 240_
       kafkaSh('stop', '--data', data);
       const stoppedAt = Date.now();
       let down: { status: number; body: Record<string, unknown> } | undefined;
-      await eventually('503 while the broker is down', async () => {
-        down = await healthz(ts.url);
-        return down.status === 503;
-      }, 90_000);
+      await eventually(
+        '503 while the broker is down',
+        async () => {
+          down = await healthz(ts.url);
+          return down.status === 503;
+        },
+        90_000,
+      );
       t.diagnostic(`503 ${Date.now() - stoppedAt} ms after the broker stopped: ${String(down!.body['fault'])}`);
       assert.equal(down!.body['ok'], false);
       assert.match(String(down!.body['fault']), /^kafka: (broker unreachable \(|consumer )/);

@@ -54,7 +54,13 @@ describe('openBackend (embedded)', () => {
 
   it('reading a directory without a store fails with what to do, worded for the command', async () => {
     const dataDir = join(root, 'nothing-here');
-    await assert.rejects(openBackend({ dataDir }, { mode: 'read', purpose: 'report' }), (e: Error) => e instanceof TurnstreamError && /no turnstream data in .*nothing-here; run 'turnstream start'/.test(e.message));
-    await assert.rejects(openBackend({ dataDir }, { mode: 'read', purpose: 'replay' }), (e: Error) => e instanceof TurnstreamError && /no turnstream data in .*nothing-here: nothing to replay/.test(e.message));
+    await assert.rejects(
+      openBackend({ dataDir }, { mode: 'read', purpose: 'report' }),
+      (e: Error) => e instanceof TurnstreamError && /no turnstream data in .*nothing-here; run 'turnstream start'/.test(e.message),
+    );
+    await assert.rejects(
+      openBackend({ dataDir }, { mode: 'read', purpose: 'replay' }),
+      (e: Error) => e instanceof TurnstreamError && /no turnstream data in .*nothing-here: nothing to replay/.test(e.message),
+    );
   });
 });

@@ -60,13 +60,35 @@ describe('turnstream CLI', () => {
     assert.match(fromStdin.stdout, /line 1: schema: type: unknown event type/);
     const shown = cli(['sessions', 'show', 'demo-1', '--json', '--data-dir', d]);
     assert.equal(shown.status, 0, shown.stderr);
-    const report = JSON.parse(shown.stdout) as { session: string; totals: Record<string, number>; turns: { turn: string; status: string; toolNames: string[] }[]; state: unknown };
+    const report = JSON.parse(shown.stdout) as {
+      session: string;
+      totals: Record<string, number>;
+      turns: { turn: string; status: string; toolNames: string[] }[];
+      state: unknown;
+    };
     assert.equal(report.session, 'demo-1');
     assert.deepEqual(
       { ...report.totals, cost: Math.round(report.totals['cost']! * 1e6) / 1e6 },
-      { turns: 2, llmCalls: 4, toolCalls: 3, inputTokens: 6700, outputTokens: 1670, cacheReadTokens: 28500, cacheWriteTokens: 2000, reasoningTokens: 0, cost: 0.0363, errors: 1 },
+      {
+        turns: 2,
+        llmCalls: 4,
+        toolCalls: 3,
+        inputTokens: 6700,
+        outputTokens: 1670,
+        cacheReadTokens: 28500,
+        cacheWriteTokens: 2000,
+        reasoningTokens: 0,
+        cost: 0.0363,
+        errors: 1,
+      },
     );
-    assert.deepEqual(report.turns.map((t) => [t.turn, t.status, t.toolNames]), [['turn-1', 'completed', ['Read', 'Bash', 'Edit']], ['turn-2', 'completed', []]]);
+    assert.deepEqual(
+      report.turns.map((t) => [t.turn, t.status, t.toolNames]),
+      [
+        ['turn-1', 'completed', ['Read', 'Bash', 'Edit']],
+        ['turn-2', 'completed', []],
+      ],
+    );
     assert.deepEqual(report.state, { branch: 'fix-login' });
     const list = cli(['sessions', 'list', '--data-dir', d]);
     assert.match(list.stdout, /demo-1\s+2\s+4\s+3/);
@@ -81,7 +103,11 @@ describe('turnstream CLI', () => {
     const d = join(dir, 'served');
     const port = await freePort();
     writeFileSync(join(dir, 'token'), 'tok-123\n');
-    const server = spawn(process.execPath, [bin, 'start', '--data-dir', d, '--port', String(port), '--token-file', join(dir, 'token')], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const server = spawn(process.execPath, [bin, 'start', '--data-dir', d, '--port', String(port), '--token-file', join(dir, 'token')], {
+      cwd: root,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     server.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const deadline = Date.now() + 15_000;
@@ -94,7 +120,11 @@ describe('turnstream CLI', () => {
     const denied = cli(['send', example('coding-session'), '--url', url]);
     assert.equal(denied.status, 2);
     assert.match(denied.stderr, /answered 401/);
-    const sent = spawnSync(process.execPath, [bin, 'send', example('coding-session'), '--url', url], { cwd: root, env: { ...env, TURNSTREAM_TOKEN: 'tok-123' }, encoding: 'utf8' });
+    const sent = spawnSync(process.execPath, [bin, 'send', example('coding-session'), '--url', url], {
+      cwd: root,
+      env: { ...env, TURNSTREAM_TOKEN: 'tok-123' },
+      encoding: 'utf8',
+    });
     assert.match(sent.stdout, /19 accepted/);
     const second = cli(['send', example('coding-session'), '--data-dir', d]);
     assert.equal(second.status, 2);

@@ -52,14 +52,15 @@ describe('each command takes exactly the flags it reads', () => {
     assert.match(list.stderr, /too many arguments: list demo-1/);
   });
 
-  it("--help lists exactly the flags each command reads, --kafka included where it reads Kafka", () => {
+  it('--help lists exactly the flags each command reads, --kafka included where it reads Kafka', () => {
     for (const command of Object.keys(COMMAND_OPTIONS)) {
       const text = HELP[command];
       assert.ok(text !== undefined, command);
       const listed = new Set(text.match(/--[a-z][a-z-]*/g));
       listed.delete('--help');
       assert.deepEqual([...listed].sort(), [...new Set(commandFlags(command))].sort(), `turnstream ${command} --help`);
-      for (const name of COMMAND_OPTIONS[command]!.settings) assert.match(text, new RegExp(`env ${SETTINGS[name].env}\\b`), `${command} --help names ${SETTINGS[name].env}`);
+      for (const name of COMMAND_OPTIONS[command]!.settings)
+        assert.match(text, new RegExp(`env ${SETTINGS[name].env}\\b`), `${command} --help names ${SETTINGS[name].env}`);
     }
     assert.match(HELP['sessions']!, /--kafka <value>/);
     assert.match(HELP['dead-letters']!, /--kafka <value>/);
@@ -86,7 +87,10 @@ describe('send and import find the server from --host/--port when --url is not s
     assert.equal(serverUrl({ ...base, port: 9000, host: '0.0.0.0' }), 'http://127.0.0.1:9000');
     assert.equal(serverUrl({ ...base, host: '::' }), 'http://[::1]:8787');
     assert.equal(serverUrl({ ...base, host: 'fd00::5' }), 'http://[fd00::5]:8787');
-    assert.throws(() => serverUrl({ ...base, port: 0 }), (e: unknown) => e instanceof ConfigError && /--url/.test(e.message));
+    assert.throws(
+      () => serverUrl({ ...base, port: 0 }),
+      (e: unknown) => e instanceof ConfigError && /--url/.test(e.message),
+    );
   });
 
   it('TURNSTREAM_PORT, --port and a config file port all reach send', async () => {

@@ -69,12 +69,22 @@ describe('turnstream import claude', () => {
 
     const again = cli(['import', 'claude', external, '--data-dir', d, '--json']);
     assert.equal(again.status, 0, again.stderr);
-    const summary = JSON.parse(again.stdout) as { sent: { accepted: number; duplicate: number }; sessions: { session: string }[]; skipped: object; files: number; late: number };
+    const summary = JSON.parse(again.stdout) as {
+      sent: { accepted: number; duplicate: number };
+      sessions: { session: string }[];
+      skipped: object;
+      files: number;
+      late: number;
+    };
     assert.deepEqual([summary.sent.accepted, summary.sent.duplicate, summary.files, summary.late], [0, 1688, 9, 0]);
     assert.deepEqual(summary.skipped, {});
     assert.equal(summary.sessions.length, 4);
     const letters = JSON.parse(cli(['dead-letters', '--json', '--data-dir', d]).stdout) as { counts: unknown };
-    assert.deepEqual(letters.counts, { duplicate: 3 }, 'events already in the store are not sent again: only the copied file of the first import is a dead letter');
+    assert.deepEqual(
+      letters.counts,
+      { duplicate: 3 },
+      'events already in the store are not sent again: only the copied file of the first import is a dead letter',
+    );
 
     const list = cli(['sessions', 'list', '--json', '--data-dir', d]);
     const rows = JSON.parse(list.stdout) as { session: string; totals: { outputTokens: number; turns: number } }[];
@@ -89,13 +99,24 @@ describe('turnstream import claude', () => {
   it('sends to a running turnstream (--url): its /metrics shows the cost', async () => {
     const server = await startTurnstreamProcess(['--data-dir', join(dir, 'server')], { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' });
     try {
-      const child = spawn(process.execPath, [bin, 'import', 'claude', join(external, 'claude-parser-3a7770b4.jsonl'), '--url', server.url, '--json'], { cwd: root, env });
+      const child = spawn(process.execPath, [bin, 'import', 'claude', join(external, 'claude-parser-3a7770b4.jsonl'), '--url', server.url, '--json'], {
+        cwd: root,
+        env,
+      });
       let stdout = '';
       child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
       const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
       assert.equal(code, 0);
-      assert.equal((JSON.parse(stdout) as { sent: { accepted: number } }).sent.accepted, 76, "1 session.start + 6 turns × 2 + 24 calls + 19 tools × 2 + 1 session.end");
-      await eventually('the cost on /metrics', async () => /turnstream_llm_cost_usd_total\{[^}]*claude-opus-4-1-20250805[^}]*\} 1\.18/.test(await (await fetch(`${server.url}/metrics`)).text()), 20_000);
+      assert.equal(
+        (JSON.parse(stdout) as { sent: { accepted: number } }).sent.accepted,
+        76,
+        '1 session.start + 6 turns × 2 + 24 calls + 19 tools × 2 + 1 session.end',
+      );
+      await eventually(
+        'the cost on /metrics',
+        async () => /turnstream_llm_cost_usd_total\{[^}]*claude-opus-4-1-20250805[^}]*\} 1\.18/.test(await (await fetch(`${server.url}/metrics`)).text()),
+        20_000,
+      );
     } finally {
       await server.stop();
     }
@@ -104,16 +125,25 @@ describe('turnstream import claude', () => {
   it('--watch sends lines appended while it runs, and stops on SIGINT', async () => {
     const projects = join(dir, 'claude', 'projects', '-home-me-parser');
     mkdirSync(projects, { recursive: true });
-    const lines = readFileSync(join(external, 'claude-parser-3a7770b4.jsonl'), 'utf8').split('\n').filter((l) => l !== '');
+    const lines = readFileSync(join(external, 'claude-parser-3a7770b4.jsonl'), 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const file = join(projects, '3a7770b4-aba3-46dd-b677-8fc2d71d4e06.jsonl');
     writeFileSync(file, `${lines.slice(0, 4).join('\n')}\n`);
-    const child = spawn(process.execPath, [bin, 'import', 'claude', '--watch', '--json', '--data-dir', join(dir, 'watched')], { cwd: root, env: { ...env, CLAUDE_CONFIG_DIR: join(dir, 'claude') } });
+    const child = spawn(process.execPath, [bin, 'import', 'claude', '--watch', '--json', '--data-dir', join(dir, 'watched')], {
+      cwd: root,
+      env: { ...env, CLAUDE_CONFIG_DIR: join(dir, 'claude') },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const reports = (): { initial: boolean; accepted: number; llmCalls: number; toolCalls: number }[] => stdout.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    const reports = (): { initial: boolean; accepted: number; llmCalls: number; toolCalls: number }[] =>
+      stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l));
     const waitFor = async (what: string, check: () => boolean): Promise<void> => {
       const until = Date.now() + 20_000;
       while (!check()) {
@@ -127,8 +157,15 @@ describe('turnstream import claude', () => {
       appendFileSync(file, `${lines.slice(4, 10).join('\n')}\n`); // a tool result, the next call, its result, a third call starting
       await waitFor('the appended lines', () => reports().some((r) => !r.initial && r.accepted > 0));
       const later = reports().filter((r) => !r.initial);
-      assert.equal(later.reduce((n, r) => n + r.llmCalls, 0), 1, 'the call completed by the one after it');
-      assert.equal(later.reduce((n, r) => n + r.toolCalls, 0), 2);
+      assert.equal(
+        later.reduce((n, r) => n + r.llmCalls, 0),
+        1,
+        'the call completed by the one after it',
+      );
+      assert.equal(
+        later.reduce((n, r) => n + r.toolCalls, 0),
+        2,
+      );
     } finally {
       child.kill('SIGINT');
     }

@@ -19,8 +19,14 @@ const bin = join(root, 'bin/turnstream.js');
 const exampleText = (name: string): string => readFileSync(join(root, 'examples', `${name}.ndjson`), 'utf8');
 const baseEnv: NodeJS.ProcessEnv = {
   ...process.env,
-  TURNSTREAM_DATA_DIR: '', TURNSTREAM_CONFIG: '', TURNSTREAM_PRICES: '', TURNSTREAM_KAFKA_BROKERS: '',
-  OTEL_EXPORTER_OTLP_ENDPOINT: '', OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '', OTEL_TRACES_EXPORTER: '', OTEL_EXPORTER_OTLP_PROTOCOL: '',
+  TURNSTREAM_DATA_DIR: '',
+  TURNSTREAM_CONFIG: '',
+  TURNSTREAM_PRICES: '',
+  TURNSTREAM_KAFKA_BROKERS: '',
+  OTEL_EXPORTER_OTLP_ENDPOINT: '',
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: '',
+  OTEL_TRACES_EXPORTER: '',
+  OTEL_EXPORTER_OTLP_PROTOCOL: '',
 };
 
 interface Run {
@@ -33,7 +39,8 @@ interface Run {
 function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...baseEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
@@ -78,14 +85,20 @@ describe('turnstream replay', () => {
   before(async () => {
     // The live run exports its spans to the receiver, as `turnstream start` would with OTEL_* set.
     recv = await otlpReceiver();
-    const telemetry = createTelemetry({ version: 'test', env: { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' } });
+    const telemetry = createTelemetry({
+      version: 'test',
+      env: { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' },
+    });
     const p = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
     for (const name of ['coding-session', 'concurrent-turns', 'messy-delivery']) await p.ingestor.ingest(splitNdjson(exampleText(name)), 'test');
     await p.close();
     await telemetry.shutdown();
     liveSpans = [...recv.spans];
     recv.spans.length = 0;
-    writeFileSync(join(dir, 'prices.json'), JSON.stringify({ anthropic: { 'claude-sonnet-4-5': { input: 4, output: 20, cacheRead: 0.4, cacheWrite5m: 5, cacheWrite1h: 8 } } }));
+    writeFileSync(
+      join(dir, 'prices.json'),
+      JSON.stringify({ anthropic: { 'claude-sonnet-4-5': { input: 4, output: 20, cacheRead: 0.4, cacheWrite5m: 5, cacheWrite1h: 8 } } }),
+    );
   });
   after(async () => {
     await new Promise<void>((ok) => recv.server.close(() => ok()));
@@ -109,12 +122,18 @@ describe('turnstream replay', () => {
     const shown = JSON.parse((await cli(['sessions', 'show', 'demo-3', '--json', '--data-dir', dataDir])).stdout) as Record<string, unknown>;
     const { replay: meta, turns, ...rest } = replayed;
     assert.deepEqual({ ...rest, turns: turns.map(({ llm: _l, tools: _t, ...t }) => t) }, shown);
-    assert.deepEqual((turns[0]!['llm'] as { eventId: string; start: string }[]).map((c) => [c.eventId, c.start]), [['demo3-005', '2026-03-02T12:00:04.000Z'], ['demo3-007', '2026-03-02T12:00:04.500Z']]);
+    assert.deepEqual(
+      (turns[0]!['llm'] as { eventId: string; start: string }[]).map((c) => [c.eventId, c.start]),
+      [
+        ['demo3-005', '2026-03-02T12:00:04.000Z'],
+        ['demo3-007', '2026-03-02T12:00:04.500Z'],
+      ],
+    );
     assert.deepEqual(turns[0]!['tools'], [{ toolCallId: 'c1', toolName: 'Grep', start: '2026-03-02T12:00:02.000Z', end: '2026-03-02T12:00:03.000Z' }]);
     assert.deepEqual([meta['events'], meta['logEvents'], meta['open'], meta['deadLetters']], [11, 42, [], []]);
   });
 
-  it('--ndjson prints the session\'s raw events in log order', async () => {
+  it("--ndjson prints the session's raw events in log order", async () => {
     const r = await cli(['replay', 'demo-1', '--ndjson', '--data-dir', dataDir]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(r.stdout.trimEnd().split('\n'), splitNdjson(exampleText('coding-session')));
@@ -123,9 +142,25 @@ describe('turnstream replay', () => {
   });
 
   it('--at a time or an event id: state and totals as they were then', async () => {
-    const early = JSON.parse((await cli(['replay', 'demo-1', '--at', '2026-03-02T10:00:05Z', '--json', '--data-dir', dataDir])).stdout) as { totals: { turns: number }; state: unknown; replay: { at: unknown; open: { turn: string; events: number }[] } };
-    assert.deepEqual([early.totals.turns, early.state, early.replay.at, early.replay.open], [0, { plan: { step: 1, goal: 'fix login' }, branch: 'fix-login' }, { time: '2026-03-02T10:00:05.000Z' }, [{ turn: 'turn-1', start: '2026-03-02T10:00:00.000Z', last: '2026-03-02T10:00:04.500Z', events: 6 }]]);
-    const deleted = JSON.parse((await cli(['replay', 'demo-1', '--at', 'demo1-018', '--json', '--data-dir', dataDir])).stdout) as { totals: { turns: number }; state: unknown; replay: { deleted: unknown } };
+    const early = JSON.parse((await cli(['replay', 'demo-1', '--at', '2026-03-02T10:00:05Z', '--json', '--data-dir', dataDir])).stdout) as {
+      totals: { turns: number };
+      state: unknown;
+      replay: { at: unknown; open: { turn: string; events: number }[] };
+    };
+    assert.deepEqual(
+      [early.totals.turns, early.state, early.replay.at, early.replay.open],
+      [
+        0,
+        { plan: { step: 1, goal: 'fix login' }, branch: 'fix-login' },
+        { time: '2026-03-02T10:00:05.000Z' },
+        [{ turn: 'turn-1', start: '2026-03-02T10:00:00.000Z', last: '2026-03-02T10:00:04.500Z', events: 6 }],
+      ],
+    );
+    const deleted = JSON.parse((await cli(['replay', 'demo-1', '--at', 'demo1-018', '--json', '--data-dir', dataDir])).stdout) as {
+      totals: { turns: number };
+      state: unknown;
+      replay: { deleted: unknown };
+    };
     assert.deepEqual([deleted.totals.turns, deleted.state, deleted.replay.deleted], [2, { branch: 'fix-login' }, { plan: '2026-03-02T10:01:04.000Z' }]);
   });
 
@@ -138,15 +173,42 @@ describe('turnstream replay', () => {
 
   it('--all --from --to --prices --out: a backfill writing re-priced turn aggregates, with a summary', async () => {
     const outFile = join(dir, 'backfill.ndjson');
-    const r = await cli(['replay', '--all', '--from', '2026-03-02T10:00:30Z', '--to', '2026-03-02T12:00:05Z', '--prices', join(dir, 'prices.json'), '--out', outFile, '--data-dir', dataDir]);
+    const r = await cli([
+      'replay',
+      '--all',
+      '--from',
+      '2026-03-02T10:00:30Z',
+      '--to',
+      '2026-03-02T12:00:05Z',
+      '--prices',
+      join(dir, 'prices.json'),
+      '--out',
+      outFile,
+      '--data-dir',
+      dataDir,
+    ]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^backfill with .*prices\.json: 4 turns of 3 sessions started between 2026-03-02T10:00:30\.000Z and 2026-03-02T12:00:05\.000Z \(42 events replayed\)$/m);
+    assert.match(
+      r.stdout,
+      /^backfill with .*prices\.json: 4 turns of 3 sessions started between 2026-03-02T10:00:30\.000Z and 2026-03-02T12:00:05\.000Z \(42 events replayed\)$/m,
+    );
     assert.match(r.stdout, /^cost \$0\.008450 recorded → \$0\.009500 re-priced \(\+\$0\.001050\) over 4 recorded turns$/m);
     assert.match(r.stdout, /^anthropic {2}claude-sonnet-4-5 +2 +\$0\.003150 +\$0\.004200$/m);
-    const written = readFileSync(outFile, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as { session: string; turn: string; cost: number });
-    assert.deepEqual(written.map((t) => `${t.session}/${t.turn}`), ['demo-1/turn-2', 'demo-2/a', 'demo-2/b', 'demo-3/t1']);
+    const written = readFileSync(outFile, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { session: string; turn: string; cost: number });
+    assert.deepEqual(
+      written.map((t) => `${t.session}/${t.turn}`),
+      ['demo-1/turn-2', 'demo-2/a', 'demo-2/b', 'demo-3/t1'],
+    );
     assert.equal(r.stderr, '', 'no progress bar when stderr is not a terminal');
-    const json = JSON.parse((await cli(['replay', '--all', '--json', '--data-dir', dataDir])).stdout) as { turns: number; out: null; prices: string; sessions: unknown[] };
+    const json = JSON.parse((await cli(['replay', '--all', '--json', '--data-dir', dataDir])).stdout) as {
+      turns: number;
+      out: null;
+      prices: string;
+      sessions: unknown[];
+    };
     assert.deepEqual([json.turns, json.out, json.prices, json.sessions.length], [6, null, 'the built-in prices', 3]);
   });
 
@@ -163,7 +225,7 @@ describe('turnstream replay', () => {
     assert.ok(elapsed >= 190, `took ${elapsed} ms for 120 s of event time at 600×`);
   });
 
-  it('--export re-exports the session\'s spans over OTLP with the live run\'s trace and span ids (latest revision once)', async () => {
+  it("--export re-exports the session's spans over OTLP with the live run's trace and span ids (latest revision once)", async () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' };
     for (const session of ['demo-1', 'demo-3']) {
       recv.spans.length = 0;
@@ -182,17 +244,35 @@ describe('turnstream replay', () => {
     recv.spans.length = 0;
     const paced = await cli(['replay', 'demo-3', '--export', '--speed', '100000', '--json', '--data-dir', dataDir], env);
     assert.equal(paced.status, 0, paced.stderr);
-    assert.deepEqual(recv.spans.map((s) => `${s.traceId}/${s.spanId}`).sort(), liveSpans.filter((s) => conversation(s) === 'demo-3').map((s) => `${s.traceId}/${s.spanId}`).sort());
+    assert.deepEqual(
+      recv.spans.map((s) => `${s.traceId}/${s.spanId}`).sort(),
+      liveSpans
+        .filter((s) => conversation(s) === 'demo-3')
+        .map((s) => `${s.traceId}/${s.spanId}`)
+        .sort(),
+    );
   });
 
   it('fails clearly: unknown session, empty range, no log, unreachable broker, bad times, bad flags', async () => {
     const cases: [string[], RegExp][] = [
       [['replay', 'nope', '--data-dir', dataDir], /no events of session "nope" in .*; 'turnstream sessions list' shows the sessions/],
-      [['replay', 'demo-1', '--at', '2026-03-02T09:00:00Z', '--data-dir', dataDir], /empty range: session "demo-1" has no events at or before 2026-03-02T09:00:00\.000Z; its events run from 2026-03-02T10:00:00\.000Z to 2026-03-02T10:02:00\.000Z/],
-      [['replay', '--all', '--from', '2027-01-01', '--data-dir', dataDir], /empty range: no turn started between 2027-01-01T00:00:00\.000Z and the end in .* \(42 events replayed\)/],
-      [['replay', '--all', '--from', '2026-03-03', '--to', '2026-03-02', '--data-dir', dataDir], /empty range: --from 2026-03-03T00:00:00\.000Z is not before --to 2026-03-02T00:00:00\.000Z/],
+      [
+        ['replay', 'demo-1', '--at', '2026-03-02T09:00:00Z', '--data-dir', dataDir],
+        /empty range: session "demo-1" has no events at or before 2026-03-02T09:00:00\.000Z; its events run from 2026-03-02T10:00:00\.000Z to 2026-03-02T10:02:00\.000Z/,
+      ],
+      [
+        ['replay', '--all', '--from', '2027-01-01', '--data-dir', dataDir],
+        /empty range: no turn started between 2027-01-01T00:00:00\.000Z and the end in .* \(42 events replayed\)/,
+      ],
+      [
+        ['replay', '--all', '--from', '2026-03-03', '--to', '2026-03-02', '--data-dir', dataDir],
+        /empty range: --from 2026-03-03T00:00:00\.000Z is not before --to 2026-03-02T00:00:00\.000Z/,
+      ],
       [['replay', 'demo-1', '--data-dir', join(dir, 'nothing-here')], /no turnstream data in .*nothing-here: nothing to replay/],
-      [['replay', '--all', '--from', 'yesterday', '--data-dir', dataDir], /--from: "yesterday" is not a time; use RFC 3339 with a zone, e\.g\. 2026-03-02T10:00:05Z/],
+      [
+        ['replay', '--all', '--from', 'yesterday', '--data-dir', dataDir],
+        /--from: "yesterday" is not a time; use RFC 3339 with a zone, e\.g\. 2026-03-02T10:00:05Z/,
+      ],
       [['replay', 'demo-1', '--at', '2026-13-01', '--data-dir', dataDir], /--at: "2026-13-01" is not a real date/],
       [['replay', 'demo-1', '--at', '2026-03-02T10:00:00', '--data-dir', dataDir], /--at: .* has no time zone/],
       [['replay', 'demo-1', '--at', 'no-such-event', '--data-dir', dataDir], /--at: no event with id "no-such-event" in the log in/],
@@ -223,7 +303,8 @@ describe('turnstream replay', () => {
   it('--help documents the command; the main help lists it', async () => {
     const r = await cli(['replay', '--help']);
     assert.equal(r.status, 0);
-    for (const flag of ['--at', '--json', '--ndjson', '--export', '--prices', '--speed', '--all', '--from', '--to', '--out', '--kafka']) assert.ok(r.stdout.includes(flag), flag);
+    for (const flag of ['--at', '--json', '--ndjson', '--export', '--prices', '--speed', '--all', '--from', '--to', '--out', '--kafka'])
+      assert.ok(r.stdout.includes(flag), flag);
     assert.match((await cli(['--help'])).stdout, /^ {2}replay <id> +rebuild a session from the log/m);
   });
 });

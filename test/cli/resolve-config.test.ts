@@ -43,8 +43,18 @@ const SIZE_HINT = 'is not a size; use e.g. 64KiB, 8MiB or a whole number of byte
 describe('parsers', () => {
   it('durations: ms, s, m, h, d, a bare number (string or JSON number), fractions, any case', () => {
     const cases: [string | number, number][] = [
-      ['500ms', 500], ['30s', 30_000], ['10m', 600_000], ['1h', 3_600_000], ['600000', 600_000],
-      [1500, 1500], [0, 0], ['0', 0], ['1.5s', 1500], [' 2 S ', 2000], ['2H', 7_200_000], ['10d', 864_000_000],
+      ['500ms', 500],
+      ['30s', 30_000],
+      ['10m', 600_000],
+      ['1h', 3_600_000],
+      ['600000', 600_000],
+      [1500, 1500],
+      [0, 0],
+      ['0', 0],
+      ['1.5s', 1500],
+      [' 2 S ', 2000],
+      ['2H', 7_200_000],
+      ['10d', 864_000_000],
     ];
     for (const [input, ms] of cases) assert.equal(parseDuration(input), ms, `parseDuration(${JSON.stringify(input)})`);
     for (const bad of ['10w', '-5s', '', 'abc', '1e3', '5 minutes']) assert.throws(() => parseDuration(bad), { message: `"${bad}" ${DURATION_HINT}` });
@@ -53,8 +63,16 @@ describe('parsers', () => {
 
   it('sizes: B, KB/MB/GB (1000s), KiB/MiB/GiB (1024s), a bare number', () => {
     const cases: [string | number, number][] = [
-      ['64KiB', 65_536], ['8MiB', 8_388_608], ['1MB', 1_000_000], ['1048576', 1_048_576], [2048, 2048],
-      ['1kb', 1000], ['1GiB', 1_073_741_824], ['2GB', 2_000_000_000], ['10b', 10], ['1.5KiB', 1536],
+      ['64KiB', 65_536],
+      ['8MiB', 8_388_608],
+      ['1MB', 1_000_000],
+      ['1048576', 1_048_576],
+      [2048, 2048],
+      ['1kb', 1000],
+      ['1GiB', 1_073_741_824],
+      ['2GB', 2_000_000_000],
+      ['10b', 10],
+      ['1.5KiB', 1536],
     ];
     for (const [input, bytes] of cases) assert.equal(parseSize(input), bytes, `parseSize(${JSON.stringify(input)})`);
     for (const bad of ['0', '0KiB', '-1', '5TB', 'lots', '']) assert.throws(() => parseSize(bad), { message: `"${bad}" ${SIZE_HINT}` });
@@ -66,7 +84,13 @@ describe('parsers', () => {
   });
 
   it('ports: 0–65535 as string or number', () => {
-    for (const [input, port] of [['0', 0], ['65535', 65_535], ['8080', 8080], [9000, 9000]] as const) assert.equal(parsePort(input), port);
+    for (const [input, port] of [
+      ['0', 0],
+      ['65535', 65_535],
+      ['8080', 8080],
+      [9000, 9000],
+    ] as const)
+      assert.equal(parsePort(input), port);
     for (const bad of ['65536', '-1', '80.5', 'http']) assert.throws(() => parsePort(bad), { message: `"${bad}" ${PORT_HINT}` });
   });
 
@@ -89,13 +113,39 @@ describe('parsers', () => {
 describe('resolveConfig: precedence flag > env > config file > default', () => {
   it('defaults', () => {
     assert.deepEqual(resolve(), {
-      dataDir: './.turnstream', host: '127.0.0.1', port: 8787, url: undefined, token: undefined, tokenFile: undefined,
-      prices: undefined, turnIdleTimeoutMs: 600_000, graceMs: 300_000, maxBodyBytes: 8 * 1024 * 1024,
-      maxInflightBodyBytes: 64 * 1024 * 1024, bodyIdleTimeoutMs: 30_000, bodyTimeoutMs: 60_000, maxRequestDeadLetters: 100,
-      deadLetterMaxRows: 100_000, deadLetterMaxBytes: 256 * 1024 * 1024, deadLetterMaxAgeMs: 7 * 24 * 3_600_000,
-      metricLabelValues: 200, metricLabelSets: 1000, metricHistogramLabelSets: 25,
-      maxEventBytes: 64 * 1024, maxAttributes: 32, maxDepth: 32, maxTokensPerCall: 100_000_000, maxCostPerCallUsd: 10_000, maxFutureSkewMs: 300_000, budgets: undefined, alertWebhook: undefined,
-      kafka: undefined, kafkaGroup: 'turnstream', kafkaTopicPrefix: 'turnstream', kafkaPartitions: 6, sync: 'normal',
+      dataDir: './.turnstream',
+      host: '127.0.0.1',
+      port: 8787,
+      url: undefined,
+      token: undefined,
+      tokenFile: undefined,
+      prices: undefined,
+      turnIdleTimeoutMs: 600_000,
+      graceMs: 300_000,
+      maxBodyBytes: 8 * 1024 * 1024,
+      maxInflightBodyBytes: 64 * 1024 * 1024,
+      bodyIdleTimeoutMs: 30_000,
+      bodyTimeoutMs: 60_000,
+      maxRequestDeadLetters: 100,
+      deadLetterMaxRows: 100_000,
+      deadLetterMaxBytes: 256 * 1024 * 1024,
+      deadLetterMaxAgeMs: 7 * 24 * 3_600_000,
+      metricLabelValues: 200,
+      metricLabelSets: 1000,
+      metricHistogramLabelSets: 25,
+      maxEventBytes: 64 * 1024,
+      maxAttributes: 32,
+      maxDepth: 32,
+      maxTokensPerCall: 100_000_000,
+      maxCostPerCallUsd: 10_000,
+      maxFutureSkewMs: 300_000,
+      budgets: undefined,
+      alertWebhook: undefined,
+      kafka: undefined,
+      kafkaGroup: 'turnstream',
+      kafkaTopicPrefix: 'turnstream',
+      kafkaPartitions: 6,
+      sync: 'normal',
     });
   });
 
@@ -114,11 +164,32 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['bodyTimeoutMs', 'body-timeout', 'TURNSTREAM_BODY_TIMEOUT', 'bodyTimeout', ['1m', '2m', '90s'], [60_000, 120_000, 90_000]],
     ['maxRequestDeadLetters', 'max-request-dead-letters', 'TURNSTREAM_MAX_REQUEST_DEAD_LETTERS', 'maxRequestDeadLetters', ['10', '20', 30], [10, 20, 30]],
     ['deadLetterMaxRows', 'dead-letter-max-rows', 'TURNSTREAM_DEAD_LETTER_MAX_ROWS', 'deadLetterMaxRows', ['1000', '2000', 3000], [1000, 2000, 3000]],
-    ['deadLetterMaxBytes', 'dead-letter-max-bytes', 'TURNSTREAM_DEAD_LETTER_MAX_BYTES', 'deadLetterMaxBytes', ['1MiB', '2MiB', '3MB'], [1_048_576, 2_097_152, 3_000_000]],
-    ['deadLetterMaxAgeMs', 'dead-letter-max-age', 'TURNSTREAM_DEAD_LETTER_MAX_AGE', 'deadLetterMaxAge', ['24h', '48h', '1h'], [86_400_000, 172_800_000, 3_600_000]],
+    [
+      'deadLetterMaxBytes',
+      'dead-letter-max-bytes',
+      'TURNSTREAM_DEAD_LETTER_MAX_BYTES',
+      'deadLetterMaxBytes',
+      ['1MiB', '2MiB', '3MB'],
+      [1_048_576, 2_097_152, 3_000_000],
+    ],
+    [
+      'deadLetterMaxAgeMs',
+      'dead-letter-max-age',
+      'TURNSTREAM_DEAD_LETTER_MAX_AGE',
+      'deadLetterMaxAge',
+      ['24h', '48h', '1h'],
+      [86_400_000, 172_800_000, 3_600_000],
+    ],
     ['metricLabelValues', 'metric-label-values', 'TURNSTREAM_METRIC_LABEL_VALUES', 'metricLabelValues', ['10', '20', 30], [10, 20, 30]],
     ['metricLabelSets', 'metric-label-sets', 'TURNSTREAM_METRIC_LABEL_SETS', 'metricLabelSets', ['10', '20', 30], [10, 20, 30]],
-    ['metricHistogramLabelSets', 'metric-histogram-label-sets', 'TURNSTREAM_METRIC_HISTOGRAM_LABEL_SETS', 'metricHistogramLabelSets', ['10', '20', 30], [10, 20, 30]],
+    [
+      'metricHistogramLabelSets',
+      'metric-histogram-label-sets',
+      'TURNSTREAM_METRIC_HISTOGRAM_LABEL_SETS',
+      'metricHistogramLabelSets',
+      ['10', '20', 30],
+      [10, 20, 30],
+    ],
     ['maxEventBytes', 'max-event', 'TURNSTREAM_MAX_EVENT', 'maxEvent', ['1KiB', '2KiB', 3000], [1024, 2048, 3000]],
     ['maxAttributes', 'max-attributes', 'TURNSTREAM_MAX_ATTRIBUTES', 'maxAttributes', ['4', '5', 6], [4, 5, 6]],
     ['maxDepth', 'max-depth', 'TURNSTREAM_MAX_DEPTH', 'maxDepth', ['8', '16', 64], [8, 16, 64]],
@@ -179,14 +250,20 @@ describe('resolveConfig: bad values name their source', () => {
   });
 
   it('keeps the parser error as the cause', () => {
-    assert.throws(() => resolve({ port: 'x' }), (e: unknown) => e instanceof ConfigError && e.cause instanceof Error && e.cause.message === `"x" ${PORT_HINT}`);
+    assert.throws(
+      () => resolve({ port: 'x' }),
+      (e: unknown) => e instanceof ConfigError && e.cause instanceof Error && e.cause.message === `"x" ${PORT_HINT}`,
+    );
   });
 });
 
 describe('resolveConfig: the config file', () => {
   it('unknown key: names the file, the key and the known keys; "$" keys are comments', () => {
     const config = file('{"prot":8080}');
-    configError(() => resolveConfig({ config }, {}), `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`);
+    configError(
+      () => resolveConfig({ config }, {}),
+      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`,
+    );
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
 
@@ -206,12 +283,15 @@ describe('resolveConfig: the config file', () => {
 
   it('invalid JSON, and JSON that is not an object', () => {
     const bad = file('{"port": 80,}');
-    assert.throws(() => resolveConfig({ config: bad }, {}), (e: unknown) => {
-      assert.ok(e instanceof ConfigError);
-      assert.ok(e.message.startsWith(`config file ${bad} is not valid JSON: `), e.message);
-      assert.ok(e.cause instanceof SyntaxError);
-      return true;
-    });
+    assert.throws(
+      () => resolveConfig({ config: bad }, {}),
+      (e: unknown) => {
+        assert.ok(e instanceof ConfigError);
+        assert.ok(e.message.startsWith(`config file ${bad} is not valid JSON: `), e.message);
+        assert.ok(e.cause instanceof SyntaxError);
+        return true;
+      },
+    );
     for (const content of ['[]', '3', 'null']) {
       const path = file(content);
       configError(() => resolveConfig({ config: path }, {}), `config file ${path} must hold a JSON object`);

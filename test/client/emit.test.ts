@@ -32,7 +32,9 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 /** A tiny HTTP server of our own; `answer` sees each request (1-based count) and its body. */
-async function fakeServer(answer: (n: number, body: string, req: IncomingMessage) => Promise<[number, string]>): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
+async function fakeServer(
+  answer: (n: number, body: string, req: IncomingMessage) => Promise<[number, string]>,
+): Promise<{ url: string; requests: () => number; close: () => Promise<void> }> {
   let n = 0;
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -71,7 +73,10 @@ describe('createEmitter against a real turnstream', () => {
     assert.match(id, UUID);
     assert.equal(given, 'my-id');
     const results = await emitter.flush();
-    assert.deepEqual(results.map((r) => [r.status, r.accepted, r.rejected]), [[200, 2, 0]]);
+    assert.deepEqual(
+      results.map((r) => [r.status, r.accepted, r.rejected]),
+      [[200, 2, 0]],
+    );
     await emitter.close();
 
     const [first, second] = await stored(ts, session);
@@ -101,7 +106,10 @@ describe('createEmitter against a real turnstream', () => {
     const emitter = createEmitter({ url: ts.url, maxBatch: 3, flushIntervalMillis: 60_000 });
     for (let i = 0; i < 7; i++) emitter.emit({ type: 'state.set', session, key: `k${i}`, value: i });
     const results = await emitter.flush();
-    assert.deepEqual(results.map((r) => r.accepted), [3, 3, 1]);
+    assert.deepEqual(
+      results.map((r) => r.accepted),
+      [3, 3, 1],
+    );
     assert.equal((await stored(ts, session)).length, 7);
     assert.deepEqual(await emitter.flush(), [], 'nothing left to send');
     await emitter.close();
@@ -127,7 +135,10 @@ describe('createEmitter against a real turnstream', () => {
     assert.equal((await stored(ts, session)).length, 2);
     const id = emitter.emit({ type: 'session.end', session, id: 'after-close' });
     assert.equal(id, 'after-close');
-    assert.deepEqual(errors.map((e) => e.message), ['emitter is closed; event after-close was not sent']);
+    assert.deepEqual(
+      errors.map((e) => e.message),
+      ['emitter is closed; event after-close was not sent'],
+    );
     assert.equal((await stored(ts, session)).length, 2);
   });
 
@@ -158,14 +169,27 @@ describe('createEmitter against a real turnstream', () => {
 
   it('an onError that throws neither throws into the agent nor stops later sends', async () => {
     const session = newSession();
-    const emitter = createEmitter({ url: ts.url, flushIntervalMillis: 60_000, onError: () => { throw new Error('bug in the handler'); } });
-    const outcome = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => `rejected: ${(e as Error).message}`);
+    const emitter = createEmitter({
+      url: ts.url,
+      flushIntervalMillis: 60_000,
+      onError: () => {
+        throw new Error('bug in the handler');
+      },
+    });
+    const outcome = (p: Promise<unknown>) =>
+      p.then(
+        () => 'resolved',
+        (e: unknown) => `rejected: ${(e as Error).message}`,
+      );
     emitter.emit({ type: 'turn.start', session }); // rejected by the server (no turn) → onError
     const outcomes = [await outcome(emitter.flush())];
     emitter.emit({ type: 'session.start', session });
     outcomes.push(await outcome(emitter.flush()), await outcome(emitter.close()));
     assert.deepEqual(outcomes, ['resolved', 'resolved', 'resolved']);
-    assert.deepEqual((await stored(ts, session)).map((e) => e.type), ['session.start']);
+    assert.deepEqual(
+      (await stored(ts, session)).map((e) => e.type),
+      ['session.start'],
+    );
   });
 
   it('reports rejected events to onError with the server result, without throwing', async () => {
@@ -186,7 +210,10 @@ describe('createEmitter against a real turnstream', () => {
     assert.equal(errors[0]![0].message, '1 event(s) rejected by turnstream');
     assert.equal(errors[0]![1], mixed);
     assert.equal(errors[1]![1], all);
-    assert.deepEqual((await stored(ts, session)).map((e) => e.type), ['session.start']);
+    assert.deepEqual(
+      (await stored(ts, session)).map((e) => e.type),
+      ['session.start'],
+    );
   });
 
   it('reports an unreachable server to onError after retrying, and close() still resolves', async () => {
@@ -238,7 +265,10 @@ describe('postEvents', () => {
       assert.equal(fake.requests(), 3);
       assert.deepEqual(seen, Array(3).fill('POST /v1/events application/x-ndjson'));
       assert.deepEqual(result, { status: 200, accepted: 2, duplicate: 0, rejected: 0, results: [] });
-      assert.deepEqual((await stored(ts, session)).map((e) => e.id), [`${session}-1`, `${session}-2`]);
+      assert.deepEqual(
+        (await stored(ts, session)).map((e) => e.id),
+        [`${session}-1`, `${session}-2`],
+      );
     } finally {
       await fake.close();
     }
@@ -291,6 +321,12 @@ describe('postEvents', () => {
     const [a, b] = lines(session);
     const result = await postEvents([a!, '{"v":2}', a!, b!], { url: ts.url });
     assert.deepEqual([result.status, result.accepted, result.duplicate, result.rejected], [207, 2, 1, 1]);
-    assert.deepEqual(result.results.map((r) => [r.index, r.status, r.reason]), [[1, 'rejected', 'unknown_version'], [2, 'duplicate', undefined]]);
+    assert.deepEqual(
+      result.results.map((r) => [r.index, r.status, r.reason]),
+      [
+        [1, 'rejected', 'unknown_version'],
+        [2, 'duplicate', undefined],
+      ],
+    );
   });
 });

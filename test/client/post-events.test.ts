@@ -33,7 +33,10 @@ describe('postEvents retries through the shared retrier', () => {
   it('a 429 that persists ends as a retriable TurnstreamError after `attempts`', async () => {
     const s = await answering(() => [429, '{"error":"slow down"}']);
     try {
-      await assert.rejects(postEvents(['{}'], { url: s.url, attempts: 2 }), (e: unknown) => e instanceof TurnstreamError && e.retriable && e.message.endsWith('answered 429: slow down'));
+      await assert.rejects(
+        postEvents(['{}'], { url: s.url, attempts: 2 }),
+        (e: unknown) => e instanceof TurnstreamError && e.retriable && e.message.endsWith('answered 429: slow down'),
+      );
       assert.equal(s.requests(), 2);
     } finally {
       s.close();

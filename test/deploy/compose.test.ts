@@ -48,7 +48,8 @@ const envDefault = (v: Yaml | undefined): string => {
   const s = String(v);
   return /^\$\{env:[A-Z_]+:-(.+)\}$/.exec(s)?.[1] ?? s;
 };
-const get = (v: Yaml | undefined, ...path: string[]): Yaml | undefined => path.reduce<Yaml | undefined>((x, k) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? x[k] : undefined), v);
+const get = (v: Yaml | undefined, ...path: string[]): Yaml | undefined =>
+  path.reduce<Yaml | undefined>((x, k) => (x !== null && typeof x === 'object' && !Array.isArray(x) ? x[k] : undefined), v);
 
 describe('deploy/docker-compose.yml', () => {
   it('has the full stack', () => {
@@ -77,7 +78,11 @@ describe('deploy/docker-compose.yml', () => {
   });
 
   it('every config file a command names is mounted', () => {
-    const flags: [string, RegExp][] = [['prometheus', /^--config.file=(.+)$/], ['alertmanager', /^--config.file=(.+)$/], ['jaeger', /^--config=(.+)$/]];
+    const flags: [string, RegExp][] = [
+      ['prometheus', /^--config.file=(.+)$/],
+      ['alertmanager', /^--config.file=(.+)$/],
+      ['jaeger', /^--config=(.+)$/],
+    ];
     for (const [name, flag] of flags) {
       const arg = (svc(name).command ?? []).map((c) => flag.exec(c)?.[1]).find((x) => x !== undefined);
       assert.ok(arg, `${name}: no config flag`);
@@ -129,7 +134,12 @@ describe('deploy/docker-compose.yml', () => {
 
   it('turnstream reaches Kafka on the listener Kafka advertises', () => {
     const brokers = env('turnstream', 'TURNSTREAM_KAFKA_BROKERS');
-    assert.ok(env('kafka', 'KAFKA_ADVERTISED_LISTENERS').split(',').some((l) => l.endsWith(`//${brokers}`)), brokers);
+    assert.ok(
+      env('kafka', 'KAFKA_ADVERTISED_LISTENERS')
+        .split(',')
+        .some((l) => l.endsWith(`//${brokers}`)),
+      brokers,
+    );
     const external = /EXTERNAL:\/\/[^:]+:(\d+)/.exec(env('kafka', 'KAFKA_ADVERTISED_LISTENERS'));
     assert.ok(external && published('kafka').includes(Number(external[1])));
   });

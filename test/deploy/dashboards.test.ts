@@ -80,8 +80,24 @@ describe('Grafana dashboards (deploy/grafana)', () => {
 
   it('the Overview covers what issue 4 asks for', () => {
     const d = boards.find(([, b]) => b.uid === 'turnstream-overview')![1];
-    const titles = panelsOf(d).map((p) => p.title).join(' | ');
-    for (const t of [/Spend rate by provider/, /Spend rate by model/, /Spend rate by agent/, /Tokens by type/, /Cache-hit ratio/, /Turns per minute by status and stop reason/, /Turn duration p50 \/ p95/, /LLM calls per turn/, /Tool calls per turn/, /Tool calls per minute by tool/, /Tool error rate by tool/, /Top agents by cost/, /Top models by cost/]) {
+    const titles = panelsOf(d)
+      .map((p) => p.title)
+      .join(' | ');
+    for (const t of [
+      /Spend rate by provider/,
+      /Spend rate by model/,
+      /Spend rate by agent/,
+      /Tokens by type/,
+      /Cache-hit ratio/,
+      /Turns per minute by status and stop reason/,
+      /Turn duration p50 \/ p95/,
+      /LLM calls per turn/,
+      /Tool calls per turn/,
+      /Tool calls per minute by tool/,
+      /Tool error rate by tool/,
+      /Top agents by cost/,
+      /Top models by cost/,
+    ]) {
       assert.match(titles, t);
     }
   });

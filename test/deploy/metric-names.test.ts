@@ -17,7 +17,11 @@ const PROMETHEUS_SERIES: Record<string, string> = {
 describe('metric names in deploy/ against a real turnstream /metrics', () => {
   let ts: RunningPipeline;
   let exposed: Set<string>;
-  const recorded = new Set(shippedRules().filter((r) => r.kind === 'record').map((r) => r.name));
+  const recorded = new Set(
+    shippedRules()
+      .filter((r) => r.kind === 'record')
+      .map((r) => r.name),
+  );
 
   before(async () => {
     ts = await startPipeline();
@@ -41,7 +45,15 @@ describe('metric names in deploy/ against a real turnstream /metrics', () => {
   };
 
   it('exposes the histogram and counter forms the queries rely on', () => {
-    for (const n of ['turnstream_llm_cost_usd_total', 'turnstream_turn_duration_bucket', 'turnstream_turn_duration_sum', 'turnstream_turn_duration_count', 'gen_ai_client_token_usage_bucket', 'turnstream_llm_unpriced_total', 'turnstream_consumer_lag']) {
+    for (const n of [
+      'turnstream_llm_cost_usd_total',
+      'turnstream_turn_duration_bucket',
+      'turnstream_turn_duration_sum',
+      'turnstream_turn_duration_count',
+      'gen_ai_client_token_usage_bucket',
+      'turnstream_llm_unpriced_total',
+      'turnstream_consumer_lag',
+    ]) {
       assert.ok(exposed.has(n), n);
     }
   });

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { basename } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startAlertmanager, type AlertmanagerProcess } from '../helpers/alertmanager-process.ts';
-import { RULE_FILES, dashboardQueries, readDeploy, rulesForTest, shippedBudget, shippedRules, substituteVariables, variableSelectors } from '../helpers/deploy-files.ts';
+import {
+  RULE_FILES,
+  dashboardQueries,
+  readDeploy,
+  rulesForTest,
+  shippedBudget,
+  shippedRules,
+  substituteVariables,
+  variableSelectors,
+} from '../helpers/deploy-files.ts';
 import { EXAMPLES_COST_USD, sendExampleTraffic } from '../helpers/example-traffic.ts';
 import { startPrometheusWithRules, type RuleEvaluatingPrometheus } from '../helpers/prometheus-with-rules.ts';
 import { startPipeline, type RunningPipeline } from '../helpers/running-pipeline.ts';
@@ -23,12 +32,27 @@ const VARIABLES = { __rate_interval: '5m', __interval: '1m', __range: '1h', prov
  * The test fails if a listed expression does return data: then it belongs off this list.
  */
 const NO_DATA: Record<string, { reason: string; underlying: string }> = {
-  'rule TurnstreamAgentCostSpike': { reason: 'its baseline is the day before, ending 15 minutes ago: this Prometheus is seconds old', underlying: 'sum by (gen_ai_agent_name) (rate(turnstream_llm_cost_usd_total[15m])) * 3600' },
-  'rule TurnstreamModelCostSpike': { reason: 'its baseline is the day before, ending 15 minutes ago: this Prometheus is seconds old', underlying: 'sum by (gen_ai_provider_name, gen_ai_request_model) (rate(turnstream_llm_cost_usd_total[15m])) * 3600' },
-  'rule TurnstreamIngestStalled': { reason: 'events were ingested seconds ago: nothing is stalled', underlying: 'sum(increase(turnstream_events_ingested_total[10m]))' },
-  'rule TurnstreamConsumerLagHigh': { reason: 'the lag is 0 once the pipeline settled, not above 10000', underlying: 'max by (instance) (turnstream_consumer_lag)' },
+  'rule TurnstreamAgentCostSpike': {
+    reason: 'its baseline is the day before, ending 15 minutes ago: this Prometheus is seconds old',
+    underlying: 'sum by (gen_ai_agent_name) (rate(turnstream_llm_cost_usd_total[15m])) * 3600',
+  },
+  'rule TurnstreamModelCostSpike': {
+    reason: 'its baseline is the day before, ending 15 minutes ago: this Prometheus is seconds old',
+    underlying: 'sum by (gen_ai_provider_name, gen_ai_request_model) (rate(turnstream_llm_cost_usd_total[15m])) * 3600',
+  },
+  'rule TurnstreamIngestStalled': {
+    reason: 'events were ingested seconds ago: nothing is stalled',
+    underlying: 'sum(increase(turnstream_events_ingested_total[10m]))',
+  },
+  'rule TurnstreamConsumerLagHigh': {
+    reason: 'the lag is 0 once the pipeline settled, not above 10000',
+    underlying: 'max by (instance) (turnstream_consumer_lag)',
+  },
   'rule TurnstreamTargetDown': { reason: 'turnstream is up', underlying: 'up{job="turnstream"}' },
-  'panel turnstream-budgets-health / Agent spend vs its day-before average / A': { reason: 'divides by the day before, ending 15 minutes ago: this Prometheus is seconds old', underlying: 'sum by (gen_ai_agent_name) (rate(turnstream_llm_cost_usd_total[15m]))' },
+  'panel turnstream-budgets-health / Agent spend vs its day-before average / A': {
+    reason: 'divides by the day before, ending 15 minutes ago: this Prometheus is seconds old',
+    underlying: 'sum by (gen_ai_agent_name) (rate(turnstream_llm_cost_usd_total[15m]))',
+  },
 };
 
 // turnstream fed with the shipped examples, a real Prometheus scraping it and evaluating the
@@ -85,7 +109,7 @@ describe('dashboards and alert rules against a real Prometheus + Alertmanager', 
     await ts?.stop({ remove: true });
   });
 
-  it('a cost alert fires and its webhook arrives through Alertmanager on the cost route, with the rule\'s labels', async (t) => {
+  it("a cost alert fires and its webhook arrives through Alertmanager on the cost route, with the rule's labels", async (t) => {
     const started = Date.now();
     const { path, body } = await hooks.waitFor((p, b) => p === '/cost' && b.alerts.some((a) => a.labels['alertname'] === 'TurnstreamDailyCostCapExceeded'));
     timings.push(`webhook ${Date.now() - started} ms after the alert fired`);
@@ -105,20 +129,31 @@ describe('dashboards and alert rules against a real Prometheus + Alertmanager', 
   });
 
   it('the burn-rate alert fires too, and pipeline alerts take the pipeline route, never the cost one', async () => {
-    await hooks.waitFor((p, b) => p === '/cost' && b.alerts.some((a) => a.labels['alertname'] === 'TurnstreamCostBudgetBurnFast' && a.labels['severity'] === 'page'));
+    await hooks.waitFor(
+      (p, b) => p === '/cost' && b.alerts.some((a) => a.labels['alertname'] === 'TurnstreamCostBudgetBurnFast' && a.labels['severity'] === 'page'),
+    );
     const { body } = await hooks.waitFor((p, b) => p === '/pipeline' && b.alerts.some((a) => a.labels['alertname'] === 'TurnstreamDeadLettersRising'));
     assert.equal(body.receiver, 'pipeline-webhook');
-    const reasons = body.alerts.filter((a) => a.labels['alertname'] === 'TurnstreamDeadLettersRising').map((a) => a.labels['turnstream_reason']).sort();
+    const reasons = body.alerts
+      .filter((a) => a.labels['alertname'] === 'TurnstreamDeadLettersRising')
+      .map((a) => a.labels['turnstream_reason'])
+      .sort();
     assert.deepEqual(reasons, ['invalid_json', 'schema', 'unknown_version'], 'duplicates never alert');
     for (const r of hooks.received) {
-      for (const a of r.body.alerts) assert.equal(r.path, a.labels['category'] === 'cost' ? '/cost' : '/pipeline', `${a.labels['alertname']} went to ${r.path}`);
+      for (const a of r.body.alerts)
+        assert.equal(r.path, a.labels['category'] === 'cost' ? '/cost' : '/pipeline', `${a.labels['alertname']} went to ${r.path}`);
     }
   });
 
   it('Prometheus loaded exactly the shipped rules', async () => {
     const data = await prom.api<{ groups: { name: string; rules: { name: string; type: string }[] }[] }>('rules');
     const loaded = data.groups.flatMap((g) => g.rules.map((r) => r.name)).sort();
-    assert.deepEqual(loaded, shippedRules().map((r) => r.name).sort());
+    assert.deepEqual(
+      loaded,
+      shippedRules()
+        .map((r) => r.name)
+        .sort(),
+    );
   });
 
   it('every dashboard panel query returns data (variables substituted), or is listed with the reason', async () => {
@@ -157,7 +192,8 @@ describe('dashboards and alert rules against a real Prometheus + Alertmanager', 
     const out: string[] = [];
     if (got.samples > 0) out.push(`${key}: listed as returning no data (${listed.reason}) but returned ${got.samples} samples: take it off NO_DATA`);
     if (!expr.includes(substituteVariables(listed.underlying, VARIABLES))) out.push(`${key}: "${listed.underlying}" is not part of ${expr}`);
-    else if ((await evaluate(substituteVariables(listed.underlying, VARIABLES))).finite === 0) out.push(`${key}: its underlying "${listed.underlying}" returns no data either`);
+    else if ((await evaluate(substituteVariables(listed.underlying, VARIABLES))).finite === 0)
+      out.push(`${key}: its underlying "${listed.underlying}" returns no data either`);
     return out;
   }
 });

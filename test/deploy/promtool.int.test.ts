@@ -24,7 +24,10 @@ describe('Prometheus and Alertmanager configs pass their own tools (promtool, am
     assert.match(out, /SUCCESS: 4 rules found/);
   });
 
-  const testFiles = readdirSync(deployPath('prometheus/tests')).filter((f) => f.endsWith('.test.yml')).sort().map((f) => `tests/${f}`);
+  const testFiles = readdirSync(deployPath('prometheus/tests'))
+    .filter((f) => f.endsWith('.test.yml'))
+    .sort()
+    .map((f) => `tests/${f}`);
 
   it('promtool test rules: the unit tests in deploy/prometheus/tests pass', () => {
     assert.deepEqual(testFiles, ['tests/turnstream-cost.test.yml', 'tests/turnstream-pipeline.test.yml']);

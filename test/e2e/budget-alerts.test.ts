@@ -9,7 +9,9 @@ import { postEvents } from '../../src/client/post-events.ts';
 import { parsePromText, sumOf } from '../helpers/prom-text.ts';
 import { eventually, startTurnstreamProcess } from '../helpers/turnstream-process.ts';
 
-const example = readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8').trim().split('\n');
+const example = readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8')
+  .trim()
+  .split('\n');
 
 // demo-1's LLM calls (hand-computed in examples.test.ts): 0.018 at 10:00:02 (pos 4), 0.00645 at
 // 10:00:07 (pos 10), 0.00975 at 10:00:09 (pos 13), 0.0021 at 10:01:03 (pos 16).
@@ -38,11 +40,23 @@ describe('live budget rules, end to end through the CLI and a flaky webhook', { 
     });
     await new Promise<void>((ok) => receiver.listen(0, '127.0.0.1', () => ok()));
     const budgets = join(dir, 'budgets.json');
-    writeFileSync(budgets, JSON.stringify({ rules: [
-      { name: 'session-spend', scope: 'session', soft: 0.01, hard: 0.03 },
-      { name: 'agent-minute', scope: 'agent', window: '1m', hard: 0.02 },
-    ] }));
-    const ts = await startTurnstreamProcess(['--data-dir', join(dir, 'data'), '--budgets', budgets, '--alert-webhook', `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`]);
+    writeFileSync(
+      budgets,
+      JSON.stringify({
+        rules: [
+          { name: 'session-spend', scope: 'session', soft: 0.01, hard: 0.03 },
+          { name: 'agent-minute', scope: 'agent', window: '1m', hard: 0.02 },
+        ],
+      }),
+    );
+    const ts = await startTurnstreamProcess([
+      '--data-dir',
+      join(dir, 'data'),
+      '--budgets',
+      budgets,
+      '--alert-webhook',
+      `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`,
+    ]);
     try {
       for (const line of example) await postEvents([line], { url: ts.url }); // one event at a time, as an agent sends them
       await eventually('four alerts delivered', () => delivered.length >= 4, 30_000);
@@ -64,7 +78,11 @@ describe('live budget rules, end to end through the CLI and a flaky webhook', { 
       assert.equal(sumOf(metrics, 'turnstream_budget_firing', { turnstream_budget_rule: 'session-spend' }), 2);
       assert.equal(sumOf(metrics, 'turnstream_budget_firing', { turnstream_budget_rule: 'agent-minute' }), 0);
       assert.match(ts.stderr(), /budget hard firing: session-spend/);
-      assert.match(ts.stderr(), /"level":"warn","ns":"turnstream","msg":"budget hard firing: session-spend".*"budgetLevel":"hard"/, 'logged at warn; the alert level is budgetLevel');
+      assert.match(
+        ts.stderr(),
+        /"level":"warn","ns":"turnstream","msg":"budget hard firing: session-spend".*"budgetLevel":"hard"/,
+        'logged at warn; the alert level is budgetLevel',
+      );
     } finally {
       await ts.stop();
       receiver.close();

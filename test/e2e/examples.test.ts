@@ -133,7 +133,10 @@ describe('the shipped examples, end to end over HTTP', () => {
     assert.deepEqual(first.attributes['gen_ai.response.finish_reasons'], ['tool_use']);
     assert.equal(hrMs(first.startTime), ms('2026-03-02T10:00:00.200Z')); // 10:00:02.000 − 1800 ms
     const tools = trace.filter((s) => s.name.startsWith('execute_tool '));
-    assert.deepEqual(tools.map((s) => s.name), ['execute_tool Read', 'execute_tool Bash', 'execute_tool Edit']);
+    assert.deepEqual(
+      tools.map((s) => s.name),
+      ['execute_tool Read', 'execute_tool Bash', 'execute_tool Edit'],
+    );
     const bash = tools[1]!;
     assert.equal(bash.status.code, SpanStatusCode.ERROR);
     assert.equal(bash.attributes['error.type'], 'exit code 1');
@@ -147,7 +150,10 @@ describe('the shipped examples, end to end over HTTP', () => {
 
   it('re-exports a revised turn under the same trace and span ids', () => {
     const roots = spans.filter((s) => s.spanContext().traceId === deterministicIds.traceId('demo-3', 't1') && s.parentSpanContext === undefined);
-    assert.deepEqual(roots.map((s) => s.attributes['turnstream.turn.revision']), [0, 1]);
+    assert.deepEqual(
+      roots.map((s) => s.attributes['turnstream.turn.revision']),
+      [0, 1],
+    );
     assert.equal(new Set(roots.map((s) => s.spanContext().spanId)).size, 1);
   });
 
@@ -170,7 +176,18 @@ describe('the shipped examples, end to end over HTTP', () => {
   });
 
   it('dead-letters an event older than the grace period for a turn no longer held, and keeps going', async () => {
-    const lateLine = JSON.stringify({ v: 1, id: 'late-1', type: 'llm.usage', session: 'demo-1', turn: 'turn-1', time: '2026-03-02T10:00:05.000Z', provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 1, outputTokens: 1 });
+    const lateLine = JSON.stringify({
+      v: 1,
+      id: 'late-1',
+      type: 'llm.usage',
+      session: 'demo-1',
+      turn: 'turn-1',
+      time: '2026-03-02T10:00:05.000Z',
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      inputTokens: 1,
+      outputTokens: 1,
+    });
     const res = await post(ts.url, `${lateLine}\n`);
     assert.equal(res.status, 200); // durable in the log: accepted; lateness is found by the stream
     await ts.settle();

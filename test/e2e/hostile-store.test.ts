@@ -59,7 +59,10 @@ describe('a server on a store that holds hostile events (logged before the decod
       assert.equal(await server.stop(), 0);
     }
     // Item 12: the stopped line reports what was processed.
-    const stopped = server.stderr().split('\n').find((l) => l.includes('"msg":"stopped"'));
+    const stopped = server
+      .stderr()
+      .split('\n')
+      .find((l) => l.includes('"msg":"stopped"'));
     assert.match(stopped ?? '', new RegExp(`"processed":${raws.length + 3}`), server.stderr());
 
     const list = cli(['sessions', 'list', '--data-dir', dataDir]);
@@ -84,11 +87,19 @@ describe('a server on a store that holds hostile events (logged before the decod
     const letters = cli(['dead-letters', '--data-dir', dataDir, '--json']);
     assert.equal(letters.status, 0, letters.stderr);
     const rows = (JSON.parse(letters.stdout) as { letters: { reason: string; eventId?: string }[] }).letters;
-    assert.deepEqual(rows.filter((r) => r.reason === 'processing_error').map((r) => r.eventId).sort(), ['deep-1', 'inf-1', 'late-deep']);
+    assert.deepEqual(
+      rows
+        .filter((r) => r.reason === 'processing_error')
+        .map((r) => r.eventId)
+        .sort(),
+      ['deep-1', 'inf-1', 'late-deep'],
+    );
 
     // Item 4, display side: an old store whose totals hold null (a summed 1e309) lists and shows.
     const old = openEmbeddedStore({ dataDir });
-    old.db.exec(`UPDATE state SET value = json_set(value, '$.cost', json('null'), '$.inputTokens', json('null')) WHERE session = 's2' AND key = '$turnstream/totals'`);
+    old.db.exec(
+      `UPDATE state SET value = json_set(value, '$.cost', json('null'), '$.inputTokens', json('null')) WHERE session = 's2' AND key = '$turnstream/totals'`,
+    );
     old.db.exec(`UPDATE turns SET body = json_set(body, '$.cost', json('null')) WHERE session = 's2'`);
     old.close();
     const list2 = cli(['sessions', 'list', '--data-dir', dataDir]);

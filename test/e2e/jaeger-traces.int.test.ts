@@ -53,7 +53,14 @@ const tool = (session: string, turn: string, callId: string, name: string, start
   spanId: deterministicIds.toolSpanId(session, turn, callId),
   start,
   end,
-  tags: { 'gen_ai.operation.name': 'execute_tool', 'span.kind': 'internal', 'gen_ai.tool.name': name, 'gen_ai.tool.call.id': callId, 'gen_ai.conversation.id': session, ...(error === undefined ? {} : { 'error.type': error }) },
+  tags: {
+    'gen_ai.operation.name': 'execute_tool',
+    'span.kind': 'internal',
+    'gen_ai.tool.name': name,
+    'gen_ai.tool.call.id': callId,
+    'gen_ai.conversation.id': session,
+    ...(error === undefined ? {} : { 'error.type': error }),
+  },
   ...(error === undefined ? {} : { error }),
 });
 const sonnet = { 'gen_ai.provider.name': 'anthropic', 'turnstream.cost.source': 'computed' };
@@ -66,14 +73,69 @@ const EXPECTED: readonly Expected[] = [
     agent: 'claude-code',
     start: '2026-03-02T10:00:00.000Z',
     end: '2026-03-02T10:00:09.050Z',
-    tags: { 'gen_ai.usage.input_tokens': 32200, 'gen_ai.usage.output_tokens': 870, 'gen_ai.usage.cache_read.input_tokens': 28500, 'gen_ai.usage.cache_creation.input_tokens': 2000, 'gen_ai.usage.cost': 0.0342, 'turnstream.turn.status': 'completed', 'turnstream.turn.stop_reason': 'end_turn', 'turnstream.turn.tool_calls': 3, 'turnstream.turn.llm_calls': 3, 'turnstream.turn.revision': 0 },
+    tags: {
+      'gen_ai.usage.input_tokens': 32200,
+      'gen_ai.usage.output_tokens': 870,
+      'gen_ai.usage.cache_read.input_tokens': 28500,
+      'gen_ai.usage.cache_creation.input_tokens': 2000,
+      'gen_ai.usage.cost': 0.0342,
+      'turnstream.turn.status': 'completed',
+      'turnstream.turn.stop_reason': 'end_turn',
+      'turnstream.turn.tool_calls': 3,
+      'turnstream.turn.llm_calls': 3,
+      'turnstream.turn.revision': 0,
+    },
     children: [
-      chat('demo-1', 'demo1-004', 'claude-sonnet-4-5', '2026-03-02T10:00:00.200Z', '2026-03-02T10:00:02.000Z', { ...sonnet, 'gen_ai.usage.input_tokens': 11200, 'gen_ai.usage.output_tokens': 300, 'gen_ai.usage.cache_read.input_tokens': 8000, 'gen_ai.usage.cache_creation.input_tokens': 2000, 'gen_ai.usage.cost': 0.018 }, 'tool_use'),
+      chat(
+        'demo-1',
+        'demo1-004',
+        'claude-sonnet-4-5',
+        '2026-03-02T10:00:00.200Z',
+        '2026-03-02T10:00:02.000Z',
+        {
+          ...sonnet,
+          'gen_ai.usage.input_tokens': 11200,
+          'gen_ai.usage.output_tokens': 300,
+          'gen_ai.usage.cache_read.input_tokens': 8000,
+          'gen_ai.usage.cache_creation.input_tokens': 2000,
+          'gen_ai.usage.cost': 0.018,
+        },
+        'tool_use',
+      ),
       tool('demo-1', 'turn-1', 'call-1', 'Read', '2026-03-02T10:00:02.100Z', '2026-03-02T10:00:02.400Z'),
       tool('demo-1', 'turn-1', 'call-2', 'Bash', '2026-03-02T10:00:02.500Z', '2026-03-02T10:00:04.500Z', 'exit code 1'),
-      chat('demo-1', 'demo1-010', 'claude-sonnet-4-5', '2026-03-02T10:00:04.600Z', '2026-03-02T10:00:07.000Z', { ...sonnet, 'gen_ai.usage.input_tokens': 10400, 'gen_ai.usage.output_tokens': 150, 'gen_ai.usage.cache_read.input_tokens': 10000, 'gen_ai.usage.cache_creation.input_tokens': 0, 'gen_ai.usage.cost': 0.00645 }, 'tool_use'),
+      chat(
+        'demo-1',
+        'demo1-010',
+        'claude-sonnet-4-5',
+        '2026-03-02T10:00:04.600Z',
+        '2026-03-02T10:00:07.000Z',
+        {
+          ...sonnet,
+          'gen_ai.usage.input_tokens': 10400,
+          'gen_ai.usage.output_tokens': 150,
+          'gen_ai.usage.cache_read.input_tokens': 10000,
+          'gen_ai.usage.cache_creation.input_tokens': 0,
+          'gen_ai.usage.cost': 0.00645,
+        },
+        'tool_use',
+      ),
       tool('demo-1', 'turn-1', 'call-3', 'Edit', '2026-03-02T10:00:07.100Z', '2026-03-02T10:00:07.300Z'),
-      chat('demo-1', 'demo1-013', 'claude-sonnet-4-5', '2026-03-02T10:00:07.500Z', '2026-03-02T10:00:09.000Z', { ...sonnet, 'gen_ai.usage.input_tokens': 10600, 'gen_ai.usage.output_tokens': 420, 'gen_ai.usage.cache_read.input_tokens': 10500, 'gen_ai.usage.cost': 0.00975 }, 'end_turn'),
+      chat(
+        'demo-1',
+        'demo1-013',
+        'claude-sonnet-4-5',
+        '2026-03-02T10:00:07.500Z',
+        '2026-03-02T10:00:09.000Z',
+        {
+          ...sonnet,
+          'gen_ai.usage.input_tokens': 10600,
+          'gen_ai.usage.output_tokens': 420,
+          'gen_ai.usage.cache_read.input_tokens': 10500,
+          'gen_ai.usage.cost': 0.00975,
+        },
+        'end_turn',
+      ),
     ],
   },
   {
@@ -82,9 +144,30 @@ const EXPECTED: readonly Expected[] = [
     agent: 'claude-code',
     start: '2026-03-02T10:01:00.000Z',
     end: '2026-03-02T10:01:03.100Z',
-    tags: { 'gen_ai.usage.input_tokens': 5000, 'gen_ai.usage.output_tokens': 800, 'gen_ai.usage.cost': 0.0021, 'turnstream.turn.stop_reason': 'end_turn', 'turnstream.turn.tool_calls': 0, 'turnstream.turn.llm_calls': 1 },
+    tags: {
+      'gen_ai.usage.input_tokens': 5000,
+      'gen_ai.usage.output_tokens': 800,
+      'gen_ai.usage.cost': 0.0021,
+      'turnstream.turn.stop_reason': 'end_turn',
+      'turnstream.turn.tool_calls': 0,
+      'turnstream.turn.llm_calls': 1,
+    },
     children: [
-      chat('demo-1', 'demo1-016', 'gpt-4o-mini', '2026-03-02T10:01:00.500Z', '2026-03-02T10:01:03.000Z', { 'gen_ai.provider.name': 'openai', 'gen_ai.usage.input_tokens': 5000, 'gen_ai.usage.output_tokens': 800, 'gen_ai.usage.cost': 0.0021, 'turnstream.cost.source': 'provider' }, 'stop'),
+      chat(
+        'demo-1',
+        'demo1-016',
+        'gpt-4o-mini',
+        '2026-03-02T10:01:00.500Z',
+        '2026-03-02T10:01:03.000Z',
+        {
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.usage.input_tokens': 5000,
+          'gen_ai.usage.output_tokens': 800,
+          'gen_ai.usage.cost': 0.0021,
+          'turnstream.cost.source': 'provider',
+        },
+        'stop',
+      ),
     ],
   },
   {
@@ -93,9 +176,21 @@ const EXPECTED: readonly Expected[] = [
     agent: 'support-bot',
     start: '2026-03-02T11:00:00.000Z',
     end: '2026-03-02T11:00:07.000Z',
-    tags: { 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 200, 'gen_ai.usage.cost': 0.002, 'turnstream.turn.stop_reason': 'end_turn', 'turnstream.turn.tool_calls': 1, 'turnstream.turn.llm_calls': 1 },
+    tags: {
+      'gen_ai.usage.input_tokens': 1000,
+      'gen_ai.usage.output_tokens': 200,
+      'gen_ai.usage.cost': 0.002,
+      'turnstream.turn.stop_reason': 'end_turn',
+      'turnstream.turn.tool_calls': 1,
+      'turnstream.turn.llm_calls': 1,
+    },
     children: [
-      chat('demo-2', 'demo2-004', 'claude-haiku-4-5', '2026-03-02T11:00:01.100Z', '2026-03-02T11:00:02.000Z', { ...haiku, 'gen_ai.usage.input_tokens': 1000, 'gen_ai.usage.output_tokens': 200, 'gen_ai.usage.cost': 0.002 }),
+      chat('demo-2', 'demo2-004', 'claude-haiku-4-5', '2026-03-02T11:00:01.100Z', '2026-03-02T11:00:02.000Z', {
+        ...haiku,
+        'gen_ai.usage.input_tokens': 1000,
+        'gen_ai.usage.output_tokens': 200,
+        'gen_ai.usage.cost': 0.002,
+      }),
       tool('demo-2', 'a', 'l1', 'lookup_order', '2026-03-02T11:00:03.000Z', '2026-03-02T11:00:05.000Z'),
     ],
   },
@@ -105,11 +200,32 @@ const EXPECTED: readonly Expected[] = [
     agent: 'support-bot',
     start: '2026-03-02T11:00:01.000Z',
     end: '2026-03-02T11:00:08.000Z',
-    tags: { 'gen_ai.usage.input_tokens': 2800, 'gen_ai.usage.output_tokens': 150, 'gen_ai.usage.cache_read.input_tokens': 2000, 'gen_ai.usage.cost': 0.0012, 'turnstream.turn.stop_reason': 'max_tokens', 'turnstream.turn.tool_calls': 1, 'turnstream.turn.llm_calls': 2 },
+    tags: {
+      'gen_ai.usage.input_tokens': 2800,
+      'gen_ai.usage.output_tokens': 150,
+      'gen_ai.usage.cache_read.input_tokens': 2000,
+      'gen_ai.usage.cost': 0.0012,
+      'turnstream.turn.stop_reason': 'max_tokens',
+      'turnstream.turn.tool_calls': 1,
+      'turnstream.turn.llm_calls': 2,
+    },
     children: [
       tool('demo-2', 'b', 's1', 'search_kb', '2026-03-02T11:00:02.500Z', '2026-03-02T11:00:04.000Z'),
-      chat('demo-2', 'demo2-009', 'claude-haiku-4-5', '2026-03-02T11:00:05.300Z', '2026-03-02T11:00:06.000Z', { ...haiku, 'gen_ai.usage.input_tokens': 2500, 'gen_ai.usage.output_tokens': 100, 'gen_ai.usage.cache_read.input_tokens': 2000, 'gen_ai.usage.cost': 0.0012, 'turnstream.cost.source': 'computed' }),
-      chat('demo-2', 'demo2-010', 'claude-haiku-4-5', '2026-03-02T11:00:06.100Z', '2026-03-02T11:00:06.500Z', { ...haiku, 'gen_ai.usage.input_tokens': 300, 'gen_ai.usage.output_tokens': 50, 'gen_ai.usage.cost': 0, 'turnstream.cost.source': 'subscription' }),
+      chat('demo-2', 'demo2-009', 'claude-haiku-4-5', '2026-03-02T11:00:05.300Z', '2026-03-02T11:00:06.000Z', {
+        ...haiku,
+        'gen_ai.usage.input_tokens': 2500,
+        'gen_ai.usage.output_tokens': 100,
+        'gen_ai.usage.cache_read.input_tokens': 2000,
+        'gen_ai.usage.cost': 0.0012,
+        'turnstream.cost.source': 'computed',
+      }),
+      chat('demo-2', 'demo2-010', 'claude-haiku-4-5', '2026-03-02T11:00:06.100Z', '2026-03-02T11:00:06.500Z', {
+        ...haiku,
+        'gen_ai.usage.input_tokens': 300,
+        'gen_ai.usage.output_tokens': 50,
+        'gen_ai.usage.cost': 0,
+        'turnstream.cost.source': 'subscription',
+      }),
     ],
   },
 ];
@@ -179,7 +295,15 @@ describe('spans in a real Jaeger v2, read back by their deterministic trace ids'
       });
 
       it('carries the documented attributes, input tokens including cache, and error status on a failed tool', () => {
-        assertTags(root(), { 'gen_ai.operation.name': 'invoke_agent', 'span.kind': 'internal', 'gen_ai.agent.name': e.agent, 'gen_ai.conversation.id': e.session, 'session.id': e.session, 'turnstream.turn.id': e.turn, ...e.tags });
+        assertTags(root(), {
+          'gen_ai.operation.name': 'invoke_agent',
+          'span.kind': 'internal',
+          'gen_ai.agent.name': e.agent,
+          'gen_ai.conversation.id': e.session,
+          'session.id': e.session,
+          'turnstream.turn.id': e.turn,
+          ...e.tags,
+        });
         for (const c of e.children) {
           const s = trace().spans.find((x) => x.spanID === c.spanId) ?? assert.fail(c.name);
           assertTags(s, c.tags);
@@ -206,8 +330,13 @@ describe('spans in a real Jaeger v2, read back by their deterministic trace ids'
     });
   }
 
-  it('finds every turn by service over the examples\' event-time range (the search the UI runs)', async () => {
-    const q = new URLSearchParams({ service: 'turnstream', start: String(us('2026-03-02T09:59:00.000Z')), end: String(us('2026-03-02T11:01:00.000Z')), limit: '100' });
+  it("finds every turn by service over the examples' event-time range (the search the UI runs)", async () => {
+    const q = new URLSearchParams({
+      service: 'turnstream',
+      start: String(us('2026-03-02T09:59:00.000Z')),
+      end: String(us('2026-03-02T11:01:00.000Z')),
+      limit: '100',
+    });
     const body = (await (await fetch(`${jaeger.queryUrl}/api/traces?${q}`)).json()) as { data: JaegerTrace[] };
     const found = body.data.map((t) => t.traceID).sort();
     assert.deepEqual(found, EXPECTED.map((e) => deterministicIds.traceId(e.session, e.turn)).sort());

@@ -44,17 +44,33 @@ describe('broker restart while turnstream runs (real broker)', { timeout: 240_00
       kafkaSh('start', '--port', port, '--data', data);
 
       for (let i = half; i < stream.length; i += 25) assert.equal((await postEvents(stream.slice(i, i + 25), { url: ts.url, attempts: 10 })).rejected, 0);
-      const view = await KafkaStateView.open({ kafka: createKafka({ brokers: [brokers] }, silentLogger), topics: topicNames('turnstream'), logger: silentLogger });
+      const view = await KafkaStateView.open({
+        kafka: createKafka({ brokers: [brokers] }, silentLogger),
+        topics: topicNames('turnstream'),
+        logger: silentLogger,
+      });
       try {
-        await eventually('exact totals after the restart', async () => {
-          for (let s = 0; s < SESSIONS; s++) {
-            const t = await view.sessionTotals(`sess-${s}`);
-            const e = expectedTotals(s);
-            if (t === undefined || t.turns !== e.turns || t.llmCalls !== e.llmCalls || t.inputTokens !== e.inputTokens || Math.abs(t.cost - e.cost) > 1e-9) return false;
-          }
-          return true;
-        }, 120_000).catch((error: unknown) => {
-          throw new Error(`${(error as Error).message}\n--- turnstream log (tail) ---\n${ts.stderr().split('\n').filter((l) => !l.includes('ECONNREFUSED')).slice(-25).join('\n')}`);
+        await eventually(
+          'exact totals after the restart',
+          async () => {
+            for (let s = 0; s < SESSIONS; s++) {
+              const t = await view.sessionTotals(`sess-${s}`);
+              const e = expectedTotals(s);
+              if (t === undefined || t.turns !== e.turns || t.llmCalls !== e.llmCalls || t.inputTokens !== e.inputTokens || Math.abs(t.cost - e.cost) > 1e-9)
+                return false;
+            }
+            return true;
+          },
+          120_000,
+        ).catch((error: unknown) => {
+          throw new Error(
+            `${(error as Error).message}\n--- turnstream log (tail) ---\n${ts
+              .stderr()
+              .split('\n')
+              .filter((l) => !l.includes('ECONNREFUSED'))
+              .slice(-25)
+              .join('\n')}`,
+          );
         });
       } finally {
         await view.close();

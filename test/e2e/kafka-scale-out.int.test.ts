@@ -11,7 +11,8 @@ import { kafkaBrokers } from '../helpers/kafka-broker.ts';
 import { eventually, startTurnstreamProcess, type TurnstreamProcess } from '../helpers/turnstream-process.ts';
 
 const STREAM = generateStream();
-const chunks = (lines: readonly string[], size: number): string[][] => Array.from({ length: Math.ceil(lines.length / size) }, (_, i) => lines.slice(i * size, (i + 1) * size));
+const chunks = (lines: readonly string[], size: number): string[][] =>
+  Array.from({ length: Math.ceil(lines.length / size) }, (_, i) => lines.slice(i * size, (i + 1) * size));
 
 /** A deployment: unique topics and group, processes started on demand, a view to check results. */
 function deployment() {
@@ -33,7 +34,11 @@ function deployment() {
     },
     /** Waits until every session's totals and state equal the closed-form expectation. */
     expectExact: async () => {
-      view ??= await KafkaStateView.open({ kafka: createKafka({ brokers: brokers.split(',') }, silentLogger), topics: topicNames(prefix), logger: silentLogger });
+      view ??= await KafkaStateView.open({
+        kafka: createKafka({ brokers: brokers.split(',') }, silentLogger),
+        topics: topicNames(prefix),
+        logger: silentLogger,
+      });
       const v = view;
       const matches = async (): Promise<boolean> => {
         for (let s = 0; s < SESSIONS; s++) {
@@ -51,7 +56,10 @@ function deployment() {
         assert.ok(Math.abs(cost - expectedCost) < 1e-9, `sess-${s} cost`);
         assert.deepEqual(await v.list(`sess-${s}`), { progress: TURNS - 1, note: 0, tie: 'b' }, `sess-${s} state`);
         assert.equal((await v.get(`sess-${s}`, 'scratch'))?.deleted, true);
-        assert.deepEqual((await v.sessionTurns(`sess-${s}`)).map((t) => [t.turn, t.revision, t.llmCalls]), Array.from({ length: TURNS }, (_, t) => [`turn-${t}`, 0, 3]));
+        assert.deepEqual(
+          (await v.sessionTurns(`sess-${s}`)).map((t) => [t.turn, t.revision, t.llmCalls]),
+          Array.from({ length: TURNS }, (_, t) => [`turn-${t}`, 0, 3]),
+        );
       }
     },
     close: async () => {

@@ -49,9 +49,14 @@ async function scrape(url: string): Promise<{ bytes: number; ms: number; samples
   return { bytes: Buffer.byteLength(text), ms, samples: parsePromText(text) };
 }
 
-const distinct = (samples: readonly Sample[], label: string): number => new Set(samples.filter((s) => s.labels[label] !== undefined).map((s) => s.labels[label])).size;
+const distinct = (samples: readonly Sample[], label: string): number =>
+  new Set(samples.filter((s) => s.labels[label] !== undefined).map((s) => s.labels[label])).size;
 
-interface Run { scrapes: { names: number; bytes: number; ms: number; rss: number }[]; rss0: number; last: Sample[] }
+interface Run {
+  scrapes: { names: number; bytes: number; ms: number; rss: number }[];
+  rss0: number;
+  last: Sample[];
+}
 
 /**
  * Starts `turnstream start`, warms it up with WARM turns under one set of names (so the baseline
@@ -90,7 +95,8 @@ async function run(dir: string, name: (i: number) => number | string): Promise<R
 }
 
 const growth = (r: Run): number => Math.max(...r.scrapes.map((s) => s.rss)) - r.rss0;
-const describeRun = (r: Run): string => r.scrapes.map((s) => `${s.names}: ${(s.bytes / 1024).toFixed(0)} KiB ${s.ms.toFixed(0)} ms rss +${((s.rss - r.rss0) / 2 ** 20).toFixed(1)} MiB`).join('\n');
+const describeRun = (r: Run): string =>
+  r.scrapes.map((s) => `${s.names}: ${(s.bytes / 1024).toFixed(0)} KiB ${s.ms.toFixed(0)} ms rss +${((s.rss - r.rss0) / 2 ** 20).toFixed(1)} MiB`).join('\n');
 
 describe('/metrics stays bounded whatever producers name (issue 9, item 5)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'turnstream-cardinality-'));

@@ -9,7 +9,8 @@ import { startTurnstreamProcess, type TurnstreamProcess } from '../helpers/turns
 
 type Vector = { metric: Record<string, string>; value: [number, string] }[];
 const byLabel = (r: Vector, label: string): Record<string, number> => Object.fromEntries(r.map((s) => [s.metric[label] ?? '', Number(s.value[1])]));
-const close = (actual: number | undefined, expected: number, what: string): void => assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
+const close = (actual: number | undefined, expected: number, what: string): void =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-9, `${what}: ${actual} ≠ ${expected}`);
 
 // turnstream pushes its metrics over OTLP/HTTP (protobuf) to a real Prometheus 3 with the OTLP
 // receiver on; nothing scrapes /metrics. The values are the hand-computed ones of

@@ -48,7 +48,9 @@ describe('Prometheus scraping turnstream (real prometheus binary)', () => {
 
   it('has no session id on any series (cardinality)', async () => {
     await prom.waitFor('turnstream_turns_total');
-    const series = (await (await fetch(`${prom.url}/api/v1/series?match[]=${encodeURIComponent('{job="turnstream"}')}`)).json()) as { data: Record<string, string>[] };
+    const series = (await (await fetch(`${prom.url}/api/v1/series?match[]=${encodeURIComponent('{job="turnstream"}')}`)).json()) as {
+      data: Record<string, string>[];
+    };
     assert.ok(series.data.length > 10);
     for (const s of series.data) {
       for (const [label, value] of Object.entries(s)) {

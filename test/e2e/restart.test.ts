@@ -5,7 +5,10 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { post, startPipeline } from '../helpers/running-pipeline.ts';
 
-const lines = (name: string): string[] => readFileSync(new URL(`../../examples/${name}.ndjson`, import.meta.url), 'utf8').trim().split('\n');
+const lines = (name: string): string[] =>
+  readFileSync(new URL(`../../examples/${name}.ndjson`, import.meta.url), 'utf8')
+    .trim()
+    .split('\n');
 const close = (actual: number | undefined, expected: number): void => assert.ok(Math.abs((actual ?? NaN) - expected) < 1e-9, `${actual} ≠ ${expected}`);
 
 describe('restart on the same data dir', () => {

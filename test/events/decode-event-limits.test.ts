@@ -17,7 +17,19 @@ const ids = { session: 's1', eventId: 'deep-1' };
 const limits = (over: Partial<DecodeLimits>): DecodeLimits => ({ ...DEFAULT_DECODE_LIMITS, ...over });
 const nested = (d: number): string => `${'['.repeat(d)}${']'.repeat(d)}`;
 const usage = (fields: string): string => `${USAGE},${fields}}`;
-const usageObj = (extra: Obj): Obj => ({ v: 1, id: 'u1', type: 'llm.usage', session: 's1', turn: 't1', time: '2026-03-02T10:00:00Z', provider: 'anthropic', model: 'm', inputTokens: 1, outputTokens: 1, ...extra });
+const usageObj = (extra: Obj): Obj => ({
+  v: 1,
+  id: 'u1',
+  type: 'llm.usage',
+  session: 's1',
+  turn: 't1',
+  time: '2026-03-02T10:00:00Z',
+  provider: 'anthropic',
+  model: 'm',
+  inputTokens: 1,
+  outputTokens: 1,
+  ...extra,
+});
 
 /** A value nested `d` arrays deep, built without recursion. */
 function deepArray(d: number): unknown {
@@ -139,7 +151,10 @@ describe('decodeEvent: sane per-call bounds (out_of_range)', () => {
     for (const field of TOKEN_FIELDS) {
       const text = usage(`"inputTokens":1,"outputTokens":1,"${field}":1152921504606846976`);
       assert.deepEqual(decode(text), {
-        ok: false, reason: 'out_of_range', session: 's1', eventId: 'u1',
+        ok: false,
+        reason: 'out_of_range',
+        session: 's1',
+        eventId: 'u1',
         message: `${field}: 1152921504606847000 is above the limit of 100000000 tokens for one LLM call; check how the producer counts tokens`,
       });
     }
@@ -147,11 +162,27 @@ describe('decodeEvent: sane per-call bounds (out_of_range)', () => {
 
   it('the bounds are inclusive: at the limit passes, just over fails', () => {
     const cases: [Obj, Obj, string][] = [
-      [{ inputTokens: 100_000_000 }, { inputTokens: 100_000_001 }, 'inputTokens: 100000001 is above the limit of 100000000 tokens for one LLM call; check how the producer counts tokens'],
+      [
+        { inputTokens: 100_000_000 },
+        { inputTokens: 100_000_001 },
+        'inputTokens: 100000001 is above the limit of 100000000 tokens for one LLM call; check how the producer counts tokens',
+      ],
       [{ cost: 10_000 }, { cost: 10_000.01 }, 'cost: 10000.01 is above the limit of 10000 USD for one LLM call; cost is in USD, not cents or micro-dollars'],
-      [{ durationMs: 604_800_000 }, { durationMs: 604_800_001 }, 'durationMs: 604800001 is above the limit of 604800000 ms; durationMs is in milliseconds, not µs or ns'],
-      [{ seq: Number.MAX_SAFE_INTEGER }, { seq: 2 ** 53 }, 'seq: 9007199254740992 is above the limit of 9007199254740991; seq must be a safe integer (at most 2^53 - 1)'],
-      [{ step: Number.MAX_SAFE_INTEGER }, { step: 2 ** 53 }, 'step: 9007199254740992 is above the limit of 9007199254740991; step must be a safe integer (at most 2^53 - 1)'],
+      [
+        { durationMs: 604_800_000 },
+        { durationMs: 604_800_001 },
+        'durationMs: 604800001 is above the limit of 604800000 ms; durationMs is in milliseconds, not µs or ns',
+      ],
+      [
+        { seq: Number.MAX_SAFE_INTEGER },
+        { seq: 2 ** 53 },
+        'seq: 9007199254740992 is above the limit of 9007199254740991; seq must be a safe integer (at most 2^53 - 1)',
+      ],
+      [
+        { step: Number.MAX_SAFE_INTEGER },
+        { step: 2 ** 53 },
+        'step: 9007199254740992 is above the limit of 9007199254740991; step must be a safe integer (at most 2^53 - 1)',
+      ],
     ];
     for (const [ok, over, message] of cases) {
       accepted(decode(usageObj(ok)));
@@ -159,7 +190,10 @@ describe('decodeEvent: sane per-call bounds (out_of_range)', () => {
     }
     const tool = { v: 1, id: 'x', type: 'tool.end', session: 's1', turn: 't1', time: NOW, toolCallId: 'c', toolName: 'Bash' };
     accepted(decode({ ...tool, durationMs: 604_800_000 }));
-    assert.equal(rejected(decode({ ...tool, durationMs: 1e12 }), 'out_of_range').message, 'durationMs: 1000000000000 is above the limit of 604800000 ms; durationMs is in milliseconds, not µs or ns');
+    assert.equal(
+      rejected(decode({ ...tool, durationMs: 1e12 }), 'out_of_range').message,
+      'durationMs: 1000000000000 is above the limit of 604800000 ms; durationMs is in milliseconds, not µs or ns',
+    );
   });
 
   it('negative values and fractional tokens stay schema errors (as negative tokens always were)', () => {
@@ -172,7 +206,10 @@ describe('decodeEvent: sane per-call bounds (out_of_range)', () => {
   it('the bounds are limits: other values compile their own validator and leave the defaults alone', () => {
     const small = limits({ maxTokensPerCall: 10, maxCostPerCallUsd: 1, maxDurationMs: 1000 });
     accepted(decode(usageObj({ inputTokens: 10, cost: 1, durationMs: 1000 }), small));
-    assert.equal(rejected(decode(usageObj({ inputTokens: 11 }), small), 'out_of_range').message, 'inputTokens: 11 is above the limit of 10 tokens for one LLM call; check how the producer counts tokens');
+    assert.equal(
+      rejected(decode(usageObj({ inputTokens: 11 }), small), 'out_of_range').message,
+      'inputTokens: 11 is above the limit of 10 tokens for one LLM call; check how the producer counts tokens',
+    );
     assert.equal(rejected(decode(usageObj({ cost: 1.5 }), { ...small }), 'out_of_range').reason, 'out_of_range');
     assert.equal(rejected(decode(usageObj({ durationMs: 1001 }), small), 'out_of_range').reason, 'out_of_range');
     accepted(decode(usageObj({ inputTokens: 11, cost: 1.5, durationMs: 1001 })));
@@ -191,7 +228,10 @@ describe('decodeEvent: sane per-call bounds (out_of_range)', () => {
 describe('decodeEvent: attribute names are bounded', () => {
   it('a name of 256 characters passes, 257 is a schema error saying so', () => {
     accepted(decode(usageObj({ attrs: { ['a'.repeat(256)]: 1 } })));
-    assert.equal(rejected(decode(usageObj({ attrs: { ok: 1, ['a'.repeat(257)]: 1 } })), 'schema').message, 'attrs: an attribute name must be at most 256 characters (got 257)');
+    assert.equal(
+      rejected(decode(usageObj({ attrs: { ok: 1, ['a'.repeat(257)]: 1 } })), 'schema').message,
+      'attrs: an attribute name must be at most 256 characters (got 257)',
+    );
   });
 });
 

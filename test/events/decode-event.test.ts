@@ -25,16 +25,29 @@ const MINIMAL: Record<string, Obj> = {
   'state.delete': env('state.delete', { key: 'plan' }),
 };
 
-const common = { turn: 't1', seq: 7, attrs: { 'agent.name': 'coder', 'retry.count': 2, 'ci': true } };
+const common = { turn: 't1', seq: 7, attrs: { 'agent.name': 'coder', 'retry.count': 2, ci: true } };
 const FULL: Record<string, Obj> = {
   'session.start': env('session.start', { ...common, agent: 'claude-code', user: 'alice' }),
   'session.end': env('session.end', { ...common, reason: 'user_exit' }),
   'turn.start': env('turn.start', common),
   'turn.end': env('turn.end', { ...common, stopReason: 'end_turn' }),
   'llm.usage': env('llm.usage', {
-    ...common, step: 3, provider: 'anthropic', model: 'claude-opus-4-1', inputTokens: 10, outputTokens: 20,
-    cacheReadTokens: 30, cacheWriteTokens: 40, cacheWrite5mTokens: 15, cacheWrite1hTokens: 25, reasoningTokens: 5,
-    cost: 0.25, costSource: 'provider', finishReason: 'tool_use', durationMs: 1234.5, auth: 'api-key',
+    ...common,
+    step: 3,
+    provider: 'anthropic',
+    model: 'claude-opus-4-1',
+    inputTokens: 10,
+    outputTokens: 20,
+    cacheReadTokens: 30,
+    cacheWriteTokens: 40,
+    cacheWrite5mTokens: 15,
+    cacheWrite1hTokens: 25,
+    reasoningTokens: 5,
+    cost: 0.25,
+    costSource: 'provider',
+    finishReason: 'tool_use',
+    durationMs: 1234.5,
+    auth: 'api-key',
   }),
   'tool.start': env('tool.start', { ...common, toolCallId: 'c1', toolName: 'Bash' }),
   'tool.end': env('tool.end', { ...common, toolCallId: 'c1', toolName: 'Bash', durationMs: 12, error: 'exit 1' }),
@@ -105,12 +118,28 @@ describe('decodeEvent: schema rejections', () => {
     ['unknown auth', { ...MINIMAL['llm.usage'], auth: 'password' }, 'auth: must be equal to one of the allowed values'],
     ['reserved state.set key', { ...MINIMAL['state.set'], key: '$turnstream/window' }, 'key: the prefix "$turnstream/" is reserved'],
     ['reserved state.delete key', { ...MINIMAL['state.delete'], key: '$turnstream/x' }, 'key: the prefix "$turnstream/" is reserved'],
-    ['time is free text', { ...MINIMAL['turn.start'], time: 'yesterday' }, 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0'],
-    ['time without an offset', { ...MINIMAL['turn.start'], time: '2026-03-02T12:00:00' }, 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0'],
-    ['time with 10 fraction digits', { ...MINIMAL['turn.start'], time: '2026-03-02T12:00:00.1234567891Z' }, 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0'],
+    [
+      'time is free text',
+      { ...MINIMAL['turn.start'], time: 'yesterday' },
+      'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0',
+    ],
+    [
+      'time without an offset',
+      { ...MINIMAL['turn.start'], time: '2026-03-02T12:00:00' },
+      'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0',
+    ],
+    [
+      'time with 10 fraction digits',
+      { ...MINIMAL['turn.start'], time: '2026-03-02T12:00:00.1234567891Z' },
+      'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0',
+    ],
     ['time with month 13', { ...MINIMAL['turn.start'], time: '2026-13-01T00:00:00Z' }, 'time: not a valid date'],
     ['attrs is not an object', { ...MINIMAL['turn.start'], attrs: 'x' }, 'attrs: must be object'],
-    ['attr string over 1024 chars', { ...MINIMAL['turn.start'], attrs: { a: 'x'.repeat(1025) } }, 'attrs.a: an attribute value must be a string (at most 1024 characters), a number or a boolean'],
+    [
+      'attr string over 1024 chars',
+      { ...MINIMAL['turn.start'], attrs: { a: 'x'.repeat(1025) } },
+      'attrs.a: an attribute value must be a string (at most 1024 characters), a number or a boolean',
+    ],
   ];
   for (const [name, event, message] of cases) {
     it(`${name} → schema: ${message}`, () => {
@@ -153,13 +182,23 @@ describe('decodeEvent: schema rejections', () => {
 
 describe('decodeEvent: other rejection reasons', () => {
   it('invalid_json: the parser message, no session or id', () => {
-    assert.deepEqual(decode('{"v":1,'), { ok: false, reason: 'invalid_json', message: 'Expected double-quoted property name in JSON at position 7 (line 1 column 8)' });
+    assert.deepEqual(decode('{"v":1,'), {
+      ok: false,
+      reason: 'invalid_json',
+      message: 'Expected double-quoted property name in JSON at position 7 (line 1 column 8)',
+    });
     assert.deepEqual(decode(''), { ok: false, reason: 'invalid_json', message: 'Unexpected end of JSON input' });
   });
 
   it('unknown_version: v 2, v missing, v "1" (checked before the schema)', () => {
     const { v: _v, ...noV } = MINIMAL['turn.start']!;
-    const expect = (v: string) => ({ ok: false, reason: 'unknown_version', message: `v: ${v} is not a supported schema version (supported: 1)`, session: 's1', eventId: 'e1' });
+    const expect = (v: string) => ({
+      ok: false,
+      reason: 'unknown_version',
+      message: `v: ${v} is not a supported schema version (supported: 1)`,
+      session: 's1',
+      eventId: 'e1',
+    });
     assert.deepEqual(decode({ ...MINIMAL['turn.start'], v: 2 }), expect('2'));
     assert.deepEqual(decode(noV), expect('null'));
     assert.deepEqual(decode(JSON.stringify({ ...MINIMAL['turn.start'], v: '1' })), expect('"1"'));
@@ -194,7 +233,11 @@ describe('decodeEvent: other rejection reasons', () => {
     const late = rejected(decode({ ...MINIMAL['turn.start'], time: '2026-03-02T12:05:00.001Z' }));
     assert.equal(late.reason, 'time_skew');
     assert.deepEqual(decode({ ...MINIMAL['turn.start'], time: NOW + 400_000 }), {
-      ok: false, reason: 'time_skew', message: "time is 400 s in the future (limit 300 s); check the producer's clock", session: 's1', eventId: 'e1',
+      ok: false,
+      reason: 'time_skew',
+      message: "time is 400 s in the future (limit 300 s); check the producer's clock",
+      session: 's1',
+      eventId: 'e1',
     });
     accepted(decode({ ...MINIMAL['turn.start'], time: NOW }, limits({ maxFutureSkewMs: 0 })));
     assert.equal(rejected(decode({ ...MINIMAL['turn.start'], time: NOW + 1 }, limits({ maxFutureSkewMs: 0 }))).reason, 'time_skew');
@@ -229,16 +272,47 @@ describe('decodeEvent: timeMs normalisation', () => {
 describe('decodeEvent: ids on rejection, and never throwing', () => {
   it('returns session and eventId when they are strings, and omits them otherwise', () => {
     assert.deepEqual(decode(env('nope')), { ok: false, reason: 'schema', message: UNKNOWN_TYPE, session: 's1', eventId: 'e1' });
-    assert.deepEqual(decode({ type: 'nope', v: 1, id: 9, session: 's1' }), { ok: false, reason: 'schema', message: 'event: missing required field "time"', session: 's1' });
+    assert.deepEqual(decode({ type: 'nope', v: 1, id: 9, session: 's1' }), {
+      ok: false,
+      reason: 'schema',
+      message: 'event: missing required field "time"',
+      session: 's1',
+    });
     assert.deepEqual(decode({ v: 1, id: 'only-id' }), { ok: false, reason: 'schema', message: 'event: missing required field "type"', eventId: 'only-id' });
   });
 
   it('answers every JSON value (and undefined) with a result', () => {
     const deep = `${'['.repeat(20_000)}${']'.repeat(20_000)}`;
-    const values: unknown[] = [null, true, false, 0, -1, 1.5, 'x', '', [], [{}], {}, undefined, 'null', '[]', '"x"', '42', '1e999', 'true', deep, '{"__proto__":{"v":1}}'];
+    const values: unknown[] = [
+      null,
+      true,
+      false,
+      0,
+      -1,
+      1.5,
+      'x',
+      '',
+      [],
+      [{}],
+      {},
+      undefined,
+      'null',
+      '[]',
+      '"x"',
+      '42',
+      '1e999',
+      'true',
+      deep,
+      '{"__proto__":{"v":1}}',
+    ];
     for (const value of values) {
       let r: DecodeResult | undefined;
-      assert.doesNotThrow(() => { r = decodeEvent(value, NOW); }, `threw on ${JSON.stringify(value)?.slice(0, 40)}`);
+      assert.doesNotThrow(
+        () => {
+          r = decodeEvent(value, NOW);
+        },
+        `threw on ${JSON.stringify(value)?.slice(0, 40)}`,
+      );
       assert.equal(rejected(r!).ok, false);
     }
     for (const value of [null, true, 0, 'x', [], undefined, 'null', '[]', '"x"', '42', deep]) {
@@ -257,7 +331,9 @@ describe('the published schema file alone validates the examples', () => {
     const unparseable: string[] = [];
     const invalidIds: string[] = [];
     let valid = 0;
-    for (const file of readdirSync(dir).filter((f) => f.endsWith('.ndjson')).sort()) {
+    for (const file of readdirSync(dir)
+      .filter((f) => f.endsWith('.ndjson'))
+      .sort()) {
       const lines = readFileSync(new URL(file, dir), 'utf8').split('\n');
       lines.forEach((line, i) => {
         if (line.trim() === '') return;

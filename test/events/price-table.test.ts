@@ -135,7 +135,10 @@ describe('user price file', () => {
   it('fails clearly when the file cannot be read', () => {
     const file = join(dir, 'missing.json');
     assertConfigError(() => loadPriceTable({ file }), file, 'cannot be read', 'ENOENT', 'fix the path');
-    assert.throws(() => loadPriceTable({ file }), (err: unknown) => err instanceof ConfigError && err.cause instanceof Error);
+    assert.throws(
+      () => loadPriceTable({ file }),
+      (err: unknown) => err instanceof ConfigError && err.cause instanceof Error,
+    );
   });
 
   it('fails clearly on bad JSON', () => {

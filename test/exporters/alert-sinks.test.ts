@@ -6,7 +6,19 @@ import { alertId, logAlertSink, webhookAlertSink } from '../../src/exporters/ale
 import { createLogger } from '../../src/logger.ts';
 import type { BudgetAlert } from '../../src/streams/budget-rule.ts';
 
-const alert = (over: Partial<BudgetAlert> = {}): BudgetAlert => ({ rule: 'session-spend', scope: 'session', key: 'demo-1', level: 'hard', status: 'firing', value: 0.0342, threshold: 0.03, at: 1_772_445_609_000, pos: 13, session: 'demo-1', ...over });
+const alert = (over: Partial<BudgetAlert> = {}): BudgetAlert => ({
+  rule: 'session-spend',
+  scope: 'session',
+  key: 'demo-1',
+  level: 'hard',
+  status: 'firing',
+  value: 0.0342,
+  threshold: 0.03,
+  at: 1_772_445_609_000,
+  pos: 13,
+  session: 'demo-1',
+  ...over,
+});
 
 function recordingLogger(): { logger: ReturnType<typeof createLogger>; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -33,10 +45,13 @@ describe('logAlertSink', () => {
   it('logs a firing alert at warn and a resolved one at info, with the alert level as budgetLevel', () => {
     const { logger, lines } = recordingLogger();
     logAlertSink(logger).send([alert(), alert({ level: 'soft', status: 'resolved' })]);
-    assert.deepEqual(lines.map((l) => [l['level'], l['budgetLevel'], l['status'], l['msg']]), [
-      ['warn', 'hard', 'firing', 'budget hard firing: session-spend'],
-      ['info', 'soft', 'resolved', 'budget soft resolved: session-spend'],
-    ]);
+    assert.deepEqual(
+      lines.map((l) => [l['level'], l['budgetLevel'], l['status'], l['msg']]),
+      [
+        ['warn', 'hard', 'firing', 'budget hard firing: session-spend'],
+        ['info', 'soft', 'resolved', 'budget soft resolved: session-spend'],
+      ],
+    );
     assert.equal(lines[0]!['id'], alertId(alert()));
     assert.equal(lines[0]!['rule'], 'session-spend');
   });
@@ -50,8 +65,20 @@ describe('webhookAlertSink', () => {
     try {
       sink.send([alert({ pos: 4, level: 'soft' }), alert()]);
       await sink.forceFlush();
-      assert.deepEqual(hook.bodies.map((b) => [b['pos'], b['level'], b['id']]), [[4, 'soft', alertId(alert({ pos: 4, level: 'soft' }))], [13, 'hard', alertId(alert())]]);
-      assert.deepEqual(lines.map((l) => [l['level'], l['msg'], l['attempt']]), [['warn', 'alert webhook failed; retrying', 1], ['warn', 'alert webhook failed; retrying', 2]]);
+      assert.deepEqual(
+        hook.bodies.map((b) => [b['pos'], b['level'], b['id']]),
+        [
+          [4, 'soft', alertId(alert({ pos: 4, level: 'soft' }))],
+          [13, 'hard', alertId(alert())],
+        ],
+      );
+      assert.deepEqual(
+        lines.map((l) => [l['level'], l['msg'], l['attempt']]),
+        [
+          ['warn', 'alert webhook failed; retrying', 1],
+          ['warn', 'alert webhook failed; retrying', 2],
+        ],
+      );
     } finally {
       await sink.shutdown();
       hook.close();

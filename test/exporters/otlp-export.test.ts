@@ -68,7 +68,9 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     const spans: JsonSpan[] = [];
     let serviceName: string | undefined;
     for (const t of traces) {
-      const body = JSON.parse(t.body.toString()) as { resourceSpans: { resource: { attributes: JsonSpan['attributes'] }; scopeSpans: { spans: JsonSpan[] }[] }[] };
+      const body = JSON.parse(t.body.toString()) as {
+        resourceSpans: { resource: { attributes: JsonSpan['attributes'] }; scopeSpans: { spans: JsonSpan[] }[] }[];
+      };
       for (const rs of body.resourceSpans) {
         serviceName ??= rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
         for (const ss of rs.scopeSpans) spans.push(...ss.spans);
@@ -81,7 +83,10 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     assert.ok(root, 'root span of turn-1 with its deterministic trace id');
     assert.equal(root.spanId, deterministicIds.turnSpanId('demo-1', 'turn-1'));
     assert.equal(Number(root.attributes.find((a) => a.key === 'gen_ai.usage.input_tokens')?.value.intValue), 32200);
-    const metrics = recv.received.filter((r) => r.path === '/v1/metrics').map((r) => r.body.toString()).join('\n');
+    const metrics = recv.received
+      .filter((r) => r.path === '/v1/metrics')
+      .map((r) => r.body.toString())
+      .join('\n');
     assert.match(metrics, /"turnstream\.llm\.cost_usd"/);
     assert.match(metrics, /"gen_ai\.client\.token\.usage"/);
   });
@@ -94,12 +99,18 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     assert.equal(traces[0]?.contentType, 'application/x-protobuf');
     // protobuf carries trace ids as raw bytes
     const id = Buffer.from(deterministicIds.traceId('demo-1', 'turn-2'), 'hex');
-    assert.ok(traces.some((t) => t.body.includes(id)), 'trace id bytes of turn-2 in the protobuf body');
+    assert.ok(
+      traces.some((t) => t.body.includes(id)),
+      'trace id bytes of turn-2 in the protobuf body',
+    );
     assert.equal(recv.received.filter((r) => r.path.includes('metrics')).length, 0, 'OTEL_METRICS_EXPORTER=none turns metrics off');
   });
 
   it('exports nothing over OTLP when no endpoint is set, and refuses gRPC with a clear error', () => {
     assert.deepEqual(otlpFromEnv({}), {});
-    assert.throws(() => otlpFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }), (e: unknown) => e instanceof ConfigError && /grpc is not supported; use http\/protobuf/.test(e.message));
+    assert.throws(
+      () => otlpFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
+      (e: unknown) => e instanceof ConfigError && /grpc is not supported; use http\/protobuf/.test(e.message),
+    );
   });
 });

@@ -16,7 +16,9 @@ export interface AlertmanagerProcess {
 function findBinary(): string {
   const bin = toolBin('alertmanager');
   if (spawnSync(bin, ['--version']).status !== 0) {
-    throw new Error(`Alertmanager binary "${bin}" does not run: unset ALERTMANAGER_BIN to use the one deploy/tools/tools.sh builds, or point it at a working binary`);
+    throw new Error(
+      `Alertmanager binary "${bin}" does not run: unset ALERTMANAGER_BIN to use the one deploy/tools/tools.sh builds, or point it at a working binary`,
+    );
   }
   return bin;
 }
@@ -32,7 +34,17 @@ export async function startAlertmanager({ config }: { config: string }): Promise
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const url = `http://${address}`;
-  const child: ChildProcess = spawn(bin, [`--config.file=${join(dir, 'alertmanager.yml')}`, `--storage.path=${join(dir, 'data')}`, `--web.listen-address=${address}`, '--cluster.listen-address=', '--log.level=warn'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      `--config.file=${join(dir, 'alertmanager.yml')}`,
+      `--storage.path=${join(dir, 'data')}`,
+      `--web.listen-address=${address}`,
+      '--cluster.listen-address=',
+      '--log.level=warn',
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 30_000;

@@ -16,9 +16,22 @@ function unpricedTurn(): string {
   return [
     { ...base, id: 'unpriced-001', type: 'session.start', time: '2026-03-02T13:00:00.000Z', agent: 'claude-code' },
     { ...base, id: 'unpriced-002', type: 'turn.start', turn: 't1', time: '2026-03-02T13:00:00.000Z' },
-    { ...base, id: 'unpriced-003', type: 'llm.usage', turn: 't1', time: '2026-03-02T13:00:01.000Z', provider: 'acme', model: 'acme-large-1', inputTokens: 10, outputTokens: 5, durationMs: 500 },
+    {
+      ...base,
+      id: 'unpriced-003',
+      type: 'llm.usage',
+      turn: 't1',
+      time: '2026-03-02T13:00:01.000Z',
+      provider: 'acme',
+      model: 'acme-large-1',
+      inputTokens: 10,
+      outputTokens: 5,
+      durationMs: 500,
+    },
     { ...base, id: 'unpriced-004', type: 'turn.end', turn: 't1', time: '2026-03-02T13:00:02.000Z', stopReason: 'end_turn' },
-  ].map((e) => JSON.stringify(e)).join('\n');
+  ]
+    .map((e) => JSON.stringify(e))
+    .join('\n');
 }
 
 /**

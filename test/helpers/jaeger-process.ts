@@ -48,7 +48,9 @@ export function jaegerBin(): string {
   const r = spawnSync('bash', [script, 'bin'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const path = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || path === undefined || path === '') {
-    throw new Error(`jaeger is not available: ${(r.stderr ?? '').trim().slice(-400)}\nRun \`bash deploy/tools/jaeger.sh install\` once (needs Go 1.24+ and the Go module proxy), or set JAEGER_BIN to a Jaeger v2 binary.`);
+    throw new Error(
+      `jaeger is not available: ${(r.stderr ?? '').trim().slice(-400)}\nRun \`bash deploy/tools/jaeger.sh install\` once (needs Go 1.24+ and the Go module proxy), or set JAEGER_BIN to a Jaeger v2 binary.`,
+    );
   }
   return path;
 }
@@ -71,7 +73,9 @@ const listening = (port: number): Promise<boolean> =>
  */
 export async function startJaeger({ bin = jaegerBin() }: { bin?: string } = {}): Promise<JaegerProcess> {
   if (spawnSync(bin, ['version'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error(`Jaeger binary "${bin}" does not run: unset JAEGER_BIN to use the one deploy/tools/jaeger.sh builds, or point it at a working Jaeger v2 binary`);
+    throw new Error(
+      `Jaeger binary "${bin}" does not run: unset JAEGER_BIN to use the one deploy/tools/jaeger.sh builds, or point it at a working Jaeger v2 binary`,
+    );
   }
   const [otlpHttp, otlpGrpc, queryHttp, queryGrpc] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const child: ChildProcess = spawn(bin, ['--config', deployPath('jaeger/jaeger.yml')], {
@@ -120,7 +124,8 @@ export async function startJaeger({ bin = jaegerBin() }: { bin?: string } = {}):
       for (;;) {
         const t = await trace(traceId);
         if (t !== undefined && t.spans.length >= spans) return t;
-        if (Date.now() > end) throw new Error(`trace ${traceId} has ${t?.spans.length ?? 0} of ${spans} spans after ${timeoutMs} ms (jaeger log: ${stderr.slice(-1000)})`);
+        if (Date.now() > end)
+          throw new Error(`trace ${traceId} has ${t?.spans.length ?? 0} of ${spans} spans after ${timeoutMs} ms (jaeger log: ${stderr.slice(-1000)})`);
         await new Promise((r) => setTimeout(r, 250));
       }
     },

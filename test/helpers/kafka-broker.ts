@@ -26,7 +26,9 @@ export function kafkaBrokers(): string[] {
   const r = spawnSync('bash', [script, 'start', '--port', 'auto', '--fresh'], { encoding: 'utf8' });
   const line = /KAFKA_BROKERS=(\S+):(\d+)/.exec(r.stdout ?? '');
   if (r.status !== 0 || !line) {
-    throw new Error(`no Kafka broker for the integration tests: run them with \`npm test\` (its global setup starts one), set TURNSTREAM_TEST_KAFKA_BROKERS, or fix deploy/kafka/kafka.sh (it needs Java 17+ and Maven; it failed: ${(r.stderr ?? '').trim().slice(-500)})`);
+    throw new Error(
+      `no Kafka broker for the integration tests: run them with \`npm test\` (its global setup starts one), set TURNSTREAM_TEST_KAFKA_BROKERS, or fix deploy/kafka/kafka.sh (it needs Java 17+ and Maven; it failed: ${(r.stderr ?? '').trim().slice(-500)})`,
+    );
   }
   resetOnExit(line[2]!);
   cached = [`${line[1]}:${line[2]}`];
@@ -55,7 +57,13 @@ function resetOnExit(port: string): void {
 }
 
 /** A kafkajs client and a fresh set of topics (unique prefix) for one test. */
-export async function freshTopics({ partitions = 3, compactedConfig }: { partitions?: number; compactedConfig?: Record<string, string> } = {}): Promise<{ kafka: Kafka; topics: TopicNames; prefix: string }> {
+export async function freshTopics({
+  partitions = 3,
+  compactedConfig,
+}: {
+  partitions?: number;
+  compactedConfig?: Record<string, string>;
+} = {}): Promise<{ kafka: Kafka; topics: TopicNames; prefix: string }> {
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const kafka = createKafka({ brokers: kafkaBrokers(), clientId: prefix }, silentLogger);
   const topics = topicNames(prefix);

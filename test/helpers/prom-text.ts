@@ -20,7 +20,5 @@ export function parsePromText(text: string): Sample[] {
 
 /** Sum of the samples named `name` whose labels include every pair in `match`. */
 export function sumOf(samples: readonly Sample[], name: string, match: Record<string, string> = {}): number {
-  return samples
-    .filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v))
-    .reduce((n, s) => n + s.value, 0);
+  return samples.filter((s) => s.name === name && Object.entries(match).every(([k, v]) => s.labels[k] === v)).reduce((n, s) => n + s.value, 0);
 }

@@ -18,9 +18,23 @@ export interface RuleEvaluatingPrometheus extends PrometheusProcess {
  * command-line flags (e.g. `--web.enable-otlp-receiver`). The binary is the pinned upstream one
  * (toolBin). Fails, never skips, when it is missing.
  */
-export async function startPrometheusWithRules({ targets, rules, alertmanagers = [], bin = toolBin('prometheus'), flags = [] }: { targets: string[]; rules: Record<string, string>; alertmanagers?: string[]; bin?: string; flags?: string[] }): Promise<RuleEvaluatingPrometheus> {
+export async function startPrometheusWithRules({
+  targets,
+  rules,
+  alertmanagers = [],
+  bin = toolBin('prometheus'),
+  flags = [],
+}: {
+  targets: string[];
+  rules: Record<string, string>;
+  alertmanagers?: string[];
+  bin?: string;
+  flags?: string[];
+}): Promise<RuleEvaluatingPrometheus> {
   if (spawnSync(bin, ['--version']).status !== 0) {
-    throw new Error(`Prometheus binary "${bin}" does not run: unset PROMETHEUS_BIN to use the one deploy/tools/tools.sh builds, or point it at a working binary`);
+    throw new Error(
+      `Prometheus binary "${bin}" does not run: unset PROMETHEUS_BIN to use the one deploy/tools/tools.sh builds, or point it at a working binary`,
+    );
   }
   const dir = mkdtempSync(join(tmpdir(), 'turnstream-prom-rules-'));
   for (const [name, text] of Object.entries(rules)) writeFileSync(join(dir, name), text);
@@ -39,7 +53,17 @@ export async function startPrometheusWithRules({ targets, rules, alertmanagers =
   writeFileSync(join(dir, 'prometheus.yml'), config);
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child: ChildProcess = spawn(bin, [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn', ...flags], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    bin,
+    [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--log.level=warn',
+      ...flags,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 30_000;
@@ -61,7 +85,8 @@ export async function startPrometheusWithRules({ targets, rules, alertmanagers =
     if (body.status !== 'success') throw new Error(`${path}: ${body.error}`);
     return body.data;
   };
-  const query = async (expr: string) => (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`query?query=${encodeURIComponent(expr)}`)).result;
+  const query = async (expr: string) =>
+    (await api<{ result: { metric: Record<string, string>; value: [number, string] }[] }>(`query?query=${encodeURIComponent(expr)}`)).result;
   return {
     url,
     api,

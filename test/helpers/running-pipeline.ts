@@ -24,7 +24,9 @@ export interface RunningPipeline {
 }
 
 /** A real turnstream in-process: embedded store, telemetry with an in-memory span exporter, HTTP on a free port. */
-export async function startPipeline(options: { dataDir?: string; token?: string; graceMs?: number; turnIdleTimeoutMs?: number; maxBodyBytes?: number; maxEventBytes?: number } = {}): Promise<RunningPipeline> {
+export async function startPipeline(
+  options: { dataDir?: string; token?: string; graceMs?: number; turnIdleTimeoutMs?: number; maxBodyBytes?: number; maxEventBytes?: number } = {},
+): Promise<RunningPipeline> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'turnstream-'));
   const spans = new InMemorySpanExporter();
   const telemetry = createTelemetry({ version: 'test', spanExporter: spans, env: {} });

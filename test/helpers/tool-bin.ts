@@ -32,7 +32,9 @@ export function toolBin(name: ToolName): string {
   const r = spawnSync('bash', [script, 'bin', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const path = r.stdout?.trim().split('\n').pop();
   if (r.status !== 0 || path === undefined || path === '') {
-    throw new Error(`${name} is not available: ${(r.stderr ?? '').trim().slice(-400)}\nRun the tests with \`npm test\` (its global setup builds Prometheus and Alertmanager with deploy/tools/tools.sh; needs Go 1.26.7+), or run \`bash deploy/tools/tools.sh install\` once, or set ${TOOL_ENV[name]} to a ${name} binary.`);
+    throw new Error(
+      `${name} is not available: ${(r.stderr ?? '').trim().slice(-400)}\nRun the tests with \`npm test\` (its global setup builds Prometheus and Alertmanager with deploy/tools/tools.sh; needs Go 1.26.7+), or run \`bash deploy/tools/tools.sh install\` once, or set ${TOOL_ENV[name]} to a ${name} binary.`,
+    );
   }
   cache.set(name, path);
   return path;

@@ -54,7 +54,11 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         };
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching webhook after ${timeoutMs} ms; received: ${JSON.stringify(received.map((r) => ({ path: r.path, receiver: r.body.receiver, alerts: r.body.alerts.map((a) => a.labels['alertname']) })))}`));
+          reject(
+            new Error(
+              `no matching webhook after ${timeoutMs} ms; received: ${JSON.stringify(received.map((r) => ({ path: r.path, receiver: r.body.receiver, alerts: r.body.alerts.map((a) => a.labels['alertname']) })))}`,
+            ),
+          );
         }, timeoutMs);
         timer.unref();
         if (!check()) waiters.add(check);

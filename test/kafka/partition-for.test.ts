@@ -22,14 +22,30 @@ describe('partitionFor: the partition a Java producer would pick for the same ke
     const lengths = new Set(vectors.map((v) => Buffer.byteLength(v.key) % 4));
     assert.deepEqual([...lengths].sort(), [0, 1, 2, 3]);
     assert.ok(vectors.some((v) => v.key === ''));
-    assert.ok(vectors.some((v) => Buffer.byteLength(v.key) > v.key.length), 'no multi-byte key');
-    assert.ok(vectors.some((v) => v.key.length >= 1000), 'no long key');
-    for (const v of vectors) assert.deepEqual(Object.keys(v.partition).map(Number).sort((a, b) => a - b), [1, 3, 6, 7, 100], v.key);
+    assert.ok(
+      vectors.some((v) => Buffer.byteLength(v.key) > v.key.length),
+      'no multi-byte key',
+    );
+    assert.ok(
+      vectors.some((v) => v.key.length >= 1000),
+      'no long key',
+    );
+    for (const v of vectors)
+      assert.deepEqual(
+        Object.keys(v.partition)
+          .map(Number)
+          .sort((a, b) => a - b),
+        [1, 3, 6, 7, 100],
+        v.key,
+      );
   });
 
   it('murmur2 equals Utils.murmur2 of the UTF-8 bytes, sign included', () => {
     for (const v of vectors) assert.equal(murmur2(v.key), v.murmur2, JSON.stringify(v.key));
-    assert.ok(vectors.some((v) => v.murmur2 < 0), 'no negative hash: the sign handling is untested');
+    assert.ok(
+      vectors.some((v) => v.murmur2 < 0),
+      'no negative hash: the sign handling is untested',
+    );
   });
 
   it('partitionFor equals toPositive(murmur2(key)) % n from the Java client', () => {

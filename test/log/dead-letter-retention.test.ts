@@ -17,14 +17,24 @@ const fresh = () => {
   dirs.push(dir);
   return openSqlite({ dataDir: dir });
 };
-const letter = (i: number, extra: Partial<DeadLetter> = {}): DeadLetter => ({ reason: 'invalid_json', message: 'm', raw: `raw-${i}`, source: 'http', at: AT + i, ...extra });
+const letter = (i: number, extra: Partial<DeadLetter> = {}): DeadLetter => ({
+  reason: 'invalid_json',
+  message: 'm',
+  raw: `raw-${i}`,
+  source: 'http',
+  at: AT + i,
+  ...extra,
+});
 const retention = { maxRows: 10, maxRowsPerSource: 6, maxBytes: 1_000_000, maxAgeMillis: 3_600_000 };
 
 describe('SqliteDeadLetterStore retention', () => {
   it('keeps at most maxRowsPerSource of one source and maxRows in total, oldest trimmed, and says how many', async () => {
     const store = new SqliteDeadLetterStore(fresh(), { retention });
     assert.equal(await store.put(Array.from({ length: 8 }, (_, i) => letter(i))), 2);
-    assert.deepEqual((await store.list()).map((l) => l.raw), ['raw-2', 'raw-3', 'raw-4', 'raw-5', 'raw-6', 'raw-7']);
+    assert.deepEqual(
+      (await store.list()).map((l) => l.raw),
+      ['raw-2', 'raw-3', 'raw-4', 'raw-5', 'raw-6', 'raw-7'],
+    );
     assert.equal(await store.put(Array.from({ length: 5 }, (_, i) => letter(100 + i, { source: 'pipeline', reason: 'late' }))), 1);
     const kept = await store.list();
     assert.equal(kept.length, 10);
@@ -41,12 +51,17 @@ describe('SqliteDeadLetterStore retention', () => {
     const aged = new SqliteDeadLetterStore(fresh(), { retention });
     await aged.put([letter(0), letter(1)]);
     assert.equal(await aged.put([letter(2 * 3_600_000)]), 2);
-    assert.deepEqual((await aged.list()).map((l) => l.at), [AT + 2 * 3_600_000]);
+    assert.deepEqual(
+      (await aged.list()).map((l) => l.at),
+      [AT + 2 * 3_600_000],
+    );
   });
 
   it('adds the raw_base64 and size columns to a database made before them, keeping its rows', async () => {
     const db = fresh();
-    db.exec('CREATE TABLE dead_letters (n INTEGER PRIMARY KEY, at INTEGER NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL, session TEXT, event_id TEXT, message TEXT NOT NULL, raw TEXT NOT NULL)');
+    db.exec(
+      'CREATE TABLE dead_letters (n INTEGER PRIMARY KEY, at INTEGER NOT NULL, reason TEXT NOT NULL, source TEXT NOT NULL, session TEXT, event_id TEXT, message TEXT NOT NULL, raw TEXT NOT NULL)',
+    );
     db.prepare('INSERT INTO dead_letters (at, reason, source, message, raw) VALUES (?, ?, ?, ?, ?)').run(AT, 'schema', 'http', 'old', '{"old":1}');
     const store = new SqliteDeadLetterStore(db);
     const bytes = Buffer.from([0x7b, 0xff, 0xfe, 0x7d]);

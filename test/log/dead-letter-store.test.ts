@@ -61,9 +61,18 @@ describe('SqliteDeadLetterStore', () => {
 
   it('lists by reason and honours the limit', async () => {
     await store.deadLetters.put([letter('late', '{"late":1}', { source: 'pipeline' }), letter('late', '{"late":2}', { source: 'pipeline' })]);
-    assert.deepEqual((await store.deadLetters.list({ reason: 'invalid_json' })).map((l) => l.raw), [RAW.notJson, RAW.control]);
-    assert.deepEqual((await store.deadLetters.list({ reason: 'late' })).map((l) => l.raw), ['{"late":1}', '{"late":2}']);
-    assert.deepEqual((await store.deadLetters.list({ reason: 'late', limit: 1 })).map((l) => l.raw), ['{"late":1}']);
+    assert.deepEqual(
+      (await store.deadLetters.list({ reason: 'invalid_json' })).map((l) => l.raw),
+      [RAW.notJson, RAW.control],
+    );
+    assert.deepEqual(
+      (await store.deadLetters.list({ reason: 'late' })).map((l) => l.raw),
+      ['{"late":1}', '{"late":2}'],
+    );
+    assert.deepEqual(
+      (await store.deadLetters.list({ reason: 'late', limit: 1 })).map((l) => l.raw),
+      ['{"late":1}'],
+    );
     assert.deepEqual(await store.deadLetters.list({ reason: 'too_large' }), []);
     assert.equal((await store.deadLetters.list({ limit: 3 })).length, 3);
     assert.equal((await store.deadLetters.list()).length, 7);

@@ -19,7 +19,19 @@ function input(id: string, options: { session?: string; offsetMs?: number; epoch
   const timeMs = BASE_MS + offsetMs;
   const time = epochTime ? timeMs : new Date(timeMs).toISOString();
   const body = usage
-    ? { v: 1, id, type: 'llm.usage', session, turn: 't1', time, provider: 'anthropic', model: 'claude-sonnet-4-5', inputTokens: 10, outputTokens: 2, attrs: { 'agent.name': 'ünïcødé ✓' } }
+    ? {
+        v: 1,
+        id,
+        type: 'llm.usage',
+        session,
+        turn: 't1',
+        time,
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        inputTokens: 10,
+        outputTokens: 2,
+        attrs: { 'agent.name': 'ünïcødé ✓' },
+      }
     : { v: 1, id, type: 'turn.start', session, turn: 't1', time, seq: 3 };
   return { event: { ...body, timeMs } as StepEvent, raw: JSON.stringify(body) };
 }
@@ -47,7 +59,14 @@ async function assertAtLeastOnce(log: EventLog): Promise<void> {
   const [pa, pb, pa2] = positions(out);
   assert.ok(pa! < pb! && pb! < pa2!);
   const all = (await readAll(log)).flat();
-  assert.deepEqual(all.map((l) => [l.event.id, l.event.timeMs]), [['a', BASE_MS], ['b', BASE_MS], ['a', BASE_MS + 5]]);
+  assert.deepEqual(
+    all.map((l) => [l.event.id, l.event.timeMs]),
+    [
+      ['a', BASE_MS],
+      ['b', BASE_MS],
+      ['a', BASE_MS + 5],
+    ],
+  );
   assert.equal(await log.head(), pa2);
 }
 
@@ -120,9 +139,15 @@ export function eventLogContract(name: string, open: () => Promise<OpenedEventLo
       withLog(async ({ log }) => {
         if (!log.dedupesOnAppend) return assertAtLeastOnce(log);
         const out = await log.append([input('x'), input('y'), input('x', { offsetMs: 5 }), input('x', { offsetMs: 6 })]);
-        assert.deepEqual(out.map((o) => o.status), ['appended', 'appended', 'duplicate', 'duplicate']);
+        assert.deepEqual(
+          out.map((o) => o.status),
+          ['appended', 'appended', 'duplicate', 'duplicate'],
+        );
         const all = (await readAll(log)).flat();
-        assert.deepEqual(all.map((l) => l.event.id), ['x', 'y']);
+        assert.deepEqual(
+          all.map((l) => l.event.id),
+          ['x', 'y'],
+        );
         assert.equal(all[0]?.event.timeMs, BASE_MS, 'the first copy in the batch is kept');
         assert.equal(await log.head(), all[1]?.pos);
       }));
@@ -132,7 +157,10 @@ export function eventLogContract(name: string, open: () => Promise<OpenedEventLo
         const inputs = [input('e1', { usage: true }), input('e2', { epochTime: true, offsetMs: 10 }), input('e3', { offsetMs: -20, session: 's2' })];
         const out = await log.append(inputs);
         const logged = (await readAll(log)).flat();
-        assert.deepEqual(logged, inputs.map((i, n) => ({ pos: positions(out)[n], event: i.event })));
+        assert.deepEqual(
+          logged,
+          inputs.map((i, n) => ({ pos: positions(out)[n], event: i.event })),
+        );
         assert.equal(logged[1]?.event.time, BASE_MS + 10, 'epoch-ms time stays a number');
         assert.equal(logged[2]?.event.timeMs, BASE_MS - 20);
       }));
@@ -140,14 +168,33 @@ export function eventLogContract(name: string, open: () => Promise<OpenedEventLo
     it('read yields batches of batchSize, never an empty batch', () =>
       withLog(async ({ log }) => {
         await log.append(Array.from({ length: 7 }, (_, i) => input(`e${i}`)));
-        assert.deepEqual((await readAll(log, { batchSize: 3 })).map((b) => b.length), [3, 3, 1]);
-        assert.deepEqual((await readAll(log, { batchSize: 7 })).map((b) => b.length), [7]);
-        assert.deepEqual((await readAll(log, { batchSize: 1 })).map((b) => b.length), [1, 1, 1, 1, 1, 1, 1]);
+        assert.deepEqual(
+          (await readAll(log, { batchSize: 3 })).map((b) => b.length),
+          [3, 3, 1],
+        );
+        assert.deepEqual(
+          (await readAll(log, { batchSize: 7 })).map((b) => b.length),
+          [7],
+        );
+        assert.deepEqual(
+          (await readAll(log, { batchSize: 1 })).map((b) => b.length),
+          [1, 1, 1, 1, 1, 1, 1],
+        );
         await log.append([input('e7'), input('e8')]);
-        assert.deepEqual((await readAll(log, { batchSize: 3 })).map((b) => b.length), [3, 3, 3]);
-        assert.deepEqual((await readAll(log)).map((b) => b.length), [9], 'the default batch size holds small logs in one batch');
+        assert.deepEqual(
+          (await readAll(log, { batchSize: 3 })).map((b) => b.length),
+          [3, 3, 3],
+        );
+        assert.deepEqual(
+          (await readAll(log)).map((b) => b.length),
+          [9],
+          'the default batch size holds small logs in one batch',
+        );
         const all = (await readAll(log, { batchSize: 2 })).flat();
-        assert.deepEqual(all.map((l) => l.event.id), ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8']);
+        assert.deepEqual(
+          all.map((l) => l.event.id),
+          ['e0', 'e1', 'e2', 'e3', 'e4', 'e5', 'e6', 'e7', 'e8'],
+        );
         for (let i = 1; i < all.length; i++) assert.ok(all[i]!.pos > all[i - 1]!.pos);
       }));
 
@@ -167,7 +214,10 @@ export function eventLogContract(name: string, open: () => Promise<OpenedEventLo
         const sessions = ['a', 'b', 'a', 'c', 'a', 'b', 'a'];
         const pos = positions(await log.append(sessions.map((session, i) => input(`e${i}`, { session }))));
         assert.deepEqual(ids(await readAll(log, { session: 'a' })), ['e0', 'e2', 'e4', 'e6']);
-        assert.deepEqual((await readAll(log, { session: 'a', batchSize: 3 })).map((b) => b.length), [3, 1]);
+        assert.deepEqual(
+          (await readAll(log, { session: 'a', batchSize: 3 })).map((b) => b.length),
+          [3, 1],
+        );
         assert.deepEqual(ids(await readAll(log, { session: 'a', batchSize: 1 })), ['e0', 'e2', 'e4', 'e6']);
         assert.deepEqual(ids(await readAll(log, { session: 'b' })), ['e1', 'e5']);
         assert.deepEqual(ids(await readAll(log, { session: 'a', after: pos[2] })), ['e4', 'e6']);
@@ -200,7 +250,13 @@ export function eventLogContract(name: string, open: () => Promise<OpenedEventLo
         assert.ok(positions([out[1]!])[0]! > head);
         const third = await reopen();
         assert.deepEqual(ids(await readAll(third)), third.dedupesOnAppend ? ['a', 'b', 'c', 'd'] : ['a', 'b', 'c', 'b', 'd']);
-        assert.deepEqual((await readAll(third)).flat().slice(0, 3).map((l) => l.event), inputs.map((i) => i.event));
+        assert.deepEqual(
+          (await readAll(third))
+            .flat()
+            .slice(0, 3)
+            .map((l) => l.event),
+          inputs.map((i) => i.event),
+        );
       }));
   });
 }

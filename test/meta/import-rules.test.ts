@@ -36,19 +36,31 @@ describe('import rules (DESIGN.md §3)', () => {
   });
 
   it('no folder under src/ imports a folder that imports it back', () => {
-    assert.deepEqual(findCycles(graphOf(folderOf)).map((c) => c.join(' → ')), []);
+    assert.deepEqual(
+      findCycles(graphOf(folderOf)).map((c) => c.join(' → ')),
+      [],
+    );
   });
 
   it('no module import cycles in src/', () => {
-    assert.deepEqual(findCycles(graphOf((p) => p)).map((c) => c.join(' → ')), []);
+    assert.deepEqual(
+      findCycles(graphOf((p) => p)).map((c) => c.join(' → ')),
+      [],
+    );
   });
 
   it('src/ never imports test/ or bench/', () => {
-    assert.deepEqual(violations(/^src\//, (e) => /^(test|bench)\//.test(e.to)), []);
+    assert.deepEqual(
+      violations(/^src\//, (e) => /^(test|bench)\//.test(e.to)),
+      [],
+    );
   });
 
   it('the model is a leaf: it imports nothing of ours', () => {
-    assert.deepEqual(violations(/^src\/model\//, (e) => inSrc(e) && !e.to.startsWith('src/model/')), []);
+    assert.deepEqual(
+      violations(/^src\/model\//, (e) => inSrc(e) && !e.to.startsWith('src/model/')),
+      [],
+    );
   });
 
   it('the streams never touch Kafka, SQLite, the OTel SDK, the exporters or the CLI', () => {
@@ -58,10 +70,16 @@ describe('import rules (DESIGN.md §3)', () => {
   });
 
   it('storage adapters (log, state) know nothing of the pipeline, streams, replay, sources, exporters or CLI', () => {
-    assert.deepEqual(violations(/^src\/(log|state)\//, (e) => /^src\/(pipeline|streams|replay|sources|exporters|cli)\//.test(e.to)), []);
+    assert.deepEqual(
+      violations(/^src\/(log|state)\//, (e) => /^src\/(pipeline|streams|replay|sources|exporters|cli)\//.test(e.to)),
+      [],
+    );
   });
 
   it('nothing but the CLI imports the CLI (it is the composition root)', () => {
-    assert.deepEqual(violations(/^src\/(?!cli\/)/, (e) => e.to.startsWith('src/cli/')), []);
+    assert.deepEqual(
+      violations(/^src\/(?!cli\/)/, (e) => e.to.startsWith('src/cli/')),
+      [],
+    );
   });
 });

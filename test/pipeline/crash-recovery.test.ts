@@ -116,8 +116,14 @@ async function checkFinal(pipeline: EmbeddedPipeline, duplicates: number): Promi
     assert.deepEqual(await state.list(session), { progress: TURNS - 1, note: 0, tie: 'b' }, `${session} state`);
     assert.equal((await state.get(session, 'scratch'))?.deleted, true, `${session} scratch stays deleted`);
     const turns = await state.turns(session);
-    assert.deepEqual(turns.map((t) => [t.turn, t.revision, t.status, t.llmCalls, t.toolCalls]), Array.from({ length: TURNS }, (_, t) => [`turn-${t}`, 0, 'completed', 3, 2]));
-    assert.deepEqual(turns.map((t) => t.agent), Array.from({ length: TURNS }, () => `agent-${s % 2}`));
+    assert.deepEqual(
+      turns.map((t) => [t.turn, t.revision, t.status, t.llmCalls, t.toolCalls]),
+      Array.from({ length: TURNS }, (_, t) => [`turn-${t}`, 0, 'completed', 3, 2]),
+    );
+    assert.deepEqual(
+      turns.map((t) => t.agent),
+      Array.from({ length: TURNS }, () => `agent-${s % 2}`),
+    );
   }
 }
 

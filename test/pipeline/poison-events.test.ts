@@ -83,7 +83,10 @@ describe('no poison pill: a logged event that cannot be processed is dead-letter
       assert.equal(s3?.turns, 1);
       assert.equal(await p.store.state.get('s1', 'k'), undefined, 'the deep value was not stored');
       const letters = await p.store.deadLetters.list({ reason: 'processing_error', limit: 100 });
-      assert.deepEqual(letters.map((l) => l.eventId ?? l.raw).sort(), ['deep-1', 'inf-1', 'junk-1', 'nomodel-1', 'novalue-1'].map((id) => (id === 'junk-1' ? HOSTILE[id]! : id)).sort());
+      assert.deepEqual(
+        letters.map((l) => l.eventId ?? l.raw).sort(),
+        ['deep-1', 'inf-1', 'junk-1', 'nomodel-1', 'novalue-1'].map((id) => (id === 'junk-1' ? HOSTILE[id]! : id)).sort(),
+      );
       for (const l of letters) {
         assert.ok(l.message.length > 0, 'the letter says why');
         if (l.eventId !== undefined) assert.equal(l.raw, HOSTILE[l.eventId], 'the letter keeps the stored text');
@@ -117,7 +120,9 @@ describe('no poison pill: a logged event that cannot be processed is dead-letter
       const late = `{"v":1,"id":"late-deep","type":"tool.start","session":"s5","turn":"t1","time":"${at(0)}","toolCallId":"c","toolName":"x","extra":${deep(5000)}}`;
       const newest = turn('s6', 't1', 60, 2);
       const raws = [a!, b!, c!, ...newest, late, HOSTILE['novalue-1']!.replaceAll('s3', 's6').replace('novalue-1', 'novalue-2'), ...turn('s6', 't2', 61, 3)];
-      const outcomes = await p.store.log.append(raws.map((raw) => ({ event: { id: JSON.parse(raw.replace(deep(5000), '0')).id, session: 'x' } as never, raw })));
+      const outcomes = await p.store.log.append(
+        raws.map((raw) => ({ event: { id: JSON.parse(raw.replace(deep(5000), '0')).id, session: 'x' } as never, raw })),
+      );
       const logged: LoggedEvent[] = outcomes.map((o, i) => {
         assert.equal(o.status, 'appended');
         return { pos: (o as { pos: number }).pos, event: parseLoggedEvent(raws[i]!) };
@@ -133,7 +138,10 @@ describe('no poison pill: a logged event that cannot be processed is dead-letter
       // And later events still flow.
       const more = turn('s7', 't1', 62, 4);
       const res = await p.ingestor.ingest(more, 'test');
-      assert.deepEqual(res.map((r) => r.status), ['accepted', 'accepted', 'accepted']);
+      assert.deepEqual(
+        res.map((r) => r.status),
+        ['accepted', 'accepted', 'accepted'],
+      );
       await p.pump.idle();
       assert.equal((await p.store.state.totals('s7'))?.cost, 4);
     } finally {

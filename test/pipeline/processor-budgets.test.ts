@@ -14,7 +14,20 @@ import { parseBudgetRules } from '../../src/streams/budget-rule.ts';
 
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 const usage = (id: string, dt: number): StepEvent =>
-  ({ v: 1, id, type: 'llm.usage', session: 's1', turn: 't1', time: T0 + dt, timeMs: T0 + dt, provider: 'p', model: 'm', inputTokens: 1, outputTokens: 1, cost: 0.006 }) as unknown as StepEvent;
+  ({
+    v: 1,
+    id,
+    type: 'llm.usage',
+    session: 's1',
+    turn: 't1',
+    time: T0 + dt,
+    timeMs: T0 + dt,
+    provider: 'p',
+    model: 'm',
+    inputTokens: 1,
+    outputTokens: 1,
+    cost: 0.006,
+  }) as unknown as StepEvent;
 
 describe('Processor with budgets on an at-least-once log', () => {
   it('a repeated LLM call (same id) is neither counted twice in the turn nor in the budget', async () => {
@@ -36,10 +49,16 @@ describe('Processor with budgets on an at-least-once log', () => {
       const batch: LoggedEvent[] = [usage('c1', 0), usage('c1', 0)].map((event, i) => ({ pos: i + 1, event }));
       const effects = await processor.process(batch);
       assert.equal(alerts.length, 0, 'no alert');
-      assert.deepEqual(effects.letters.map((l) => l.reason), ['duplicate']);
+      assert.deepEqual(
+        effects.letters.map((l) => l.reason),
+        ['duplicate'],
+      );
       // A second, distinct call does cross: 0.012 ≥ 0.01.
       await processor.process([{ pos: 3, event: usage('c2', 1000) }]);
-      assert.deepEqual(alerts.map((a) => [a.rule, a.level, a.status, a.pos]), [['r', 'hard', 'firing', 3]]);
+      assert.deepEqual(
+        alerts.map((a) => [a.rule, a.level, a.status, a.pos]),
+        [['r', 'hard', 'firing', 3]],
+      );
     } finally {
       store.close();
       rmSync(dir, { recursive: true, force: true });

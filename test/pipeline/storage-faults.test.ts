@@ -38,16 +38,25 @@ describe('storage faults are named, reported by /healthz, and processing resumes
       p.pump.push(outcomes.map((o, i) => ({ pos: (o as { pos: number }).pos, event: parseLoggedEvent(raws[i]!) })));
       await waitFor(() => p.pump.fault !== undefined);
       assert.match(p.pump.fault!, /disk full \(SQLITE_FULL\)/);
-      await assert.rejects(p.ingestor.ingest(Array.from({ length: 200 }, (_, i) => stateSet(i, 'late')), 'test'), (error: Error) => {
-        assert.doesNotMatch(error.message, /no transaction is active/, 'the cause is reported, not the failed rollback');
-        assert.match(error.message, /full/);
-        return true;
-      });
+      await assert.rejects(
+        p.ingestor.ingest(
+          Array.from({ length: 200 }, (_, i) => stateSet(i, 'late')),
+          'test',
+        ),
+        (error: Error) => {
+          assert.doesNotMatch(error.message, /no transaction is active/, 'the cause is reported, not the failed rollback');
+          assert.match(error.message, /full/);
+          return true;
+        },
+      );
       const sick = p.health();
       assert.equal(sick.ok, false);
       assert.match(sick.fault ?? '', /^ingest: disk full/);
       assert.ok(!lines.some((l) => l.includes('no transaction is active')), lines.join('\n'));
-      assert.ok(lines.some((l) => l.includes('SQLITE_FULL')), 'the log names the fault');
+      assert.ok(
+        lines.some((l) => l.includes('SQLITE_FULL')),
+        'the log names the fault',
+      );
 
       // Space returns: both ingest and processing recover by themselves.
       p.store.db.exec('PRAGMA max_page_count = 1073741823');
@@ -68,11 +77,17 @@ describe('storage faults are named, reported by /healthz, and processing resumes
   it('refuses unusable database files at start, naming the path', async () => {
     const empty = tmp();
     writeFileSync(join(empty, 'turnstream.db'), '');
-    await assert.rejects(openEmbeddedPipeline({ dataDir: empty, prices }), (e: Error) => e.message.includes(join(empty, 'turnstream.db')) && /empty \(0 bytes\)/.test(e.message));
+    await assert.rejects(
+      openEmbeddedPipeline({ dataDir: empty, prices }),
+      (e: Error) => e.message.includes(join(empty, 'turnstream.db')) && /empty \(0 bytes\)/.test(e.message),
+    );
 
     const junk = tmp();
     writeFileSync(join(junk, 'turnstream.db'), 'this is a text file, not a database; '.repeat(200));
-    await assert.rejects(openEmbeddedPipeline({ dataDir: junk, prices }), (e: Error) => e.message.includes(join(junk, 'turnstream.db')) && /not a database/.test(e.message));
+    await assert.rejects(
+      openEmbeddedPipeline({ dataDir: junk, prices }),
+      (e: Error) => e.message.includes(join(junk, 'turnstream.db')) && /not a database/.test(e.message),
+    );
 
     const isDir = tmp();
     execFileSync('mkdir', [join(isDir, 'turnstream.db')]);

@@ -14,7 +14,8 @@ import { openEmbeddedStore, type EmbeddedStore } from '../../src/state/open-embe
 import type { TurnRecord } from '../../src/model/turn-record.ts';
 import { exampleEvents } from './memory-log.ts';
 
-const near = (actual: number | undefined, expected: number, what = ''): void => assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-12, `${what} ${actual} ≠ ${expected}`);
+const near = (actual: number | undefined, expected: number, what = ''): void =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-12, `${what} ${actual} ≠ ${expected}`);
 
 /**
  * A price change, USD per million tokens, hand-applied to the examples:
@@ -30,7 +31,9 @@ const near = (actual: number | undefined, expected: number, what = ''): void => 
  * demo-3 t2: no LLM call, 0
  * All: 0.04265 → 0.0551.
  */
-const NEW_PRICES = createPriceTable({ overrides: { anthropic: { 'claude-sonnet-4-5': { input: 4, output: 20, cacheRead: 0.4, cacheWrite5m: 5, cacheWrite1h: 8 } } } });
+const NEW_PRICES = createPriceTable({
+  overrides: { anthropic: { 'claude-sonnet-4-5': { input: 4, output: 20, cacheRead: 0.4, cacheWrite5m: 5, cacheWrite1h: 8 } } },
+});
 
 describe('re-pricing', () => {
   let dataDir: string;
@@ -50,10 +53,13 @@ describe('re-pricing', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('one session: each turn\'s recorded cost next to its re-priced cost, exactly as hand-computed', async () => {
+  it("one session: each turn's recorded cost next to its re-priced cost, exactly as hand-computed", async () => {
     const r = await replaySession({ log: store.log, session: 'demo-1', prices: NEW_PRICES });
     const c = compareCosts(r.turns, await store.state.turns('demo-1'));
-    assert.deepEqual(c.turns.map((t) => t.turn), ['turn-1', 'turn-2']);
+    assert.deepEqual(
+      c.turns.map((t) => t.turn),
+      ['turn-1', 'turn-2'],
+    );
     near(c.turns[0]!.oldCost, 0.0342, 'turn-1 old');
     near(c.turns[0]!.newCost, 0.0456, 'turn-1 new');
     near(c.turns[1]!.oldCost, 0.0021, 'turn-2 old');
@@ -61,11 +67,20 @@ describe('re-pricing', () => {
     near(c.oldCost, 0.0363);
     near(c.newCost, 0.0477);
     near(r.totals?.cost, 0.0477, 'totals re-priced too');
-    assert.deepEqual(c.models.map((m) => [m.provider, m.model, m.calls]), [['anthropic', 'claude-sonnet-4-5', 3], ['openai', 'gpt-4o-mini', 1]]);
+    assert.deepEqual(
+      c.models.map((m) => [m.provider, m.model, m.calls]),
+      [
+        ['anthropic', 'claude-sonnet-4-5', 3],
+        ['openai', 'gpt-4o-mini', 1],
+      ],
+    );
     near(c.models[0]!.oldCost, 0.0342);
     near(c.models[0]!.newCost, 0.0456);
     // The per-call detail is re-priced call by call.
-    assert.deepEqual(r.turns[0]!.llm.map((x) => Math.round(x.cost * 1e6)), [24000, 8600, 13000]);
+    assert.deepEqual(
+      r.turns[0]!.llm.map((x) => Math.round(x.cost * 1e6)),
+      [24000, 8600, 13000],
+    );
     assert.equal(c.matched, 2);
     assert.equal(c.unmatched, 0);
   });
@@ -88,7 +103,11 @@ describe('re-pricing', () => {
       write: (t) => void written.push(t),
       onProgress: (p) => void progress.push(p.done / p.total),
     });
-    assert.deepEqual(written.map((t) => `${t.session}/${t.turn}`), ['demo-1/turn-2', 'demo-2/a', 'demo-2/b', 'demo-3/t1'], 'by start time: 10:01:00, 11:00:00, 11:00:01, 12:00:01');
+    assert.deepEqual(
+      written.map((t) => `${t.session}/${t.turn}`),
+      ['demo-1/turn-2', 'demo-2/a', 'demo-2/b', 'demo-3/t1'],
+      'by start time: 10:01:00, 11:00:00, 11:00:01, 12:00:01',
+    );
     assert.deepEqual(Object.keys(written[3]!).sort(), Object.keys((await store.state.turns('demo-3'))[0]!).sort(), 'written as the store keeps turns');
     near(written[3]!.cost, 0.0042, 'demo-3 t1');
     assert.equal(written[3]!.revision, 1);
@@ -96,7 +115,15 @@ describe('re-pricing', () => {
     assert.equal(summary.events, 42);
     near(summary.oldCost, 0.0021 + 0.002 + 0.0012 + 0.00315);
     near(summary.newCost, 0.0021 + 0.002 + 0.0012 + 0.0042);
-    assert.deepEqual(summary.sessions.map((s) => [s.session, s.turns]), [['demo-3', 1], ['demo-1', 1], ['demo-2', 2]], 'largest change first');
+    assert.deepEqual(
+      summary.sessions.map((s) => [s.session, s.turns]),
+      [
+        ['demo-3', 1],
+        ['demo-1', 1],
+        ['demo-2', 2],
+      ],
+      'largest change first',
+    );
     assert.equal(summary.unmatched, 0);
     assert.equal(progress.at(-1), 1);
   });

@@ -35,9 +35,17 @@ export function spansOf(aggregates: readonly TurnAggregate[], ctx: TurnSpanConte
  * Asserts that a replayed session equals what the live store holds: turn records (latest
  * revisions, in order), totals, live keys, and every key's entry (tombstones included).
  */
-export async function assertSameSession(live: Pick<SessionStateStore, 'turns' | 'totals' | 'list' | 'get'>, r: SessionReplay, keys: readonly string[]): Promise<void> {
+export async function assertSameSession(
+  live: Pick<SessionStateStore, 'turns' | 'totals' | 'list' | 'get'>,
+  r: SessionReplay,
+  keys: readonly string[],
+): Promise<void> {
   const s = r.session;
-  assert.deepEqual(r.turns.map(({ llm: _l, tools: _t, ...t }) => t), await live.turns(s), `${s}: turn records`);
+  assert.deepEqual(
+    r.turns.map(({ llm: _l, tools: _t, ...t }) => t),
+    await live.turns(s),
+    `${s}: turn records`,
+  );
   assert.deepEqual(r.totals, await live.totals(s), `${s}: totals`);
   assert.deepEqual(r.state, await live.list(s), `${s}: state`);
   for (const k of keys) {

@@ -51,7 +51,15 @@ export function messyStream({ seed = 1, sessions = 6 }: { seed?: number; session
     let t = MESSY_T0 + s * 17_000 + int(0, 3000);
     let n = 0;
     let seq = 0;
-    const ev = (type: string, fields: Record<string, unknown>, at: number): Record<string, unknown> => ({ v: 1, id: `${session}-e${n++}`, type, session, time: at, seq: seq++, ...fields });
+    const ev = (type: string, fields: Record<string, unknown>, at: number): Record<string, unknown> => ({
+      v: 1,
+      id: `${session}-e${n++}`,
+      type,
+      session,
+      time: at,
+      seq: seq++,
+      ...fields,
+    });
     send(ev('session.start', { agent: s % 2 === 0 ? 'coder' : 'helper', user: `u${s}` }, t));
     const turns = int(3, 6);
     const endSession = s % 3 === 1; // ends with a turn still open
@@ -70,7 +78,20 @@ export function messyStream({ seed = 1, sessions = 6 }: { seed?: number; session
         for (let i = 0; i < steps; i++) {
           at += int(200, 1800);
           if (rnd() < 0.5) {
-            const e = ev('llm.usage', { turn, provider: 'anthropic', model: rnd() < 0.7 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5', inputTokens: int(10, 3000), outputTokens: int(10, 900), cacheReadTokens: int(0, 20_000), cacheWriteTokens: int(0, 2000), durationMs: int(100, 3000) }, at);
+            const e = ev(
+              'llm.usage',
+              {
+                turn,
+                provider: 'anthropic',
+                model: rnd() < 0.7 ? 'claude-sonnet-4-5' : 'claude-haiku-4-5',
+                inputTokens: int(10, 3000),
+                outputTokens: int(10, 900),
+                cacheReadTokens: int(0, 20_000),
+                cacheWriteTokens: int(0, 2000),
+                durationMs: int(100, 3000),
+              },
+              at,
+            );
             send(e, delay());
             if (rnd() < 0.08) send(e, int(0, 4000)); // re-sent
           } else {
@@ -78,13 +99,17 @@ export function messyStream({ seed = 1, sessions = 6 }: { seed?: number; session
             const name = ['Read', 'Bash', 'Edit', 'Grep'][int(0, 3)]!;
             send(ev('tool.start', { turn, toolCallId: id, toolName: name }, at), delay());
             at += int(50, 900);
-            send(ev('tool.end', { turn, toolCallId: id, toolName: name, durationMs: int(50, 900), ...(rnd() < 0.2 ? { error: 'exit code 1' } : {}) }, at), delay());
+            send(
+              ev('tool.end', { turn, toolCallId: id, toolName: name, durationMs: int(50, 900), ...(rnd() < 0.2 ? { error: 'exit code 1' } : {}) }, at),
+              delay(),
+            );
           }
           if (rnd() < 0.3) {
             const key = ['plan', 'branch', 'todo'][int(0, 2)]!;
             const e = rnd() < 0.25 ? ev('state.delete', { key }, at) : ev('state.set', { key, value: { k, c, i } }, at);
             send(e, delay());
-            if (e['type'] === 'state.set' && rnd() < 0.3) send({ ...e, id: `${e['id'] as string}-tie`, seq: (e['seq'] as number) - 1, value: 'tie' }, int(0, 2000));
+            if (e['type'] === 'state.set' && rnd() < 0.3)
+              send({ ...e, id: `${e['id'] as string}-tie`, seq: (e['seq'] as number) - 1, value: 'tie' }, int(0, 2000));
           }
         }
         const lastTurn = k === turns - 1;

@@ -23,7 +23,12 @@ describe('parseReplayTime', () => {
       ['1772445600000', /is not a time/],
       ['2026-3-2', /is not a time/],
     ];
-    for (const [value, message] of cases) assert.throws(() => parseReplayTime(value, '--from'), (e: unknown) => e instanceof TurnstreamError && message.test(e.message), value);
+    for (const [value, message] of cases)
+      assert.throws(
+        () => parseReplayTime(value, '--from'),
+        (e: unknown) => e instanceof TurnstreamError && message.test(e.message),
+        value,
+      );
   });
 });
 

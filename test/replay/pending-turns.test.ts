@@ -7,7 +7,8 @@ import { llmUsage, sessionStart, turnEnd, turnStart } from '../streams/make-even
 
 const closed = (turn: string, closedAtPos: number, session = 's1') => ({ session, turn, closedAtPos }) as TurnAggregate;
 const late = (eventId: string, session = 's1'): DeadLetter => ({ reason: 'late', message: '', raw: '', source: 'pipeline', session, eventId, at: 0 });
-const usage = (id: string, pos: number, at: number, turn = 't1') => llmUsage({ id, pos, at, turn, provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 1, outputTokens: 1 });
+const usage = (id: string, pos: number, at: number, turn = 't1') =>
+  llmUsage({ id, pos, at, turn, provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 1, outputTokens: 1 });
 
 describe('PendingTurns', () => {
   it('a turn is open from its first event until an aggregate covers its last one', () => {
@@ -17,7 +18,10 @@ describe('PendingTurns', () => {
     p.fed(turnStart({ id: 'b', at: 0, pos: 2 }));
     p.fed(usage('c', 3, 500));
     p.fed(turnStart({ id: 'x', at: 600, pos: 4, session: 's2' }));
-    assert.deepEqual(p.open().map((t) => [t.turn, t.events, t.lastMs - t.firstMs]), [['t1', 2, 500]]);
+    assert.deepEqual(
+      p.open().map((t) => [t.turn, t.events, t.lastMs - t.firstMs]),
+      [['t1', 2, 500]],
+    );
     p.processed([closed('t1', 3), closed('t1', 9, 's2')], []);
     assert.equal(p.any, false);
   });
@@ -27,7 +31,11 @@ describe('PendingTurns', () => {
     p.fed(turnEnd({ id: 'a', at: 0, pos: 1 }));
     p.processed([closed('t1', 1)], []);
     p.fed(usage('b', 5, 10));
-    assert.deepEqual(p.open().map((t) => [t.turn, t.events]), [['t1', 1]], 'counts restart after a close');
+    assert.deepEqual(
+      p.open().map((t) => [t.turn, t.events]),
+      [['t1', 1]],
+      'counts restart after a close',
+    );
     p.processed([closed('t1', 5)], []);
     assert.equal(p.any, false);
   });
@@ -39,6 +47,9 @@ describe('PendingTurns', () => {
     assert.equal(p.any, false);
     p.fed(usage('new', 2, 100, 't2'));
     p.processed([], [late('old'), late('new', 's9')]);
-    assert.deepEqual(p.open().map((t) => t.turn), ['t2']);
+    assert.deepEqual(
+      p.open().map((t) => t.turn),
+      ['t2'],
+    );
   });
 });

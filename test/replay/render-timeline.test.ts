@@ -17,15 +17,20 @@ describe('renderTimeline', () => {
     const lines = text.split('\n');
     assert.equal(lines[0], 'session demo-1 · agent claude-code · user alice');
     assert.match(text, /^turn-1 {2}2026-03-02T10:00:00\.000Z {2}9\.1 s {2}completed \(end_turn\) {2}3 LLM calls · 3 tool calls \(1 failed\) · \$0\.0342$/m);
-    const calls = lines.slice(lines.findIndex((l) => l.startsWith('turn-1')) + 1, lines.findIndex((l) => l.startsWith('turn-1')) + 7).map((l) => l.trim().split(/\s{2,}/));
-    assert.deepEqual(calls.map((c) => c.slice(0, 4)), [
-      ['+0.2 s', 'chat', 'claude-sonnet-4-5', '1.8 s'],
-      ['+2.1 s', 'tool', 'Read', '0.3 s'],
-      ['+2.5 s', 'tool', 'Bash', '2.0 s'],
-      ['+4.6 s', 'chat', 'claude-sonnet-4-5', '2.4 s'],
-      ['+7.1 s', 'tool', 'Edit', '0.2 s'],
-      ['+7.5 s', 'chat', 'claude-sonnet-4-5', '1.5 s'],
-    ]);
+    const calls = lines
+      .slice(lines.findIndex((l) => l.startsWith('turn-1')) + 1, lines.findIndex((l) => l.startsWith('turn-1')) + 7)
+      .map((l) => l.trim().split(/\s{2,}/));
+    assert.deepEqual(
+      calls.map((c) => c.slice(0, 4)),
+      [
+        ['+0.2 s', 'chat', 'claude-sonnet-4-5', '1.8 s'],
+        ['+2.1 s', 'tool', 'Read', '0.3 s'],
+        ['+2.5 s', 'tool', 'Bash', '2.0 s'],
+        ['+4.6 s', 'chat', 'claude-sonnet-4-5', '2.4 s'],
+        ['+7.1 s', 'tool', 'Edit', '0.2 s'],
+        ['+7.5 s', 'chat', 'claude-sonnet-4-5', '1.5 s'],
+      ],
+    );
     assert.deepEqual(calls[0]!.slice(4), ['in 1,200', 'out 300', 'cache read 8,000', 'cache write 2,000', '$0.0180', 'tool_use']);
     assert.equal(calls[2]![4], 'error: exit code 1');
     assert.match(text, /chat {2}gpt-4o-mini {2}2\.5 s {2}in 5,000 {2}out 800 {2}\$0\.002100 \(provider\) {2}stop/);
@@ -34,7 +39,7 @@ describe('renderTimeline', () => {
     assert.match(text, /^state:\n {2}branch = "fix-login"\n {2}plan \(deleted 2026-03-02T10:01:04\.000Z\)$/m);
   });
 
-  it('at a point: names it, lists the open turns; a revision and the windows\' dead letters are shown', async () => {
+  it("at a point: names it, lists the open turns; a revision and the windows' dead letters are shown", async () => {
     const stop = { kind: 'time', ms: Date.parse('2026-03-02T10:00:05Z') } as const;
     const atText = renderTimeline(replayReport(await replaySession({ log, session: 'demo-1', prices, stop }), { stop }));
     assert.match(atText, /^session demo-1 · as of 2026-03-02T10:00:05\.000Z$/m);
@@ -64,7 +69,25 @@ describe('renderTimeline', () => {
 
   it('the --speed feed: a line per event, one per turn', async () => {
     const r = await replaySession({ log, session: 'demo-1', prices });
-    assert.equal(feedLine.event({ v: 1, id: 'x', type: 'tool.end', session: 's', turn: 'turn-1', time: 0, timeMs: 0, toolCallId: 'c', toolName: 'Bash', durationMs: 2000, error: 'exit code 1' }), '1970-01-01T00:00:00.000Z  tool.end       turn-1    Bash  2.0 s  error: exit code 1');
-    assert.equal(feedLine.turn({ ...r.turns[0]!, revision: 0 }), '  => turn-1 completed (end_turn): 9.1 s, 3 LLM calls, 3 tool calls (Read → Bash → Edit), $0.0342');
+    assert.equal(
+      feedLine.event({
+        v: 1,
+        id: 'x',
+        type: 'tool.end',
+        session: 's',
+        turn: 'turn-1',
+        time: 0,
+        timeMs: 0,
+        toolCallId: 'c',
+        toolName: 'Bash',
+        durationMs: 2000,
+        error: 'exit code 1',
+      }),
+      '1970-01-01T00:00:00.000Z  tool.end       turn-1    Bash  2.0 s  error: exit code 1',
+    );
+    assert.equal(
+      feedLine.turn({ ...r.turns[0]!, revision: 0 }),
+      '  => turn-1 completed (end_turn): 9.1 s, 3 LLM calls, 3 tool calls (Read → Bash → Edit), $0.0342',
+    );
   });
 });

@@ -64,8 +64,15 @@ async function live(c: Case): Promise<{ dataDir: string; spans: ReadableSpan[]; 
 }
 
 const cases: Case[] = [
-  { name: 'the shipped examples (coding-session, concurrent-turns, messy-delivery)', lines: ['coding-session', 'concurrent-turns', 'messy-delivery'].flatMap(example) },
-  ...[1, 2, 3].map((seed) => ({ name: `a messy multi-session stream (seed ${seed}): out of order, re-sent, late, abandoned, revised`, lines: messyStream({ seed }).lines, windows: MESSY_WINDOWS })),
+  {
+    name: 'the shipped examples (coding-session, concurrent-turns, messy-delivery)',
+    lines: ['coding-session', 'concurrent-turns', 'messy-delivery'].flatMap(example),
+  },
+  ...[1, 2, 3].map((seed) => ({
+    name: `a messy multi-session stream (seed ${seed}): out of order, re-sent, late, abandoned, revised`,
+    lines: messyStream({ seed }).lines,
+    windows: MESSY_WINDOWS,
+  })),
 ];
 
 for (const c of cases) {
@@ -91,13 +98,38 @@ for (const c of cases) {
         for (const [session, sessionKeys] of keys) {
           const emitted: TurnAggregate[] = [];
           const extent = await logs.extent!(session);
-          const r = await replaySession({ log: store.log, session, prices, ...(c.windows === undefined ? {} : { windows: c.windows }), ...(extent === undefined ? {} : { lastPos: extent.lastPos }), onAggregate: (a) => emitted.push(a) });
+          const r = await replaySession({
+            log: store.log,
+            session,
+            prices,
+            ...(c.windows === undefined ? {} : { windows: c.windows }),
+            ...(extent === undefined ? {} : { lastPos: extent.lastPos }),
+            onAggregate: (a) => emitted.push(a),
+          });
           await assertSameSession(store.state, r, [...sessionKeys]);
           assert.deepEqual(spansOf(emitted, ctx), liveSpansOf(run.spans, session), `${session}: spans`);
-          assert.deepEqual(r.letters.filter((l) => l.reason === 'late').map((l) => l.eventId).sort(), lateLive.filter((l) => l.session === session).map((l) => l.eventId).sort(), `${session}: late events`);
+          assert.deepEqual(
+            r.letters
+              .filter((l) => l.reason === 'late')
+              .map((l) => l.eventId)
+              .sort(),
+            lateLive
+              .filter((l) => l.session === session)
+              .map((l) => l.eventId)
+              .sort(),
+            `${session}: late events`,
+          );
           // The embedded log's faster read (other sessions' times from SQLite, unparsed) gives the same.
           const focused: TurnAggregate[] = [];
-          const viaSql = await replaySession({ log: store.log, focusedRead: sqliteFocusedRead(store.log), session, prices, ...(c.windows === undefined ? {} : { windows: c.windows }), ...(extent === undefined ? {} : { lastPos: extent.lastPos }), onAggregate: (a) => focused.push(a) });
+          const viaSql = await replaySession({
+            log: store.log,
+            focusedRead: sqliteFocusedRead(store.log),
+            session,
+            prices,
+            ...(c.windows === undefined ? {} : { windows: c.windows }),
+            ...(extent === undefined ? {} : { lastPos: extent.lastPos }),
+            onAggregate: (a) => focused.push(a),
+          });
           const noClock = (x: typeof r) => ({ ...x, letters: x.letters.map(({ at: _at, ...l }) => l) }); // `at` is arrival (wall) time
           assert.deepEqual(noClock(viaSql), noClock(r), `${session}: focused read`);
           assert.deepEqual(focused, emitted);
@@ -113,13 +145,14 @@ for (const c of cases) {
     });
 
     if (c.windows !== undefined) {
-      it('needs the whole log: the session\'s own events alone close its turns differently (the watermark is global)', async () => {
+      it("needs the whole log: the session's own events alone close its turns differently (the watermark is global)", async () => {
         let differs = 0;
         for (const session of keys.keys()) {
           const own = { dedupesOnAppend: true, read: (o?: { batchSize?: number }) => store.log.read({ ...o, session }) };
           const alone = await replaySession({ log: own, session, prices, windows: c.windows! });
           const whole = await replaySession({ log: store.log, session, prices, windows: c.windows! });
-          if (JSON.stringify([alone.turns, alone.letters.map((l) => l.eventId)]) !== JSON.stringify([whole.turns, whole.letters.map((l) => l.eventId)])) differs++;
+          if (JSON.stringify([alone.turns, alone.letters.map((l) => l.eventId)]) !== JSON.stringify([whole.turns, whole.letters.map((l) => l.eventId)]))
+            differs++;
         }
         assert.ok(differs > 0, 'some session must differ when replayed from its own events only');
       });
@@ -129,7 +162,13 @@ for (const c of cases) {
       const ctx = { resource: run.telemetry.resource, scope: run.telemetry.scope };
       const emitted: TurnAggregate[] = [];
       const state = new MemorySessionStateStore();
-      const r = await replayLog({ log: store.log, prices, state, ...(c.windows === undefined ? {} : { windows: c.windows }), onAggregate: (a) => emitted.push(a) });
+      const r = await replayLog({
+        log: store.log,
+        prices,
+        state,
+        ...(c.windows === undefined ? {} : { windows: c.windows }),
+        onAggregate: (a) => emitted.push(a),
+      });
       assert.equal(r.ended, 'end');
       assert.deepEqual(spansOf(emitted, ctx), run.spans.map(spanShape));
       for (const session of keys.keys()) {

@@ -29,7 +29,8 @@ function cli(args: string[]): Promise<{ status: number | null; stdout: string; s
   return new Promise((resolve) => {
     const env = { ...process.env, TURNSTREAM_DATA_DIR: '', TURNSTREAM_CONFIG: '', TURNSTREAM_PRICES: '', OTEL_EXPORTER_OTLP_ENDPOINT: '' };
     const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '', stderr = '';
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     child.on('close', (status) => resolve({ status, stdout, stderr }));
@@ -59,10 +60,14 @@ describe('replay from the Kafka events topic reproduces the Kafka pipeline (real
     await admin.connect();
     try {
       const highs = new Map((await admin.fetchTopicOffsets(pipeline.topics.events)).map((o) => [o.partition, Number(o.high)]));
-      await eventually('the pipeline processed every partition', () => {
-        for (const [p, high] of highs) if (high > 0 && (pipeline.view.positions.get(p) ?? 0) < high) return false;
-        return true;
-      }, 90_000);
+      await eventually(
+        'the pipeline processed every partition',
+        () => {
+          for (const [p, high] of highs) if (high > 0 && (pipeline.view.positions.get(p) ?? 0) < high) return false;
+          return true;
+        },
+        90_000,
+      );
     } finally {
       await admin.disconnect();
     }
@@ -127,7 +132,7 @@ describe('replay from the Kafka events topic reproduces the Kafka pipeline (real
     assert.ok(duplicates > 0 && duplicates <= resent, `${duplicates} duplicates of ${resent} re-sent`);
   });
 
-  it('the CLI on --kafka: a session\'s report equals sessions show on Kafka; --all backfills every partition', async () => {
+  it("the CLI on --kafka: a session's report equals sessions show on Kafka; --all backfills every partition", async () => {
     const kafkaArgs = ['--kafka', brokers.join(','), '--kafka-topic-prefix', prefix, '--turn-idle-timeout', '20s', '--grace', '10s'];
     const session = messy.sessions[2]!;
     const replayed = await cli(['replay', session, '--json', ...kafkaArgs]);

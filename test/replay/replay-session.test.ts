@@ -6,7 +6,8 @@ import type { ReplayStop } from '../../src/replay/replay-log.ts';
 import { exampleEvents, memoryLog } from './memory-log.ts';
 
 const prices = createPriceTable();
-const close = (actual: number | undefined, expected: number): void => assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-12, `${actual} ≠ ${expected}`);
+const close = (actual: number | undefined, expected: number): void =>
+  assert.ok(actual !== undefined && Math.abs(actual - expected) < 1e-12, `${actual} ≠ ${expected}`);
 const at = (iso: string): ReplayStop => ({ kind: 'time', ms: Date.parse(iso) });
 const PLAN = { step: 1, goal: 'fix login' };
 
@@ -27,7 +28,10 @@ describe('replaySession --at: the session as it stood at a point', () => {
     assert.deepEqual(r.state, {});
     assert.equal(r.totals, undefined);
     assert.deepEqual(r.turns, []);
-    assert.deepEqual(r.open.map((t) => [t.turn, t.events]), [['turn-1', 1]]);
+    assert.deepEqual(
+      r.open.map((t) => [t.turn, t.events]),
+      [['turn-1', 1]],
+    );
     assert.equal(r.ended, 'stop');
     assert.equal(r.events, 2);
   });
@@ -35,13 +39,19 @@ describe('replaySession --at: the session as it stood at a point', () => {
   it('at 10:00:03 (an event at exactly that time is included): both keys, turn-1 open with 5 events', async () => {
     const r = await replay(at('2026-03-02T10:00:03Z'));
     assert.deepEqual(r.state, { branch: 'fix-login', plan: PLAN });
-    assert.deepEqual(r.open.map((t) => [t.turn, t.events, new Date(t.firstMs).toISOString()]), [['turn-1', 5, '2026-03-02T10:00:00.000Z']]);
+    assert.deepEqual(
+      r.open.map((t) => [t.turn, t.events, new Date(t.firstMs).toISOString()]),
+      [['turn-1', 5, '2026-03-02T10:00:00.000Z']],
+    );
     assert.equal(r.totals, undefined);
   });
 
   it('after turn-1 closed: one turn, its cost and counts in the totals', async () => {
     const r = await replay(at('2026-03-02T10:00:30Z'));
-    assert.deepEqual(r.turns.map((t) => [t.turn, t.status, t.toolNames]), [['turn-1', 'completed', ['Read', 'Bash', 'Edit']]]);
+    assert.deepEqual(
+      r.turns.map((t) => [t.turn, t.status, t.toolNames]),
+      [['turn-1', 'completed', ['Read', 'Bash', 'Edit']]],
+    );
     assert.deepEqual([r.totals?.turns, r.totals?.llmCalls, r.totals?.toolCalls, r.totals?.errors], [1, 3, 3, 1]);
     close(r.totals?.cost, 0.0342);
     assert.deepEqual(r.open, []);
@@ -100,7 +110,7 @@ describe('replaySession --at: the session as it stood at a point', () => {
 });
 
 describe('replaySession: how far it reads', () => {
-  it('with the session\'s last position known, stops once it is settled; the result is the same as reading to the end', async () => {
+  it("with the session's last position known, stops once it is settled; the result is the same as reading to the end", async () => {
     const whole = memoryLog(exampleEvents('coding-session', 'concurrent-turns', 'messy-delivery'));
     const full = await replaySession({ log: whole, session: 'demo-1', prices });
     const early = memoryLog(exampleEvents('coding-session', 'concurrent-turns', 'messy-delivery'));
@@ -111,27 +121,40 @@ describe('replaySession: how far it reads', () => {
     assert.deepEqual([early.reads, whole.reads], [20, 42], 'stopped at the end of the batch holding its last event');
   });
 
-  it('keeps reading past the session\'s last event while a turn of it is open (another session\'s clock closes it)', async () => {
+  it("keeps reading past the session's last event while a turn of it is open (another session's clock closes it)", async () => {
     const ev = (id: string, session: string, time: string, extra: Record<string, unknown>) => JSON.stringify({ v: 1, id, session, time, ...extra });
     const lines = [
       ev('a1', 'a', '2026-03-02T10:00:00Z', { type: 'turn.start', turn: 't' }),
-      ev('a2', 'a', '2026-03-02T10:00:01Z', { type: 'llm.usage', turn: 't', provider: 'anthropic', model: 'claude-haiku-4-5', inputTokens: 1000, outputTokens: 0 }),
+      ev('a2', 'a', '2026-03-02T10:00:01Z', {
+        type: 'llm.usage',
+        turn: 't',
+        provider: 'anthropic',
+        model: 'claude-haiku-4-5',
+        inputTokens: 1000,
+        outputTokens: 0,
+      }),
       ev('b1', 'b', '2026-03-02T10:05:00Z', { type: 'turn.start', turn: 'x' }),
       ev('b2', 'b', '2026-03-02T10:20:00Z', { type: 'turn.start', turn: 'y' }), // 19 min after a's last event
       ev('b3', 'b', '2026-03-02T10:21:00Z', { type: 'turn.end', turn: 'y' }),
     ];
     const r = await replaySession({ log: memoryLog(lines), session: 'a', prices, lastPos: 2, batchSize: 1 });
-    assert.deepEqual(r.turns.map((t) => [t.turn, t.status, t.cost]), [['t', 'abandoned', 0.001]]);
+    assert.deepEqual(
+      r.turns.map((t) => [t.turn, t.status, t.cost]),
+      [['t', 'abandoned', 0.001]],
+    );
     assert.equal(r.position, 4, 'read on to the event that moved the clock past the idle timeout, and no further');
     assert.equal(r.ended, 'settled');
     assert.deepEqual(r.open, []);
     const atEnd = await replaySession({ log: memoryLog(lines.slice(0, 3)), session: 'a', prices, lastPos: 2 });
     assert.deepEqual(atEnd.turns, [], 'not abandoned yet when the log ends before the idle timeout');
-    assert.deepEqual(atEnd.open.map((t) => [t.turn, t.events]), [['t', 2]]);
+    assert.deepEqual(
+      atEnd.open.map((t) => [t.turn, t.events]),
+      [['t', 2]],
+    );
     assert.equal(atEnd.ended, 'end');
   });
 
-  it('paced: each event waits for the pacer, and a turn is out before the next event\'s wait', async () => {
+  it("paced: each event waits for the pacer, and a turn is out before the next event's wait", async () => {
     const trace: string[] = [];
     await replaySession({
       log: memoryLog(exampleEvents('coding-session')),

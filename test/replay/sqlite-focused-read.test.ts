@@ -10,7 +10,7 @@ import { STAND_IN_SESSION, watermarkStandIn } from '../../src/replay/watermark-s
 import { openEmbeddedStore } from '../../src/state/open-embedded-store.ts';
 
 describe('sqliteFocusedRead', () => {
-  it('the session\'s events whole, every other as a stand-in with its position, id and event time (string or number)', async () => {
+  it("the session's events whole, every other as a stand-in with its position, id and event time (string or number)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-focused-'));
     const store = openEmbeddedStore({ dataDir });
     try {
@@ -24,7 +24,10 @@ describe('sqliteFocusedRead', () => {
       store.log.appendSync(raws.map((raw) => ({ event: parseLoggedEvent(raw), raw })));
       const batches: LoggedEvent[][] = [];
       for await (const b of sqliteFocusedRead(store.log)('mine', { batchSize: 3 })) batches.push(b);
-      assert.deepEqual(batches.map((b) => b.length), [3, 1]);
+      assert.deepEqual(
+        batches.map((b) => b.length),
+        [3, 1],
+      );
       assert.deepEqual(batches.flat(), [
         { pos: 1, event: parseLoggedEvent(raws[0]!) },
         watermarkStandIn(2, 'b', Date.parse('2026-03-02T09:00:01Z')),

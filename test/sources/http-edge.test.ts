@@ -10,14 +10,31 @@ import { createHttpServer, type HttpServerOptions } from '../../src/sources/http
 import { startPipeline, type RunningPipeline } from '../helpers/running-pipeline.ts';
 
 const event = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  v: 1, id, type: 'turn.start', session: 'edge-s', turn: `t-${id}`, time: '2026-03-02T10:00:00Z', ...extra,
+  v: 1,
+  id,
+  type: 'turn.start',
+  session: 'edge-s',
+  turn: `t-${id}`,
+  time: '2026-03-02T10:00:00Z',
+  ...extra,
 });
 const line = (e: unknown): string => JSON.stringify(e);
 
 /** A second real server on the pipeline, with the edge limits under test. */
-async function serve(ts: RunningPipeline, o: Partial<HttpServerOptions> = {}): Promise<{ url: string; port: number; inflight(): number; close(): Promise<void> }> {
+async function serve(
+  ts: RunningPipeline,
+  o: Partial<HttpServerOptions> = {},
+): Promise<{ url: string; port: number; inflight(): number; close(): Promise<void> }> {
   const budget = createBodyBudget(o.maxInflightBodyBytes ?? 64 * 1024 * 1024);
-  const server: Server = createHttpServer({ ingestor: ts.pipeline.ingestor, metrics: ts.telemetry.prometheus, logger: silentLogger, health: () => ({ ok: true }), maxBodyBytes: 8 * 1024 * 1024, bodyBudget: budget, ...o });
+  const server: Server = createHttpServer({
+    ingestor: ts.pipeline.ingestor,
+    metrics: ts.telemetry.prometheus,
+    logger: silentLogger,
+    health: () => ({ ok: true }),
+    maxBodyBytes: 8 * 1024 * 1024,
+    bodyBudget: budget,
+    ...o,
+  });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', () => ok()));
   const port = (server.address() as AddressInfo).port;
   return {
@@ -31,7 +48,11 @@ async function serve(ts: RunningPipeline, o: Partial<HttpServerOptions> = {}): P
   };
 }
 
-async function postRaw(url: string, body: Uint8Array | string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Headers }> {
+async function postRaw(
+  url: string,
+  body: Uint8Array | string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(`${url}/v1/events`, { method: 'POST', body, headers: { 'content-type': 'application/x-ndjson', ...headers } });
   return { status: res.status, text: await res.text(), headers: res.headers };
 }
@@ -74,7 +95,10 @@ describe('HTTP ingest edge (issue 9)', () => {
     assert.equal(r.status, 207);
     const json = JSON.parse(r.text) as { accepted: number; rejected: number; results: { index: number; reason: string }[] };
     assert.equal(json.accepted, 2);
-    assert.deepEqual(json.results.map((x) => [x.index, x.reason]), [[1, 'too_deep']]);
+    assert.deepEqual(
+      json.results.map((x) => [x.index, x.reason]),
+      [[1, 'too_deep']],
+    );
     const letters = await ts.pipeline.store.deadLetters.list({ reason: 'too_deep', limit: 10 });
     assert.equal(letters.length, 1);
     assert.equal(letters[0]!.raw, deep);
@@ -92,7 +116,10 @@ describe('HTTP ingest edge (issue 9)', () => {
     for (const bad of ['[{"v":1}', '[1,,2]', '[1,]', '[{"a":1]]', '[1] trailing']) {
       const r = await postRaw(ts.url, bad, { 'content-type': 'application/json' });
       assert.equal(r.status, 400, bad);
-      assert.ok((await ts.pipeline.store.deadLetters.list({ reason: 'invalid_json', limit: 1000 })).some((l) => l.raw === bad), bad);
+      assert.ok(
+        (await ts.pipeline.store.deadLetters.list({ reason: 'invalid_json', limit: 1000 })).some((l) => l.raw === bad),
+        bad,
+      );
     }
     const spaced = `[\n  ${JSON.stringify(event('arr-3'), null, 1)} ,\n  "a \\" ] string"\n]`;
     const r = await postRaw(ts.url, spaced, { 'content-type': 'application/json' });
@@ -104,7 +131,7 @@ describe('HTTP ingest edge (issue 9)', () => {
   it('item 6: 8 MiB of "1\\n" lines gives a small answer, at most cap + 1 dead letters, and /healthz answers meanwhile', async () => {
     const edge = await serve(ts, { maxRequestDeadLetters: 100 });
     try {
-      const before = (await ts.pipeline.store.deadLetters.countByReason());
+      const before = await ts.pipeline.store.deadLetters.countByReason();
       const rowsBefore = Object.values(before).reduce((a, b) => a + (b ?? 0), 0);
       const body = Buffer.alloc(8 * 1024 * 1024 - 200, '1\n');
       const good = Buffer.from(`${line(event('flood-good'))}\n`);
@@ -124,7 +151,7 @@ describe('HTTP ingest edge (issue 9)', () => {
       assert.ok(r.text.length < 64 * 1024, `answer is ${r.text.length} bytes`);
       const json = JSON.parse(r.text) as { accepted: number; rejected: number; results: unknown[]; omitted: number };
       assert.equal(json.accepted, 1);
-      assert.equal(json.rejected, (body.length) / 2);
+      assert.equal(json.rejected, body.length / 2);
       assert.equal(json.results.length, 100);
       assert.equal(json.omitted, json.rejected - 100);
       const after = await ts.pipeline.store.deadLetters.countByReason();
@@ -187,16 +214,33 @@ describe('HTTP ingest edge (issue 9)', () => {
 
   it('item 8: an invalid UTF-8 line is invalid_utf8 with its exact bytes kept; ids differing only in an invalid byte do not collide', async () => {
     const enc = (s: string): Buffer => Buffer.from(s, 'utf8');
-    const bad1 = Buffer.concat([enc('{"v":1,"id":"u-'), Buffer.from([0xff]), enc('","type":"turn.start","session":"edge-s","turn":"t","time":"2026-03-02T10:00:00Z"}')]);
-    const bad2 = Buffer.concat([enc('{"v":1,"id":"u-'), Buffer.from([0xfe]), enc('","type":"turn.start","session":"edge-s","turn":"t","time":"2026-03-02T10:00:00Z"}')]);
+    const bad1 = Buffer.concat([
+      enc('{"v":1,"id":"u-'),
+      Buffer.from([0xff]),
+      enc('","type":"turn.start","session":"edge-s","turn":"t","time":"2026-03-02T10:00:00Z"}'),
+    ]);
+    const bad2 = Buffer.concat([
+      enc('{"v":1,"id":"u-'),
+      Buffer.from([0xfe]),
+      enc('","type":"turn.start","session":"edge-s","turn":"t","time":"2026-03-02T10:00:00Z"}'),
+    ]);
     const body = Buffer.concat([enc(`${line(event('utf8-good-é'))}\n`), bad1, enc('\n'), bad2, enc('\r\n')]);
     const r = await postRaw(ts.url, body);
     assert.equal(r.status, 207);
     const json = JSON.parse(r.text) as { accepted: number; results: { index: number; reason: string }[] };
     assert.equal(json.accepted, 1);
-    assert.deepEqual(json.results.map((x) => [x.index, x.reason]), [[1, 'invalid_utf8'], [2, 'invalid_utf8']]);
+    assert.deepEqual(
+      json.results.map((x) => [x.index, x.reason]),
+      [
+        [1, 'invalid_utf8'],
+        [2, 'invalid_utf8'],
+      ],
+    );
     const letters = await ts.pipeline.store.deadLetters.list({ reason: 'invalid_utf8', limit: 10 });
-    assert.deepEqual(letters.map((l) => Buffer.from(l.rawBase64 ?? '', 'base64')), [bad1, bad2]);
+    assert.deepEqual(
+      letters.map((l) => Buffer.from(l.rawBase64 ?? '', 'base64')),
+      [bad1, bad2],
+    );
     assert.ok(letters.every((l) => l.raw.includes('\ufffd') && l.source === 'http'));
     // In an array body too.
     const arr = Buffer.concat([enc('['), bad1, enc(`,${line(event('utf8-arr-good'))}]`)]);

@@ -3,9 +3,15 @@ import { after, before, describe, it } from 'node:test';
 import { post, startPipeline, type RunningPipeline } from '../helpers/running-pipeline.ts';
 
 const event = (id: string, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
-  v: 1, id, type: 'turn.start', session: 'http-s', turn: `t-${id}`, time: '2026-03-02T10:00:00Z', ...extra,
+  v: 1,
+  id,
+  type: 'turn.start',
+  session: 'http-s',
+  turn: `t-${id}`,
+  time: '2026-03-02T10:00:00Z',
+  ...extra,
 });
-const ndjson = (...lines: unknown[]): string => lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n';
+const ndjson = (...lines: unknown[]): string => `${lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n')}\n`;
 
 describe('POST /v1/events', () => {
   let ts: RunningPipeline;
@@ -36,13 +42,31 @@ describe('POST /v1/events', () => {
   });
 
   it('answers 207 per event when some lines fail, and keeps the good ones', async () => {
-    const r = await post(ts.url, ndjson(event('c1'), '{oops', event('a1'), { ...event('c2'), v: 3 }, event('c3', { attrs: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])) })), auth);
+    const r = await post(
+      ts.url,
+      ndjson(
+        event('c1'),
+        '{oops',
+        event('a1'),
+        { ...event('c2'), v: 3 },
+        event('c3', { attrs: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${i}`, i])) }),
+      ),
+      auth,
+    );
     assert.equal(r.status, 207);
     assert.equal(r.json['accepted'], 1);
     assert.equal(r.json['duplicate'], 1);
     assert.equal(r.json['rejected'], 3);
     const results = r.json['results'] as { index: number; status: string; reason?: string }[];
-    assert.deepEqual(results.map((x) => [x.index, x.status, x.reason]), [[1, 'rejected', 'invalid_json'], [2, 'duplicate', undefined], [3, 'rejected', 'unknown_version'], [4, 'rejected', 'schema']]);
+    assert.deepEqual(
+      results.map((x) => [x.index, x.status, x.reason]),
+      [
+        [1, 'rejected', 'invalid_json'],
+        [2, 'duplicate', undefined],
+        [3, 'rejected', 'unknown_version'],
+        [4, 'rejected', 'schema'],
+      ],
+    );
     const letters = await ts.pipeline.store.deadLetters.list();
     assert.ok(letters.some((l) => l.reason === 'invalid_json' && l.raw === '{oops' && l.source === 'http'));
   });

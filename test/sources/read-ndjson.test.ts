@@ -18,7 +18,7 @@ async function lines(stream: Readable): Promise<[number, string][]> {
   const pairs: [number, string][] = [];
   for (const b of await collect(stream)) {
     assert.equal(b.lines.length, b.lineNumbers.length);
-    b.lines.forEach((line, i) => pairs.push([b.lineNumbers[i]!, line]));
+    for (const [i, line] of b.lines.entries()) pairs.push([b.lineNumbers[i]!, line]);
   }
   return pairs;
 }
@@ -53,12 +53,23 @@ describe('readNdjson', () => {
   it('accepts CRLF and LF and skips blank lines, counting them in line numbers', async () => {
     // line 1 "a", 2 blank, 3 "b" (CRLF), 4 whitespace, 5 "c", 6 blank (CRLF), 7 "d"
     const got = await lines(Readable.from(['a\n\nb\r\n  \t\nc\n\r\nd\n']));
-    assert.deepEqual(got, [[1, 'a'], [3, 'b'], [5, 'c'], [7, 'd']]);
+    assert.deepEqual(got, [
+      [1, 'a'],
+      [3, 'b'],
+      [5, 'c'],
+      [7, 'd'],
+    ]);
   });
 
   it('yields a last line without a trailing newline, CR stripped', async () => {
-    assert.deepEqual(await lines(Readable.from(['a\nb'])), [[1, 'a'], [2, 'b']]);
-    assert.deepEqual(await lines(Readable.from(['a\r\nb\r'])), [[1, 'a'], [2, 'b']]);
+    assert.deepEqual(await lines(Readable.from(['a\nb'])), [
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    assert.deepEqual(await lines(Readable.from(['a\r\nb\r'])), [
+      [1, 'a'],
+      [2, 'b'],
+    ]);
   });
 
   it('yields nothing for an empty or all-blank stream', async () => {
@@ -69,9 +80,15 @@ describe('readNdjson', () => {
   it('joins a line split across many tiny string chunks', async () => {
     const text = '{"v":1,"id":"a","type":"turn.start"}\r\n\n{"v":1,"id":"b"}\n';
     const chunks = [...text]; // one character per chunk, CR and LF in separate chunks
-    assert.deepEqual(await lines(Readable.from(chunks)), [[1, '{"v":1,"id":"a","type":"turn.start"}'], [3, '{"v":1,"id":"b"}']]);
+    assert.deepEqual(await lines(Readable.from(chunks)), [
+      [1, '{"v":1,"id":"a","type":"turn.start"}'],
+      [3, '{"v":1,"id":"b"}'],
+    ]);
     const threes = text.match(/[\s\S]{1,3}/g)!;
-    assert.deepEqual(await lines(Readable.from(threes)), [[1, '{"v":1,"id":"a","type":"turn.start"}'], [3, '{"v":1,"id":"b"}']]);
+    assert.deepEqual(await lines(Readable.from(threes)), [
+      [1, '{"v":1,"id":"a","type":"turn.start"}'],
+      [3, '{"v":1,"id":"b"}'],
+    ]);
   });
 
   it('does not corrupt multi-byte UTF-8 cut across Buffer chunk boundaries', async () => {
@@ -80,12 +97,19 @@ describe('readNdjson', () => {
     const text = '{"a":"é€😀"}\n{"b":"日本"}\n';
     const bytes = Buffer.from(text, 'utf8');
     assert.equal(bytes.length, 18 + 15);
-    const expected: [number, string][] = [[1, '{"a":"é€😀"}'], [2, '{"b":"日本"}']];
+    const expected: [number, string][] = [
+      [1, '{"a":"é€😀"}'],
+      [2, '{"b":"日本"}'],
+    ];
     // A chunk ends before each offset: inside é (7), inside € (9), twice inside 😀 (12, 14), inside 日 (25).
     assert.deepEqual(await lines(Readable.from(cut(bytes, [7, 9, 12, 14, 25]))), expected);
     // Every single-byte chunking, in a byte-mode stream.
     const byteMode = new Readable({ read() {} });
-    for (const b of cut(bytes, Array.from({ length: bytes.length - 1 }, (_, i) => i + 1))) byteMode.push(b);
+    for (const b of cut(
+      bytes,
+      Array.from({ length: bytes.length - 1 }, (_, i) => i + 1),
+    ))
+      byteMode.push(b);
     byteMode.push(null);
     assert.deepEqual(await lines(byteMode), expected);
   });
@@ -95,7 +119,10 @@ describe('readNdjson', () => {
     after(() => rmSync(dir, { recursive: true, force: true }));
     const path = join(dir, 'events.ndjson');
     writeFileSync(path, '{"name":"Łódź ☃ 𝄞"}\r\n\r\n{"name":"ok"}');
-    assert.deepEqual(await lines(createReadStream(path, { highWaterMark: 1 })), [[1, '{"name":"Łódź ☃ 𝄞"}'], [3, '{"name":"ok"}']]);
+    assert.deepEqual(await lines(createReadStream(path, { highWaterMark: 1 })), [
+      [1, '{"name":"Łódź ☃ 𝄞"}'],
+      [3, '{"name":"ok"}'],
+    ]);
   });
 
   it('respects the batch size, with line numbers per batch and no empty trailing batch', async () => {
@@ -119,7 +146,10 @@ describe('readNdjson', () => {
   it('defaults to batches of 2000 lines', async () => {
     const text = Array.from({ length: 4001 }, (_, i) => `{"n":${i}}`).join('\n');
     const batches = await collect(Readable.from([text]));
-    assert.deepEqual(batches.map((b) => b.lines.length), [2000, 2000, 1]);
+    assert.deepEqual(
+      batches.map((b) => b.lines.length),
+      [2000, 2000, 1],
+    );
     assert.deepEqual([batches[1]!.lineNumbers[0], batches[2]!.lineNumbers[0], batches[2]!.lines[0]], [2001, 4001, '{"n":4000}']);
   });
 });

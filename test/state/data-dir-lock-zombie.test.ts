@@ -12,7 +12,9 @@ describe('lockDataDir and a killed holder not reaped yet', () => {
 
   it('takes over a lock whose pid is a zombie (exited, not yet waited for by its parent)', async () => {
     // A parent that never waits: its forked child exits and stays a zombie while the parent sleeps.
-    const parent = spawn('python3', ['-c', 'import os,sys,time\npid=os.fork()\nif pid==0: os._exit(0)\nprint(pid,flush=True)\ntime.sleep(30)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const parent = spawn('python3', ['-c', 'import os,sys,time\npid=os.fork()\nif pid==0: os._exit(0)\nprint(pid,flush=True)\ntime.sleep(30)'], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       const pid = await new Promise<number>((resolve) => parent.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
       for (let i = 0; i < 50 && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'); i++) await new Promise((r) => setTimeout(r, 20));

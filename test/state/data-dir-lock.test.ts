@@ -84,7 +84,10 @@ describe('lockDataDir', () => {
   it('a second lock in the same process throws too (one writer per data dir)', () => {
     const lock = lockDataDir(dataDir);
     try {
-      assert.throws(() => lockDataDir(dataDir), (error: unknown) => error instanceof ConfigError && error.message.includes(`pid ${process.pid}`));
+      assert.throws(
+        () => lockDataDir(dataDir),
+        (error: unknown) => error instanceof ConfigError && error.message.includes(`pid ${process.pid}`),
+      );
       assert.equal(readFileSync(lockFile, 'utf8'), String(process.pid));
     } finally {
       lock.release();

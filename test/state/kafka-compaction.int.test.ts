@@ -49,7 +49,28 @@ describe('compaction of the state topic (real broker, real log cleaner)', { time
     await store.set('s1', 'scratch', 'temp', v(1));
     await store.delete('s1', 'scratch', v(2));
     await store.set('s2', 'plan', 'other session', v(1));
-    await store.commit({ writes: [], deltas: [{ session: 's1', turns: 1, llmCalls: 2, toolCalls: 0, inputTokens: 10, outputTokens: 5, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.5, errors: 0, firstMs: T0, lastMs: T0 }], turns: [], position: 7 });
+    await store.commit({
+      writes: [],
+      deltas: [
+        {
+          session: 's1',
+          turns: 1,
+          llmCalls: 2,
+          toolCalls: 0,
+          inputTokens: 10,
+          outputTokens: 5,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+          cost: 0.5,
+          errors: 0,
+          firstMs: T0,
+          lastMs: T0,
+        },
+      ],
+      turns: [],
+      position: 7,
+    });
     const before = await readRaw(kafka, topics.state);
     assert.equal(before.filter(([k]) => k === `s1${SEP}plan`).length, 5, 'all five writes are in the log before compaction');
 
@@ -58,18 +79,33 @@ describe('compaction of the state topic (real broker, real log cleaner)', { time
     // replaces the topic's whole config, so cleanup.policy is restated.
     const admin = kafka.admin();
     await admin.connect();
-    const fast = { 'cleanup.policy': 'compact', 'segment.ms': '200', 'min.cleanable.dirty.ratio': '0.01', 'delete.retention.ms': '200', 'min.compaction.lag.ms': '0' };
-    await admin.alterConfigs({ validateOnly: false, resources: [{ type: 2 /* ConfigResourceTypes.TOPIC */, name: topics.state, configEntries: Object.entries(fast).map(([name, value]) => ({ name, value })) }] });
+    const fast = {
+      'cleanup.policy': 'compact',
+      'segment.ms': '200',
+      'min.cleanable.dirty.ratio': '0.01',
+      'delete.retention.ms': '200',
+      'min.compaction.lag.ms': '0',
+    };
+    await admin.alterConfigs({
+      validateOnly: false,
+      resources: [
+        { type: 2 /* ConfigResourceTypes.TOPIC */, name: topics.state, configEntries: Object.entries(fast).map(([name, value]) => ({ name, value })) },
+      ],
+    });
     await admin.disconnect();
 
     // Keep writing an unrelated key so segments roll and the cleaner has closed segments to clean.
-    await eventually('the log cleaner compacts the state topic', async () => {
-      await store.set('roll', 'tick', Date.now(), v(Date.now() - T0));
-      const raw = await readRaw(kafka, topics.state);
-      const plans = raw.filter(([k]) => k === `s1${SEP}plan`);
-      const scratch = raw.filter(([k]) => k === `s1${SEP}scratch`);
-      return plans.length === 1 && scratch.length === 0;
-    }, 90_000);
+    await eventually(
+      'the log cleaner compacts the state topic',
+      async () => {
+        await store.set('roll', 'tick', Date.now(), v(Date.now() - T0));
+        const raw = await readRaw(kafka, topics.state);
+        const plans = raw.filter(([k]) => k === `s1${SEP}plan`);
+        const scratch = raw.filter(([k]) => k === `s1${SEP}scratch`);
+        return plans.length === 1 && scratch.length === 0;
+      },
+      90_000,
+    );
     const after = await readRaw(kafka, topics.state);
     assert.deepEqual(JSON.parse(after.find(([k]) => k === `s1${SEP}plan`)![1]!).value, { step: 5 }, 'the latest value survives');
     await store.close();

@@ -24,21 +24,77 @@ const del = (session: string, key: string, version: StateVersion): StateWrite =>
 function delta(session: string, d: Partial<Omit<SessionDelta, 'session'>>): SessionDelta {
   return {
     session,
-    turns: 1, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0,
-    cacheWriteTokens: 0, reasoningTokens: 0, cost: 0, errors: 0, firstMs: T0, lastMs: T0,
+    turns: 1,
+    llmCalls: 0,
+    toolCalls: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    cost: 0,
+    errors: 0,
+    firstMs: T0,
+    lastMs: T0,
     ...d,
   };
 }
 
 function turn(session: string, id: string, revision: number, startMs: number, inputTokens = 100): TurnAggregate {
   return {
-    session, turn: id, revision, status: 'completed', agent: 'agent-x', startMs, endMs: startMs + 1000, durationMs: 1000,
-    stopReason: 'end_turn', toolCalls: 1, toolNames: ['grep'], llmCalls: 1, inputTokens, outputTokens: 20,
-    cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.25, errors: 0,
-    models: [{ provider: 'anthropic', model: 'claude-sonnet-4-5', calls: 1, inputTokens, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.25 }],
-    llm: [{ eventId: `${id}-llm`, provider: 'anthropic', model: 'claude-sonnet-4-5', startMs, endMs: startMs + 500, inputTokens, outputTokens: 20, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.25, costSource: 'computed' }],
+    session,
+    turn: id,
+    revision,
+    status: 'completed',
+    agent: 'agent-x',
+    startMs,
+    endMs: startMs + 1000,
+    durationMs: 1000,
+    stopReason: 'end_turn',
+    toolCalls: 1,
+    toolNames: ['grep'],
+    llmCalls: 1,
+    inputTokens,
+    outputTokens: 20,
+    cacheReadTokens: 0,
+    cacheWriteTokens: 0,
+    reasoningTokens: 0,
+    cost: 0.25,
+    errors: 0,
+    models: [
+      {
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        calls: 1,
+        inputTokens,
+        outputTokens: 20,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        reasoningTokens: 0,
+        cost: 0.25,
+      },
+    ],
+    llm: [
+      {
+        eventId: `${id}-llm`,
+        provider: 'anthropic',
+        model: 'claude-sonnet-4-5',
+        startMs,
+        endMs: startMs + 500,
+        inputTokens,
+        outputTokens: 20,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        reasoningTokens: 0,
+        cost: 0.25,
+        costSource: 'computed',
+      },
+    ],
     tools: [{ toolCallId: 'c1', toolName: 'grep', startMs: startMs + 600, endMs: startMs + 700 }],
-    firstEventId: `${id}-start`, lastEventId: `${id}-end`, eventCount: 5, closedAtPos: 7,
+    firstEventId: `${id}-start`,
+    lastEventId: `${id}-end`,
+    eventCount: 5,
+    closedAtPos: 7,
   };
 }
 
@@ -98,7 +154,11 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
           await store.commit({ writes, deltas: [], turns: [], position: n + 1 });
         }
         for (let n = 0; n < orders.length; n++) {
-          assert.deepEqual(await store.get('s1', `k${n}`), { value: { from: LADDER.length - 1 }, deleted: false, version: LADDER[LADDER.length - 1] }, `order ${orders[n]!.join(',')}`);
+          assert.deepEqual(
+            await store.get('s1', `k${n}`),
+            { value: { from: LADDER.length - 1 }, deleted: false, version: LADDER[LADDER.length - 1] },
+            `order ${orders[n]!.join(',')}`,
+          );
           const s2 = await store.get('s2', `k${n}`);
           assert.equal(s2?.deleted, true, `order ${orders[n]!.join(',')}`);
           assert.deepEqual(s2?.version, LADDER[LADDER.length - 1]);
@@ -190,11 +250,23 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
         await store.commit({ writes: [set('s1', 'a', 1, v(1))], deltas: [delta('s1', { llmCalls: 2 })], turns: [turn('s1', 't1', 0, T0)], position: 10 });
         const unserialisable = 10n as unknown as JsonValue; // JSON cannot hold a BigInt
         const bad: { name: string; writes: StateWrite[]; turns: TurnAggregate[] }[] = [
-          { name: 'a bad write', writes: [set('s1', 'a', 2, v(2)), set('s1', 'b', 1, v(2)), set('s1', 'c', unserialisable, v(2))], turns: [turn('s1', 't2', 0, T0 + 5)] },
-          { name: 'a bad turn', writes: [set('s1', 'a', 2, v(2)), del('s1', 'a', v(3))], turns: [turn('s1', 't1', 1, T0, 999), { ...turn('s1', 't3', 0, T0 + 9), cost: 1n as unknown as number }] },
+          {
+            name: 'a bad write',
+            writes: [set('s1', 'a', 2, v(2)), set('s1', 'b', 1, v(2)), set('s1', 'c', unserialisable, v(2))],
+            turns: [turn('s1', 't2', 0, T0 + 5)],
+          },
+          {
+            name: 'a bad turn',
+            writes: [set('s1', 'a', 2, v(2)), del('s1', 'a', v(3))],
+            turns: [turn('s1', 't1', 1, T0, 999), { ...turn('s1', 't3', 0, T0 + 9), cost: 1n as unknown as number }],
+          },
         ];
         for (const b of bad) {
-          await assert.rejects(store.commit({ writes: b.writes, deltas: [delta('s1', { llmCalls: 5 }), delta('s2', {})], turns: b.turns, position: 20 }), (e: unknown) => e instanceof Error, b.name);
+          await assert.rejects(
+            store.commit({ writes: b.writes, deltas: [delta('s1', { llmCalls: 5 }), delta('s2', {})], turns: b.turns, position: 20 }),
+            (e: unknown) => e instanceof Error,
+            b.name,
+          );
           assert.equal(await store.position(), 10, b.name);
           assert.deepEqual(await store.list('s1'), { a: 1 }, b.name);
           assert.equal((await store.totals('s1'))?.llmCalls, 2, b.name);
@@ -208,7 +280,19 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
         await store.commit({
           writes: [],
           deltas: [
-            delta('s1', { llmCalls: 2, toolCalls: 1, inputTokens: 100, outputTokens: 10, cacheReadTokens: 1000, cacheWriteTokens: 50, reasoningTokens: 4, cost: 0.5, errors: 1, firstMs: T0 + 10, lastMs: T0 + 20 }),
+            delta('s1', {
+              llmCalls: 2,
+              toolCalls: 1,
+              inputTokens: 100,
+              outputTokens: 10,
+              cacheReadTokens: 1000,
+              cacheWriteTokens: 50,
+              reasoningTokens: 4,
+              cost: 0.5,
+              errors: 1,
+              firstMs: T0 + 10,
+              lastMs: T0 + 20,
+            }),
             delta('s2', { llmCalls: 1, inputTokens: 7, cost: 0.125, firstMs: T0 + 100, lastMs: T0 + 200 }),
             delta('s1', { llmCalls: 1, inputTokens: 50, cost: 0.25, firstMs: T0 + 30, lastMs: T0 + 40 }),
           ],
@@ -216,23 +300,69 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
           position: 3,
         });
         // A revision: adds only the difference, and no turn.
-        await store.commit({ writes: [], deltas: [delta('s1', { turns: 0, inputTokens: -20, toolCalls: 2, cost: 0.125, firstMs: T0 + 5, lastMs: T0 + 35 })], turns: [], position: 4 });
-        const s1 = { turns: 2, llmCalls: 3, toolCalls: 3, inputTokens: 130, outputTokens: 10, cacheReadTokens: 1000, cacheWriteTokens: 50, reasoningTokens: 4, cost: 0.875, errors: 1, firstMs: T0 + 5, lastMs: T0 + 40 };
-        const s2 = { turns: 1, llmCalls: 1, toolCalls: 0, inputTokens: 7, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.125, errors: 0, firstMs: T0 + 100, lastMs: T0 + 200 };
+        await store.commit({
+          writes: [],
+          deltas: [delta('s1', { turns: 0, inputTokens: -20, toolCalls: 2, cost: 0.125, firstMs: T0 + 5, lastMs: T0 + 35 })],
+          turns: [],
+          position: 4,
+        });
+        const s1 = {
+          turns: 2,
+          llmCalls: 3,
+          toolCalls: 3,
+          inputTokens: 130,
+          outputTokens: 10,
+          cacheReadTokens: 1000,
+          cacheWriteTokens: 50,
+          reasoningTokens: 4,
+          cost: 0.875,
+          errors: 1,
+          firstMs: T0 + 5,
+          lastMs: T0 + 40,
+        };
+        const s2 = {
+          turns: 1,
+          llmCalls: 1,
+          toolCalls: 0,
+          inputTokens: 7,
+          outputTokens: 0,
+          cacheReadTokens: 0,
+          cacheWriteTokens: 0,
+          reasoningTokens: 0,
+          cost: 0.125,
+          errors: 0,
+          firstMs: T0 + 100,
+          lastMs: T0 + 200,
+        };
         assert.deepEqual(await store.totals('s1'), s1);
         assert.deepEqual(await store.totals('s2'), s2);
         assert.equal(await store.totals('s3'), undefined);
         const all = (await store.sessions()).sort((a, b) => a.session.localeCompare(b.session));
-        assert.deepEqual(all, [{ session: 's1', totals: s1 }, { session: 's2', totals: s2 }]);
+        assert.deepEqual(all, [
+          { session: 's1', totals: s1 },
+          { session: 's2', totals: s2 },
+        ]);
         assert.equal((await store.sessions({ limit: 1 })).length, 1);
       }));
 
     it('turns() holds the latest revision per turn, in start order; an older revision never replaces a newer one', () =>
       withStore(async ({ store }) => {
-        await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'late', 0, T0 + 50), turn('s1', 'early', 0, T0 + 10), turn('s2', 'early', 0, T0)], position: 1 });
-        assert.deepEqual((await store.turns('s1')).map((t) => t.turn), ['early', 'late']);
+        await store.commit({
+          writes: [],
+          deltas: [],
+          turns: [turn('s1', 'late', 0, T0 + 50), turn('s1', 'early', 0, T0 + 10), turn('s2', 'early', 0, T0)],
+          position: 1,
+        });
+        assert.deepEqual(
+          (await store.turns('s1')).map((t) => t.turn),
+          ['early', 'late'],
+        );
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'early', 1, T0 + 60, 150)], position: 2 });
-        assert.deepEqual(await store.turns('s1'), [turnRecord(turn('s1', 'late', 0, T0 + 50)), turnRecord(turn('s1', 'early', 1, T0 + 60, 150))], 'revision 1 replaces 0 (and its start)');
+        assert.deepEqual(
+          await store.turns('s1'),
+          [turnRecord(turn('s1', 'late', 0, T0 + 50)), turnRecord(turn('s1', 'early', 1, T0 + 60, 150))],
+          'revision 1 replaces 0 (and its start)',
+        );
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'early', 0, T0 + 10)], position: 3 });
         await store.commit({ writes: [], deltas: [], turns: [turn('s1', 'late', 2, T0 + 50, 300), turn('s1', 'late', 1, T0 + 50, 200)], position: 4 });
         assert.deepEqual(await store.turns('s1'), [turnRecord(turn('s1', 'late', 2, T0 + 50, 300)), turnRecord(turn('s1', 'early', 1, T0 + 60, 150))]);
@@ -254,7 +384,12 @@ export function sessionStateStoreContract(name: string, open: () => Promise<Open
         await store.set('s1', 'kept', { deep: [1, { x: 'ü' }] }, v(10, 2, 'id1'));
         await store.delete('s1', 'gone', v(20));
         await store.set('s2', 'kept', 'other session', v(5));
-        await store.commit({ writes: [set('s1', 'c', 3, v(30))], deltas: [delta('s1', { llmCalls: 4, cost: 0.5 })], turns: [turn('s1', 't1', 1, T0)], position: 42 });
+        await store.commit({
+          writes: [set('s1', 'c', 3, v(30))],
+          deltas: [delta('s1', { llmCalls: 4, cost: 0.5 })],
+          turns: [turn('s1', 't1', 1, T0)],
+          position: 42,
+        });
         const snapshot = async (s: SessionStateStore) => ({
           kept: await s.get('s1', 'kept'),
           gone: await s.get('s1', 'gone'),

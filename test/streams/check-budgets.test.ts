@@ -9,7 +9,8 @@ import { checkBudgets } from '../../src/streams/check-budgets.ts';
 const T0 = Date.parse('2026-03-02T10:00:00Z');
 let n = 0;
 const ev = (e: Record<string, unknown>, dt: number): StepEvent => ({ v: 1, id: `e${++n}`, time: T0 + dt, timeMs: T0 + dt, ...e }) as unknown as StepEvent;
-const usage = (session: string, cost: number, dt: number): StepEvent => ev({ type: 'llm.usage', session, turn: 't', provider: 'p', model: 'm', inputTokens: 1, outputTokens: 1, cost }, dt);
+const usage = (session: string, cost: number, dt: number): StepEvent =>
+  ev({ type: 'llm.usage', session, turn: 't', provider: 'p', model: 'm', inputTokens: 1, outputTokens: 1, cost }, dt);
 const start = (session: string, agent: string, dt: number): StepEvent => ev({ type: 'session.start', session, agent }, dt);
 // The events carry their cost, so the price function is the identity on it.
 const price = (u: { cost?: number }) => ({ cost: u.cost ?? 0, source: 'provider' as const });
@@ -50,7 +51,15 @@ describe('checkBudgets', () => {
 
   it('global and match-scoped rules', async () => {
     const events = [start('s1', 'bot', 0), usage('s1', 2, 1_000), start('s2', 'cat', 1_500), usage('s2', 2, 2_000)];
-    const alerts = await run({ rules: [{ name: 'all', scope: 'global', window: '1d', soft: 3 }, { name: 'cat-only', scope: 'agent', match: 'cat', window: '1h', hard: 1 }] }, events);
+    const alerts = await run(
+      {
+        rules: [
+          { name: 'all', scope: 'global', window: '1d', soft: 3 },
+          { name: 'cat-only', scope: 'agent', match: 'cat', window: '1h', hard: 1 },
+        ],
+      },
+      events,
+    );
     assert.deepEqual(brief(alerts), ['all/global/soft/firing@4', 'cat-only/cat/hard/firing@4']);
   });
 
@@ -61,13 +70,25 @@ describe('checkBudgets', () => {
   });
 
   it('rejects bad rule files with a message that says what to change', () => {
-    const bad = (rules: unknown, message: RegExp) => assert.throws(() => parseBudgetRules(rules, 'b.json'), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+    const bad = (rules: unknown, message: RegExp) =>
+      assert.throws(
+        () => parseBudgetRules(rules, 'b.json'),
+        (e: unknown) => e instanceof ConfigError && message.test(e.message),
+      );
     bad({}, /must be \{"rules"/);
     bad({ rules: [{ name: 'x', scope: 'team', hard: 1 }] }, /rules\[0\] \("x"\): "scope" must be session, agent, user or global/);
     bad({ rules: [{ name: 'x', scope: 'agent', hard: 1 }] }, /agent rule needs a rolling "window"/);
     bad({ rules: [{ name: 'x', scope: 'session' }] }, /needs "soft" and\/or "hard"/);
     bad({ rules: [{ name: 'x', scope: 'session', soft: 2, hard: 1 }] }, /"soft" must not be above "hard"/);
     bad({ rules: [{ name: 'x', scope: 'user', window: 'soon', hard: 1 }] }, /"window" "soon" is not a duration/);
-    bad({ rules: [{ name: 'x', scope: 'session', hard: 1 }, { name: 'x', scope: 'session', hard: 2 }] }, /duplicate name/);
+    bad(
+      {
+        rules: [
+          { name: 'x', scope: 'session', hard: 1 },
+          { name: 'x', scope: 'session', hard: 2 },
+        ],
+      },
+      /duplicate name/,
+    );
   });
 });

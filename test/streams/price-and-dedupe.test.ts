@@ -18,7 +18,14 @@ const usage = (id: string, at: number, turn = 't1', pos = 0): LoggedEvent =>
 /** Windows fed through the screening step, as the Processor wires them. */
 function screenedWindows(events: readonly LoggedEvent[], timing: { turnIdleTimeoutMs?: number; graceMs?: number; sweepIntervalMs?: number } = {}) {
   const screened = from(events).pipe(priceAndDedupe({ ...timing, price, dedupe: true }), share());
-  return lastValueFrom(screened.pipe(filter((s) => s.kind === 'event'), map((s) => s.logged), windowTurns({ ...timing, price }), toArray()));
+  return lastValueFrom(
+    screened.pipe(
+      filter((s) => s.kind === 'event'),
+      map((s) => s.logged),
+      windowTurns({ ...timing, price }),
+      toArray(),
+    ),
+  );
 }
 
 describe('priceAndDedupe (marbles)', () => {
@@ -30,7 +37,10 @@ describe('priceAndDedupe (marbles)', () => {
       return price(u);
     };
     scheduler().run(({ cold, expectObservable }) => {
-      const out = cold('-a-b-c-|', v).pipe(priceAndDedupe({ price: counted }), map((s: ScreenedEvent) => (s.kind === 'event' ? s.cost?.cost ?? null : 'dup')));
+      const out = cold('-a-b-c-|', v).pipe(
+        priceAndDedupe({ price: counted }),
+        map((s: ScreenedEvent) => (s.kind === 'event' ? (s.cost?.cost ?? null) : 'dup')),
+      );
       expectObservable(out).toBe('-x-y-x-|', { x: null, y: price(v.b.event as LlmUsageEvent).cost });
     });
     assert.equal(calls, 1);
@@ -47,7 +57,12 @@ describe('priceAndDedupe (marbles)', () => {
 
   it('passes errors through, and a throwing price becomes the error', () => {
     scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('-a-#', { a: turnStart({ id: 'a', at: 0 }) }).pipe(priceAndDedupe({ price }), map((s) => s.kind))).toBe('-e-#', { e: 'event' });
+      expectObservable(
+        cold('-a-#', { a: turnStart({ id: 'a', at: 0 }) }).pipe(
+          priceAndDedupe({ price }),
+          map((s) => s.kind),
+        ),
+      ).toBe('-e-#', { e: 'event' });
       const boom = (): PricedCost => {
         throw new Error('boom');
       };
@@ -58,7 +73,13 @@ describe('priceAndDedupe (marbles)', () => {
   it('stops on unsubscribe', () => {
     scheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
       const src = cold('-a-b-c-|', { a: turnStart({ id: 'a', at: 0 }), b: turnStart({ id: 'b', at: 1 }), c: turnStart({ id: 'c', at: 2 }) });
-      expectObservable(src.pipe(priceAndDedupe({ price }), map((s) => s.kind)), '^--!').toBe('-e-', { e: 'event' });
+      expectObservable(
+        src.pipe(
+          priceAndDedupe({ price }),
+          map((s) => s.kind),
+        ),
+        '^--!',
+      ).toBe('-e-', { e: 'event' });
       expectSubscriptions(src.subscriptions).toBe('^--!');
     });
   });
@@ -67,11 +88,30 @@ describe('priceAndDedupe (marbles)', () => {
 describe('priceAndDedupe before windowTurns', () => {
   it('gives the windows exactly what they give for the stream without its repeats, out of order included', async () => {
     const base = [
-      turnStart({ id: 'a', at: 0 }), usage('b', 1_000), toolStart({ id: 'c', at: 1_500, toolCallId: 'k', toolName: 'Read' }),
-      toolEnd({ id: 'd', at: 2_000, toolCallId: 'k', toolName: 'Read' }), turnEnd({ id: 'e', at: 3_000 }),
-      turnStart({ id: 'f', at: 100, turn: 't2' }), usage('g', 4_000, 't2'), sessionEnd({ id: 'h', at: 5_000 }),
+      turnStart({ id: 'a', at: 0 }),
+      usage('b', 1_000),
+      toolStart({ id: 'c', at: 1_500, toolCallId: 'k', toolName: 'Read' }),
+      toolEnd({ id: 'd', at: 2_000, toolCallId: 'k', toolName: 'Read' }),
+      turnEnd({ id: 'e', at: 3_000 }),
+      turnStart({ id: 'f', at: 100, turn: 't2' }),
+      usage('g', 4_000, 't2'),
+      sessionEnd({ id: 'h', at: 5_000 }),
     ];
-    const withRepeats = inLogOrder([base[0]!, base[1]!, base[1]!, base[2]!, base[5]!, base[3]!, base[2]!, base[4]!, base[1]!, base[6]!, base[6]!, base[7]!, base[4]!]);
+    const withRepeats = inLogOrder([
+      base[0]!,
+      base[1]!,
+      base[1]!,
+      base[2]!,
+      base[5]!,
+      base[3]!,
+      base[2]!,
+      base[4]!,
+      base[1]!,
+      base[6]!,
+      base[6]!,
+      base[7]!,
+      base[4]!,
+    ]);
     const seen = new Set<string>();
     const clean = withRepeats.filter((l) => {
       const key = `${'turn' in l.event ? l.event.turn : ''}/${l.event.id}`;
@@ -85,15 +125,20 @@ describe('priceAndDedupe before windowTurns', () => {
     assert.deepEqual(strip(await screenedWindows(withRepeats)), strip(expected));
   });
 
-  it('holds a turn\'s ids as long as the windows hold the turn: a repeat after release is late, never a revision', async () => {
+  it("holds a turn's ids as long as the windows hold the turn: a repeat after release is late, never a revision", async () => {
     const timing = { turnIdleTimeoutMs: 1_000, graceMs: 1_000, sweepIntervalMs: 100 };
     const events = inLogOrder([
-      turnStart({ id: 'a', at: 0 }), usage('b', 100), turnEnd({ id: 'c', at: 200 }),
+      turnStart({ id: 'a', at: 0 }),
+      usage('b', 100),
+      turnEnd({ id: 'c', at: 200 }),
       usage('b', 100), // a repeat within grace: dropped, no revision
       turnStart({ id: 'x', at: 50_000, turn: 't9' }), // moves the watermark far past the grace
       usage('b', 100), // a repeat after the turn was released: late, as the windows have always said
     ]);
     const out = await screenedWindows(events, timing);
-    assert.deepEqual(out.map((o) => (o.kind === 'turn' ? `turn ${o.aggregate.turn} r${o.aggregate.revision}` : o.kind)), ['turn t1 r0', 'late']);
+    assert.deepEqual(
+      out.map((o) => (o.kind === 'turn' ? `turn ${o.aggregate.turn} r${o.aggregate.revision}` : o.kind)),
+      ['turn t1 r0', 'late'],
+    );
   });
 });

@@ -11,13 +11,30 @@ import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { windowTurns } from '../../src/streams/window-turns.ts';
 import { T0, inLogOrder, llmUsage, roundCosts, sessionEnd, toolEnd, toolStart, turnEnd, turnStart } from './make-events.ts';
 
-type Totals = Pick<TurnAggregate, 'llmCalls' | 'toolCalls' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'cost' | 'errors'>;
+type Totals = Pick<
+  TurnAggregate,
+  'llmCalls' | 'toolCalls' | 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'reasoningTokens' | 'cost' | 'errors'
+>;
 
 /** A hand-built aggregate: only the fields roll-ups read matter, the rest is filler. */
 function aggregate(session: string, turn: string, revision: number, startMs: number, endMs: number, totals: Totals, supersedes?: TurnAggregate): TurnAggregate {
   return {
-    session, turn, revision, status: 'completed', startMs, endMs, durationMs: endMs - startMs, toolNames: [], models: [], llm: [], tools: [],
-    firstEventId: `${turn}-first`, lastEventId: `${turn}-last`, eventCount: 1, closedAtPos: 1, ...totals,
+    session,
+    turn,
+    revision,
+    status: 'completed',
+    startMs,
+    endMs,
+    durationMs: endMs - startMs,
+    toolNames: [],
+    models: [],
+    llm: [],
+    tools: [],
+    firstEventId: `${turn}-first`,
+    lastEventId: `${turn}-last`,
+    eventCount: 1,
+    closedAtPos: 1,
+    ...totals,
     ...(supersedes === undefined ? {} : { supersedes }),
   };
 }
@@ -25,21 +42,94 @@ const plain = ({ supersedes: _s, ...a }: TurnAggregate): TurnAggregate => a;
 
 // Costs are binary fractions (0.25, 0.375, 0.5), so differences are exact.
 const a0 = aggregate('s1', 't1', 0, T0, T0 + 1000, {
-  llmCalls: 2, toolCalls: 1, inputTokens: 100, outputTokens: 50, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.25, errors: 0,
+  llmCalls: 2,
+  toolCalls: 1,
+  inputTokens: 100,
+  outputTokens: 50,
+  cacheReadTokens: 10,
+  cacheWriteTokens: 5,
+  reasoningTokens: 2,
+  cost: 0.25,
+  errors: 0,
 });
-const a1 = aggregate('s1', 't1', 1, T0, T0 + 1500, {
-  llmCalls: 3, toolCalls: 1, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1,
-}, a0);
-const a2 = aggregate('s1', 't1', 2, T0, T0 + 1800, {
-  llmCalls: 3, toolCalls: 2, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1,
-}, plain(a1));
+const a1 = aggregate(
+  's1',
+  't1',
+  1,
+  T0,
+  T0 + 1500,
+  {
+    llmCalls: 3,
+    toolCalls: 1,
+    inputTokens: 160,
+    outputTokens: 70,
+    cacheReadTokens: 10,
+    cacheWriteTokens: 5,
+    reasoningTokens: 2,
+    cost: 0.375,
+    errors: 1,
+  },
+  a0,
+);
+const a2 = aggregate(
+  's1',
+  't1',
+  2,
+  T0,
+  T0 + 1800,
+  {
+    llmCalls: 3,
+    toolCalls: 2,
+    inputTokens: 160,
+    outputTokens: 70,
+    cacheReadTokens: 10,
+    cacheWriteTokens: 5,
+    reasoningTokens: 2,
+    cost: 0.375,
+    errors: 1,
+  },
+  plain(a1),
+);
 const b0 = aggregate('s2', 't1', 0, T0 + 200, T0 + 700, {
-  llmCalls: 1, toolCalls: 0, inputTokens: 40, outputTokens: 4, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0.5, errors: 0,
+  llmCalls: 1,
+  toolCalls: 0,
+  inputTokens: 40,
+  outputTokens: 4,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+  cost: 0.5,
+  errors: 0,
 });
 
-const zero = { turns: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0, errors: 0 };
+const zero = {
+  turns: 0,
+  llmCalls: 0,
+  toolCalls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+  reasoningTokens: 0,
+  cost: 0,
+  errors: 0,
+};
 // First close: the whole turn, turns 1.
-const x: SessionDelta = { ...zero, session: 's1', turns: 1, llmCalls: 2, toolCalls: 1, inputTokens: 100, outputTokens: 50, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.25, firstMs: T0, lastMs: T0 + 1000 };
+const x: SessionDelta = {
+  ...zero,
+  session: 's1',
+  turns: 1,
+  llmCalls: 2,
+  toolCalls: 1,
+  inputTokens: 100,
+  outputTokens: 50,
+  cacheReadTokens: 10,
+  cacheWriteTokens: 5,
+  reasoningTokens: 2,
+  cost: 0.25,
+  firstMs: T0,
+  lastMs: T0 + 1000,
+};
 // Revision 1 − revision 0: llm 3−2, input 160−100, output 70−50, cost 0.375−0.25, errors 1−0; turns 0.
 const y: SessionDelta = { ...zero, session: 's1', llmCalls: 1, inputTokens: 60, outputTokens: 20, cost: 0.125, errors: 1, firstMs: T0, lastMs: T0 + 1500 };
 // Revision 2 − revision 1: one more tool call.
@@ -103,10 +193,32 @@ describe('rollUpSessions (marbles)', () => {
 describe('rollUpSessions totals', () => {
   it('sums to the latest revision of each turn, whatever the interleaving of sessions', async () => {
     const expected = new Map<string, SessionTotals>([
-      ['s1', { ...zero, turns: 1, llmCalls: 3, toolCalls: 2, inputTokens: 160, outputTokens: 70, cacheReadTokens: 10, cacheWriteTokens: 5, reasoningTokens: 2, cost: 0.375, errors: 1, firstMs: T0, lastMs: T0 + 1800 }],
+      [
+        's1',
+        {
+          ...zero,
+          turns: 1,
+          llmCalls: 3,
+          toolCalls: 2,
+          inputTokens: 160,
+          outputTokens: 70,
+          cacheReadTokens: 10,
+          cacheWriteTokens: 5,
+          reasoningTokens: 2,
+          cost: 0.375,
+          errors: 1,
+          firstMs: T0,
+          lastMs: T0 + 1800,
+        },
+      ],
       ['s2', { ...zero, turns: 1, llmCalls: 1, inputTokens: 40, outputTokens: 4, cost: 0.5, firstMs: T0 + 200, lastMs: T0 + 700 }],
     ]);
-    for (const order of [[a0, a1, a2, b0], [b0, a0, a1, a2], [a0, b0, a1, a2], [a0, a1, b0, a2]]) {
+    for (const order of [
+      [a0, a1, a2, b0],
+      [b0, a0, a1, a2],
+      [a0, b0, a1, a2],
+      [a0, a1, b0, a2],
+    ]) {
       assert.deepStrictEqual(sumBySession(await collect(from(order))), expected);
     }
   });
@@ -136,11 +248,15 @@ describe('rollUpSessions totals', () => {
       toolEnd({ id: 'e12', at: 3700, turn: 't2', toolCallId: 'c1', toolName: 'grep' }),
       turnEnd({ id: 'e13', at: 4000, turn: 't2' }),
     ]);
-    const ds = roundCosts(await collect(from(log).pipe(
-      windowTurns({ price }),
-      filter((o) => o.kind === 'turn'),
-      map((o) => o.aggregate),
-    )));
+    const ds = roundCosts(
+      await collect(
+        from(log).pipe(
+          windowTurns({ price }),
+          filter((o) => o.kind === 'turn'),
+          map((o) => o.aggregate),
+        ),
+      ),
+    );
     assert.deepStrictEqual(ds, [
       { ...zero, session: 's2', turns: 1, llmCalls: 1, inputTokens: 10_000, outputTokens: 1000, cost: 0.015, firstMs: T0 + 100, lastMs: T0 + 500 },
       { ...zero, session: 's1', turns: 1, llmCalls: 1, inputTokens: 1000, outputTokens: 100, cost: 0.0045, firstMs: T0, lastMs: T0 + 2000 },

@@ -8,8 +8,18 @@ import { parseBudgetRules } from '../../src/streams/budget-rule.ts';
 import { DURATION_EXAMPLES, parseDuration } from '../../src/units/parse-duration.ts';
 
 const GOOD: [string | number, number][] = [
-  ['250ms', 250], ['30s', 30_000], ['10m', 600_000], ['1h', 3_600_000], ['1d', 86_400_000], ['1.5h', 5_400_000],
-  ['0.5d', 43_200_000], ['600000', 600_000], [' 2 M ', 120_000], ['1D', 86_400_000], [90_000, 90_000], [0, 0],
+  ['250ms', 250],
+  ['30s', 30_000],
+  ['10m', 600_000],
+  ['1h', 3_600_000],
+  ['1d', 86_400_000],
+  ['1.5h', 5_400_000],
+  ['0.5d', 43_200_000],
+  ['600000', 600_000],
+  [' 2 M ', 120_000],
+  ['1D', 86_400_000],
+  [90_000, 90_000],
+  [0, 0],
 ];
 const BAD: (string | number)[] = ['', 'soon', '-5s', '1e3', '5 minutes', '1h30m', '2w', '.5s', '1.s', -1, Number.NaN, Number.POSITIVE_INFINITY];
 

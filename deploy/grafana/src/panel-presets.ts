@@ -84,7 +84,13 @@ export function timeseries(title: string, description: string, { stack = false, 
     .spanNulls(false)
     .stacking(new StackingConfigBuilder().mode(stack ? StackingMode.Normal : StackingMode.None).group('A'))
     .thresholdsStyle(new GraphThresholdsStyleConfigBuilder().mode(lines === undefined ? GraphThresholdsStyleMode.Off : GraphThresholdsStyleMode.Line))
-    .legend(new VizLegendOptionsBuilder().displayMode(LegendDisplayMode.Table).placement(LegendPlacement.Bottom).showLegend(true).calcs(['mean', 'max', 'lastNotNull']))
+    .legend(
+      new VizLegendOptionsBuilder()
+        .displayMode(LegendDisplayMode.Table)
+        .placement(LegendPlacement.Bottom)
+        .showLegend(true)
+        .calcs(['mean', 'max', 'lastNotNull']),
+    )
     .tooltip(new VizTooltipOptionsBuilder().mode(TooltipDisplayMode.Multi).sort(SortOrder.Descending));
 }
 

@@ -21,7 +21,12 @@ export interface EventSink {
 }
 
 export function addResults(a: SendResult, b: SendResult): SendResult {
-  return { accepted: a.accepted + b.accepted, duplicate: a.duplicate + b.duplicate, rejected: a.rejected + b.rejected, rejections: [...a.rejections, ...b.rejections] };
+  return {
+    accepted: a.accepted + b.accepted,
+    duplicate: a.duplicate + b.duplicate,
+    rejected: a.rejected + b.rejected,
+    rejections: [...a.rejections, ...b.rejections],
+  };
 }
 
 export const NO_RESULTS: SendResult = { accepted: 0, duplicate: 0, rejected: 0, rejections: [] };

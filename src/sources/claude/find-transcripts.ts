@@ -1,4 +1,4 @@
-import { readdirSync, statSync } from 'node:fs';
+import { type Dirent, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** What a transcript's path says about it (Claude Code's layout); the lines may say more. */
@@ -32,7 +32,13 @@ export function describeTranscriptPath(path: string): TranscriptPathInfo {
     };
   }
   const project = basename(dir);
-  return { path, session: UUID.test(stem) ? stem : undefined, subagentFile: false, agentId: undefined, project: PROJECT_DIR.test(project) ? project : undefined };
+  return {
+    path,
+    session: UUID.test(stem) ? stem : undefined,
+    subagentFile: false,
+    agentId: undefined,
+    project: PROJECT_DIR.test(project) ? project : undefined,
+  };
 }
 
 /**
@@ -52,7 +58,7 @@ export function findTranscripts(root: string): { files: string[]; errors: { path
   }
   if (rootIsFile) return { files: [root], errors };
   const walk = (dir: string): void => {
-    let entries;
+    let entries: Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (error) {

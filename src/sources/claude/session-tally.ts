@@ -40,7 +40,21 @@ export class SessionTallies {
     this.seen.add(event.id);
     let t = this.bySession.get(event.session);
     if (t === undefined) {
-      t = { session: event.session, project: undefined, turns: 0, llmCalls: 0, toolCalls: 0, inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, cost: 0, unpricedModels: new Set(), firstMs: timeMs, lastMs: timeMs };
+      t = {
+        session: event.session,
+        project: undefined,
+        turns: 0,
+        llmCalls: 0,
+        toolCalls: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        cacheReadTokens: 0,
+        cacheWriteTokens: 0,
+        cost: 0,
+        unpricedModels: new Set(),
+        firstMs: timeMs,
+        lastMs: timeMs,
+      };
       this.bySession.set(event.session, t);
     }
     t.firstMs = Math.min(t.firstMs, timeMs);

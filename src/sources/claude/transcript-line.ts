@@ -55,15 +55,7 @@ export interface TranscriptUsage {
  * subagent messages, which are imported from the subagent's own file —, file snapshots, titles…).
  * Recognised and passed over without counting them as skipped; any other type is `unknown_type`.
  */
-const IGNORED_TYPES: ReadonlySet<string> = new Set([
-  'summary',
-  'progress',
-  'file-history-snapshot',
-  'queue-operation',
-  'custom-title',
-  'agent-name',
-  'tag',
-]);
+const IGNORED_TYPES: ReadonlySet<string> = new Set(['summary', 'progress', 'file-history-snapshot', 'queue-operation', 'custom-title', 'agent-name', 'tag']);
 
 export type ParsedLine =
   | { readonly kind: 'line'; readonly line: TranscriptLine; readonly timeMs: number }

@@ -87,7 +87,12 @@ function tokensOf(usage: TranscriptUsage | undefined): Tokens | undefined {
   const input = count(usage.input_tokens);
   const output = count(usage.output_tokens);
   if (input === undefined || output === undefined) return undefined;
-  const t: Tokens = { inputTokens: input, outputTokens: output, cacheReadTokens: count(usage.cache_read_input_tokens) ?? 0, cacheWriteTokens: count(usage.cache_creation_input_tokens) ?? 0 };
+  const t: Tokens = {
+    inputTokens: input,
+    outputTokens: output,
+    cacheReadTokens: count(usage.cache_read_input_tokens) ?? 0,
+    cacheWriteTokens: count(usage.cache_creation_input_tokens) ?? 0,
+  };
   const split = usage.cache_creation;
   if (typeof split === 'object' && split !== null) {
     t.cacheWrite5mTokens = count(split.ephemeral_5m_input_tokens) ?? 0;
@@ -186,7 +191,17 @@ export class TranscriptMapper {
     this.seal();
     if (this.sessionEnded || !this.started || this.o.subagentFile || !Number.isFinite(this.lastMs)) return;
     this.sessionEnded = true;
-    this.emit({ v: 1, id: ids.sessionEnd(this.o.session, this.lastUuid ?? String(this.lastMs)), type: 'session.end', session: this.o.session, time: iso(this.lastMs), reason: 'transcript_idle' }, this.lastMs);
+    this.emit(
+      {
+        v: 1,
+        id: ids.sessionEnd(this.o.session, this.lastUuid ?? String(this.lastMs)),
+        type: 'session.end',
+        session: this.o.session,
+        time: iso(this.lastMs),
+        reason: 'transcript_idle',
+      },
+      this.lastMs,
+    );
   }
 
   private threadKey(line: TranscriptLine): string {
@@ -203,7 +218,15 @@ export class TranscriptMapper {
     let t = this.threads.get(key);
     if (t === undefined) {
       const agent = typeof line.agentId === 'string' ? line.agentId : (this.o.agentId ?? key);
-      t = { attrs: key === MAIN ? undefined : { 'claude.sidechain': true, 'claude.agent': agent }, turn: undefined, ended: undefined, prompt: undefined, call: undefined, lastInputMs: undefined, sent: new Map() };
+      t = {
+        attrs: key === MAIN ? undefined : { 'claude.sidechain': true, 'claude.agent': agent },
+        turn: undefined,
+        ended: undefined,
+        prompt: undefined,
+        call: undefined,
+        lastInputMs: undefined,
+        sent: new Map(),
+      };
       this.threads.set(key, t);
     }
     return t;
@@ -214,9 +237,21 @@ export class TranscriptMapper {
     const attrs: Record<string, string> = {};
     if (this.o.project !== undefined) attrs['claude.project'] = this.o.project;
     if (this.version !== undefined) attrs['claude.version'] = this.version;
-    this.emit({ v: 1, id: ids.sessionStart(this.o.session), type: 'session.start', session: this.o.session, time: iso(timeMs), agent: 'claude-code', ...(Object.keys(attrs).length === 0 ? {} : { attrs }) }, timeMs);
+    this.emit(
+      {
+        v: 1,
+        id: ids.sessionStart(this.o.session),
+        type: 'session.start',
+        session: this.o.session,
+        time: iso(timeMs),
+        agent: 'claude-code',
+        ...(Object.keys(attrs).length === 0 ? {} : { attrs }),
+      },
+      timeMs,
+    );
   }
 
+  // long: one assistant line's cases (synthetic, new call, continued call, tool uses, final answer) in the order Claude Code writes them
   private assistant(t: Thread, line: TranscriptLine, timeMs: number): void {
     const message = line.message;
     if (message?.model === '<synthetic>') {
@@ -246,13 +281,35 @@ export class TranscriptMapper {
     } else {
       this.sendCall(t, false);
       turn = this.openTurn(t, line.uuid ?? `${message.id}`, timeMs).id;
-      t.call = { messageId: message.id, requestId, model: typeof message.model === 'string' && message.model !== '' ? message.model : 'unknown', requestStartMs: t.lastInputMs, tokens, lastMs: timeMs, stopReason, askedForTools };
+      t.call = {
+        messageId: message.id,
+        requestId,
+        model: typeof message.model === 'string' && message.model !== '' ? message.model : 'unknown',
+        requestStartMs: t.lastInputMs,
+        tokens,
+        lastMs: timeMs,
+        stopReason,
+        askedForTools,
+      };
     }
     for (const b of blocks) {
       if (b.type !== 'tool_use' || typeof b.id !== 'string' || this.tools.has(b.id)) continue;
       const name = typeof b.name === 'string' && b.name !== '' ? b.name : 'unknown';
       this.tools.set(b.id, { turn, name, startMs: timeMs, attrs: t.attrs, ended: false });
-      this.emit({ v: 1, id: ids.toolStart(b.id), type: 'tool.start', session: this.o.session, turn, time: iso(timeMs), toolCallId: b.id, toolName: name, ...(t.attrs === undefined ? {} : { attrs: t.attrs }) }, timeMs);
+      this.emit(
+        {
+          v: 1,
+          id: ids.toolStart(b.id),
+          type: 'tool.start',
+          session: this.o.session,
+          turn,
+          time: iso(timeMs),
+          toolCallId: b.id,
+          toolName: name,
+          ...(t.attrs === undefined ? {} : { attrs: t.attrs }),
+        },
+        timeMs,
+      );
       this.touch(t, turn, timeMs);
     }
   }
@@ -270,7 +327,22 @@ export class TranscriptMapper {
         if (call.ended) continue;
         call.ended = true;
         const id = b.tool_use_id!;
-        this.emit({ v: 1, id: ids.toolEnd(id), type: 'tool.end', session: this.o.session, turn: call.turn, time: iso(timeMs), toolCallId: id, toolName: call.name, ...(timeMs >= call.startMs ? { durationMs: timeMs - call.startMs } : {}), ...(b.is_error === true ? { error: true } : {}), ...(call.attrs === undefined ? {} : { attrs: call.attrs }) }, timeMs);
+        this.emit(
+          {
+            v: 1,
+            id: ids.toolEnd(id),
+            type: 'tool.end',
+            session: this.o.session,
+            turn: call.turn,
+            time: iso(timeMs),
+            toolCallId: id,
+            toolName: call.name,
+            ...(timeMs >= call.startMs ? { durationMs: timeMs - call.startMs } : {}),
+            ...(b.is_error === true ? { error: true } : {}),
+            ...(call.attrs === undefined ? {} : { attrs: call.attrs }),
+          },
+          timeMs,
+        );
         this.touch(t, call.turn, timeMs);
       }
     } else if (kind === 'interrupt') {
@@ -305,21 +377,24 @@ export class TranscriptMapper {
     turn.steps++;
     turn.lastStop = c.askedForTools ? 'tool_use' : (c.stopReason ?? 'end_turn');
     const durationMs = c.requestStartMs !== undefined && c.lastMs >= c.requestStartMs ? c.lastMs - c.requestStartMs : undefined;
-    this.emit({
-      v: 1,
-      id: ids.call(c.messageId, c.requestId),
-      type: 'llm.usage',
-      session: this.o.session,
-      turn: turn.id,
-      time: iso(c.lastMs),
-      step: turn.steps,
-      provider: 'anthropic',
-      model: c.model,
-      ...c.tokens,
-      ...(c.stopReason === undefined ? {} : { finishReason: c.stopReason }),
-      ...(durationMs === undefined ? {} : { durationMs }),
-      ...(t.attrs === undefined ? {} : { attrs: t.attrs }),
-    }, c.lastMs);
+    this.emit(
+      {
+        v: 1,
+        id: ids.call(c.messageId, c.requestId),
+        type: 'llm.usage',
+        session: this.o.session,
+        turn: turn.id,
+        time: iso(c.lastMs),
+        step: turn.steps,
+        provider: 'anthropic',
+        model: c.model,
+        ...c.tokens,
+        ...(c.stopReason === undefined ? {} : { finishReason: c.stopReason }),
+        ...(durationMs === undefined ? {} : { durationMs }),
+        ...(t.attrs === undefined ? {} : { attrs: t.attrs }),
+      },
+      c.lastMs,
+    );
     this.touch(t, turn.id, c.lastMs);
     t.sent.set(`${c.messageId}\u0000${c.requestId}`, { turn: turn.id, model: c.model, tokens: { ...c.tokens } });
     if (t.sent.size > RECENT_CALLS) t.sent.delete(t.sent.keys().next().value!);
@@ -331,7 +406,11 @@ export class TranscriptMapper {
    * If sending the call ended its turn (it looked like the final answer), the turn is reopened, so
    * what follows keeps the turn id a one-shot import gives it; the pipeline revises the closed turn.
    */
-  private continued(t: Thread, sent: SentCall, c: { messageId: string; requestId: string; tokens: Tokens; askedForTools: boolean; lineId: string; timeMs: number }): string {
+  private continued(
+    t: Thread,
+    sent: SentCall,
+    c: { messageId: string; requestId: string; tokens: Tokens; askedForTools: boolean; lineId: string; timeMs: number },
+  ): string {
     if (t.turn === undefined && t.prompt === undefined && t.ended?.id === sent.turn) {
       t.turn = t.ended;
       t.ended = undefined;
@@ -347,7 +426,23 @@ export class TranscriptMapper {
     if (!grew) return sent.turn;
     for (const f of TOKEN_FIELDS) if (c.tokens[f] !== undefined) sent.tokens[f] = Math.max(c.tokens[f]!, sent.tokens[f] ?? 0);
     const attrs: Attrs = { ...t.attrs, 'claude.continued': true };
-    this.emit({ v: 1, id: ids.correction(c.messageId, c.requestId, c.lineId), type: 'llm.usage', session: this.o.session, turn: sent.turn, time: iso(c.timeMs), provider: 'anthropic', model: sent.model, inputTokens: 0, outputTokens: 0, ...more, attrs }, c.timeMs);
+    this.emit(
+      {
+        v: 1,
+        id: ids.correction(c.messageId, c.requestId, c.lineId),
+        type: 'llm.usage',
+        session: this.o.session,
+        turn: sent.turn,
+        time: iso(c.timeMs),
+        provider: 'anthropic',
+        model: sent.model,
+        inputTokens: 0,
+        outputTokens: 0,
+        ...more,
+        attrs,
+      },
+      c.timeMs,
+    );
     this.touch(t, sent.turn, c.timeMs);
     return sent.turn;
   }
@@ -357,7 +452,19 @@ export class TranscriptMapper {
     if (turn === undefined) return;
     t.turn = undefined;
     t.ended = turn;
-    this.emit({ v: 1, id: ids.turnEnd(turn.id), type: 'turn.end', session: this.o.session, turn: turn.id, time: iso(turn.lastMs), ...(stopReason === undefined ? {} : { stopReason }), ...(t.attrs === undefined ? {} : { attrs: t.attrs }) }, turn.lastMs);
+    this.emit(
+      {
+        v: 1,
+        id: ids.turnEnd(turn.id),
+        type: 'turn.end',
+        session: this.o.session,
+        turn: turn.id,
+        time: iso(turn.lastMs),
+        ...(stopReason === undefined ? {} : { stopReason }),
+        ...(t.attrs === undefined ? {} : { attrs: t.attrs }),
+      },
+      turn.lastMs,
+    );
   }
 
   /** Moves the end of the thread's open turn to `timeMs` when the event belongs to it. */

@@ -30,7 +30,10 @@ interface CcusageSession {
   totalCost: number;
   modelBreakdowns: { modelName: string; inputTokens: number; outputTokens: number; cacheCreationTokens: number; cacheReadTokens: number; cost: number }[];
 }
-const expected = JSON.parse(readFileSync(new URL('./ccusage-sessions.json', import.meta.url), 'utf8')) as { version: string; ccusage: { sessions: CcusageSession[] } };
+const expected = JSON.parse(readFileSync(new URL('./ccusage-sessions.json', import.meta.url), 'utf8')) as {
+  version: string;
+  ccusage: { sessions: CcusageSession[] };
+};
 
 const prices = createPriceTable();
 
@@ -99,7 +102,11 @@ describe(`import of real Claude Code transcripts: parity with ccusage ${expected
       assert.deepEqual([...byModel.keys()].sort(), cc.modelBreakdowns.map((b) => b.modelName).sort());
       for (const b of cc.modelBreakdowns) {
         const x = byModel.get(b.modelName)!;
-        assert.deepEqual({ input: x.input, output: x.output, cacheRead: x.cacheRead, cacheWrite: x.cacheWrite }, { input: b.inputTokens, output: b.outputTokens, cacheRead: b.cacheReadTokens, cacheWrite: b.cacheCreationTokens }, b.modelName);
+        assert.deepEqual(
+          { input: x.input, output: x.output, cacheRead: x.cacheRead, cacheWrite: x.cacheWrite },
+          { input: b.inputTokens, output: b.outputTokens, cacheRead: b.cacheReadTokens, cacheWrite: b.cacheCreationTokens },
+          b.modelName,
+        );
         assert.ok(Math.abs(x.cost - b.cost) < 0.0001, `${b.modelName}: ${x.cost} vs ${b.cost}`);
       }
     });
@@ -121,7 +128,11 @@ describe(`import of real Claude Code transcripts: parity with ccusage ${expected
   });
 
   it('matches SOURCES.md: the spotter compaction subagent (output 8 is what the file holds), attributed to its parent session', async () => {
-    const turn = [...first.aggregates.values()].find((t) => t.session === '4d5611e5-241a-462a-8d15-5122611a9569' && t.llm.some((c) => c.eventId === 'claude:call:msg_013a13makKr7N19Xg6cuFoeK:req_011CY4okeNwhQs1MrQfrJFKH'));
+    const turn = [...first.aggregates.values()].find(
+      (t) =>
+        t.session === '4d5611e5-241a-462a-8d15-5122611a9569' &&
+        t.llm.some((c) => c.eventId === 'claude:call:msg_013a13makKr7N19Xg6cuFoeK:req_011CY4okeNwhQs1MrQfrJFKH'),
+    );
     assert.ok(turn, 'the compaction call is in a turn of the parent session');
     assert.equal(turn.llmCalls, 1);
     const call = turn.llm[0]!;
@@ -133,7 +144,9 @@ describe(`import of real Claude Code transcripts: parity with ccusage ${expected
     // Independently of the importer: tool_use names between typed prompts, in file order.
     const expectedTurns: string[][] = [];
     let errors = 0;
-    for (const line of readFileSync(claudeParser, 'utf8').split('\n').filter((l) => l !== '')) {
+    for (const line of readFileSync(claudeParser, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '')) {
       const o = JSON.parse(line) as { type: string; isMeta?: boolean; message?: { content?: unknown } };
       const content = o.message?.content;
       if (o.type === 'user' && !o.isMeta && typeof content === 'string' && !content.startsWith('<bash-')) expectedTurns.push([]);
@@ -144,8 +157,14 @@ describe(`import of real Claude Code transcripts: parity with ccusage ${expected
       }
     }
     const turns = await first.turns('3a7770b4-aba3-46dd-b677-8fc2d71d4e06');
-    assert.deepEqual(turns.map((t) => t.toolNames), expectedTurns);
-    assert.deepEqual(turns.map((t) => t.status), turns.map(() => 'completed'));
+    assert.deepEqual(
+      turns.map((t) => t.toolNames),
+      expectedTurns,
+    );
+    assert.deepEqual(
+      turns.map((t) => t.status),
+      turns.map(() => 'completed'),
+    );
     assert.equal(first.totals.get('3a7770b4-aba3-46dd-b677-8fc2d71d4e06')!.errors, errors);
     assert.equal(errors, 15);
   });

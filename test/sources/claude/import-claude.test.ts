@@ -9,7 +9,9 @@ import { importClaude } from '../../../src/sources/claude/import-claude.ts';
 import type { OutgoingEvent } from '../../../src/sources/claude/mapped-event.ts';
 
 const fixture = fileURLToPath(new URL('../../../../shared/fixtures/external/claude-parser-3a7770b4.jsonl', import.meta.url));
-const lines = readFileSync(fixture, 'utf8').split('\n').filter((l) => l !== '');
+const lines = readFileSync(fixture, 'utf8')
+  .split('\n')
+  .filter((l) => l !== '');
 const SESSION = '3a7770b4-aba3-46dd-b677-8fc2d71d4e06';
 
 function memorySink(): EventSink & { events: OutgoingEvent[] } {
@@ -59,7 +61,10 @@ describe('importClaude', () => {
     const sink = memorySink();
     const r = await importClaude({ roots: [file], sink });
     assert.deepEqual(Object.fromEntries(r.stats.skipped), {});
-    assert.deepEqual(sink.events.filter((e) => e.type === 'llm.usage').map((e) => (e as { outputTokens: number }).outputTokens), [98]);
+    assert.deepEqual(
+      sink.events.filter((e) => e.type === 'llm.usage').map((e) => (e as { outputTokens: number }).outputTokens),
+      [98],
+    );
   });
 
   it('leaves the last call and turn of a live transcript for later, and ends a quiet one', async () => {
@@ -70,15 +75,24 @@ describe('importClaude', () => {
     const r1 = await importClaude({ roots: [file], sink: live, nowMs: lastLineMs + 60_000 });
     assert.equal(r1.activeFiles, 1);
     assert.equal(live.events.filter((e) => e.type === 'llm.usage').length, 6, 'the 7th call may still be streaming');
-    assert.deepEqual(live.events.filter((e) => e.type.endsWith('.end') && e.type !== 'tool.end'), []);
+    assert.deepEqual(
+      live.events.filter((e) => e.type.endsWith('.end') && e.type !== 'tool.end'),
+      [],
+    );
 
     const quiet = memorySink();
     const r2 = await importClaude({ roots: [file], sink: quiet, nowMs: lastLineMs + 11 * 60_000 });
     assert.equal(r2.activeFiles, 0);
     assert.equal(quiet.events.filter((e) => e.type === 'llm.usage').length, 7);
-    assert.deepEqual(quiet.events.slice(-2).map((e) => e.type), ['turn.end', 'session.end']);
+    assert.deepEqual(
+      quiet.events.slice(-2).map((e) => e.type),
+      ['turn.end', 'session.end'],
+    );
     const ids = new Set(quiet.events.map((e) => e.id));
-    assert.ok(live.events.every((e) => ids.has(e.id)), 'the later import repeats every id of the earlier one: they are deduplicated');
+    assert.ok(
+      live.events.every((e) => ids.has(e.id)),
+      'the later import repeats every id of the earlier one: they are deduplicated',
+    );
   });
 
   it('sends events of all files in event-time order', async () => {

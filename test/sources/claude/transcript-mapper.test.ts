@@ -8,8 +8,18 @@ import { TranscriptMapper, type TranscriptMapperOptions } from '../../../src/sou
 /** Builds transcript lines the way Claude Code writes them (only the fields the importer reads). */
 let clock = Date.parse('2026-03-01T10:00:00.000Z');
 let n = 0;
-const at = (): string => new Date((clock += 1000)).toISOString();
-const prompt = (text: string, extra: Record<string, unknown> = {}) => ({ type: 'user', uuid: `u${++n}`, timestamp: at(), sessionId: 's-1', message: { role: 'user', content: text }, ...extra });
+const at = (): string => {
+  clock += 1000;
+  return new Date(clock).toISOString();
+};
+const prompt = (text: string, extra: Record<string, unknown> = {}) => ({
+  type: 'user',
+  uuid: `u${++n}`,
+  timestamp: at(),
+  sessionId: 's-1',
+  message: { role: 'user', content: text },
+  ...extra,
+});
 const usage = (input: number, output: number, cw = 0, cr = 0, split?: [number, number]) => ({
   input_tokens: input,
   output_tokens: output,
@@ -28,7 +38,14 @@ const assistant = (msg: string, req: string, blocks: Record<string, unknown>[], 
 });
 const text = (t: string) => ({ type: 'text', text: t });
 const toolUse = (id: string, name: string) => ({ type: 'tool_use', id, name, input: { command: 'rm -rf secret-dir' } });
-const toolResult = (id: string, isError = false, extra: Record<string, unknown> = {}) => ({ type: 'user', uuid: `r${++n}`, timestamp: at(), sessionId: 's-1', message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: 'secret output', is_error: isError }] }, ...extra });
+const toolResult = (id: string, isError = false, extra: Record<string, unknown> = {}) => ({
+  type: 'user',
+  uuid: `r${++n}`,
+  timestamp: at(),
+  sessionId: 's-1',
+  message: { role: 'user', content: [{ type: 'tool_result', tool_use_id: id, content: 'secret output', is_error: isError }] },
+  ...extra,
+});
 
 function map(lines: object[], options: Partial<TranscriptMapperOptions> = {}, end: 'seal' | 'finish' | 'none' = 'finish') {
   const stats = new ImportStats();
@@ -43,7 +60,8 @@ function map(lines: object[], options: Partial<TranscriptMapperOptions> = {}, en
   return { events: m.drain().map((e) => e.event), stats, mapper: m };
 }
 
-const ofType = <T extends OutgoingEvent['type']>(events: OutgoingEvent[], type: T) => events.filter((e): e is Extract<OutgoingEvent, { type: T }> => e.type === type);
+const ofType = <T extends OutgoingEvent['type']>(events: OutgoingEvent[], type: T) =>
+  events.filter((e): e is Extract<OutgoingEvent, { type: T }> => e.type === type);
 
 describe('TranscriptMapper', () => {
   it('counts each API call once, with the usage of its LAST line (earlier lines hold a streaming placeholder)', () => {
@@ -57,7 +75,18 @@ describe('TranscriptMapper', () => {
     const calls = ofType(events, 'llm.usage');
     assert.equal(calls.length, 2);
     assert.deepEqual(
-      calls.map((c) => [c.id, c.inputTokens, c.outputTokens, c.cacheWriteTokens, c.cacheWrite5mTokens, c.cacheWrite1hTokens, c.cacheReadTokens, c.step, c.provider, c.model]),
+      calls.map((c) => [
+        c.id,
+        c.inputTokens,
+        c.outputTokens,
+        c.cacheWriteTokens,
+        c.cacheWrite5mTokens,
+        c.cacheWrite1hTokens,
+        c.cacheReadTokens,
+        c.step,
+        c.provider,
+        c.model,
+      ]),
       [
         ['claude:call:msg_1:req_1', 3, 98, 3628, 3628, 0, 11506, 1, 'anthropic', 'claude-sonnet-4-5-20250929'],
         ['claude:call:msg_2:req_2', 6, 24, 122, 100, 22, 15134, 2, 'anthropic', 'claude-sonnet-4-5-20250929'],
@@ -84,15 +113,36 @@ describe('TranscriptMapper', () => {
     const starts = ofType(events, 'turn.start');
     const ends = ofType(events, 'turn.end');
     assert.equal(starts.length, 2);
-    assert.deepEqual(ends.map((e) => [e.turn, e.stopReason]), [[starts[0]!.turn, 'interrupted'], [starts[1]!.turn, 'end_turn']]);
-    assert.deepEqual(ofType(events, 'tool.start').map((e) => [e.turn, e.toolName]), [[starts[0]!.turn, 'Read'], [starts[0]!.turn, 'Bash']]);
-    assert.deepEqual(ofType(events, 'tool.end').map((e) => [e.toolCallId, e.error, typeof e.durationMs]), [['t1', undefined, 'number'], ['t2', true, 'number']]);
+    assert.deepEqual(
+      ends.map((e) => [e.turn, e.stopReason]),
+      [
+        [starts[0]!.turn, 'interrupted'],
+        [starts[1]!.turn, 'end_turn'],
+      ],
+    );
+    assert.deepEqual(
+      ofType(events, 'tool.start').map((e) => [e.turn, e.toolName]),
+      [
+        [starts[0]!.turn, 'Read'],
+        [starts[0]!.turn, 'Bash'],
+      ],
+    );
+    assert.deepEqual(
+      ofType(events, 'tool.end').map((e) => [e.toolCallId, e.error, typeof e.durationMs]),
+      [
+        ['t1', undefined, 'number'],
+        ['t2', true, 'number'],
+      ],
+    );
     assert.equal(starts[1]!.turn, `u${n - 1}`, 'the turn id is the uuid of the prompt line that opened it');
   });
 
   it('starts the session at its first line and ends it when finished; a turn ends at its final answer', () => {
     const { events } = map([prompt('hi'), assistant('m1', 'r1', [text('hello')], usage(1, 2))], { project: '-home-a-proj' });
-    assert.deepEqual(events.map((e) => e.type), ['session.start', 'turn.start', 'llm.usage', 'turn.end', 'session.end']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['session.start', 'turn.start', 'llm.usage', 'turn.end', 'session.end'],
+    );
     const start = events[0] as Extract<OutgoingEvent, { type: 'session.start' }>;
     assert.equal(start.agent, 'claude-code');
     assert.deepEqual(start.attrs, { 'claude.project': '-home-a-proj' });
@@ -100,9 +150,15 @@ describe('TranscriptMapper', () => {
 
   it('keeps a pending call (and its open turn) until a later line or seal(): its last line may still be coming', () => {
     const { events, mapper } = map([prompt('go'), assistant('m1', 'r1', [text('x')], usage(1, 2))], {}, 'none');
-    assert.deepEqual(events.map((e) => e.type), ['session.start', 'turn.start']);
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['session.start', 'turn.start'],
+    );
     mapper.seal();
-    assert.deepEqual(mapper.drain().map((e) => e.event.type), ['llm.usage', 'turn.end']);
+    assert.deepEqual(
+      mapper.drain().map((e) => e.event.type),
+      ['llm.usage', 'turn.end'],
+    );
   });
 
   it('a later line of a call already sent becomes a continuation with the growth, and reopens the turn it ended', () => {
@@ -122,13 +178,23 @@ describe('TranscriptMapper', () => {
     m.seal();
     const events = m.drain().map((e) => e.event);
     const calls = ofType(events, 'llm.usage');
-    assert.deepEqual(calls.map((c) => [c.outputTokens, c.inputTokens, c.cacheWriteTokens, c.attrs?.['claude.continued'] ?? false, c.turn]), [
-      [3, 5, 100, false, `u${p}`],
-      [397, 0, 0, true, `u${p}`],
-      [7, 1, 0, false, `u${p}`],
-    ]);
-    assert.deepEqual(ofType(events, 'turn.end').map((e) => e.id), [`claude:turn:u${p}:end`, `claude:turn:u${p}:end`], 'the second end repeats the id: dropped as a duplicate');
-    assert.deepEqual(ofType(events, 'tool.start').map((e) => e.turn), [`u${p}`]);
+    assert.deepEqual(
+      calls.map((c) => [c.outputTokens, c.inputTokens, c.cacheWriteTokens, c.attrs?.['claude.continued'] ?? false, c.turn]),
+      [
+        [3, 5, 100, false, `u${p}`],
+        [397, 0, 0, true, `u${p}`],
+        [7, 1, 0, false, `u${p}`],
+      ],
+    );
+    assert.deepEqual(
+      ofType(events, 'turn.end').map((e) => e.id),
+      [`claude:turn:u${p}:end`, `claude:turn:u${p}:end`],
+      'the second end repeats the id: dropped as a duplicate',
+    );
+    assert.deepEqual(
+      ofType(events, 'tool.start').map((e) => e.turn),
+      [`u${p}`],
+    );
   });
 
   it('attributes subagent work to the parent session, in marked turns of its own', () => {
@@ -143,7 +209,11 @@ describe('TranscriptMapper', () => {
       { session: 'parent-1', subagentFile: true, agentId: 'from-path' },
     );
     // In emission order: a call is sent once the next one shows it complete (the import sorts by time).
-    assert.deepEqual(events.map((e) => e.type), ['turn.start', 'tool.start', 'tool.end', 'llm.usage', 'llm.usage', 'turn.end'], 'no session.start/end from a subagent file');
+    assert.deepEqual(
+      events.map((e) => e.type),
+      ['turn.start', 'tool.start', 'tool.end', 'llm.usage', 'llm.usage', 'turn.end'],
+      'no session.start/end from a subagent file',
+    );
     for (const e of events) {
       assert.equal(e.session, 'parent-1');
       assert.equal(e.attrs?.['claude.sidechain'], true, e.type);
@@ -167,15 +237,37 @@ describe('TranscriptMapper', () => {
       assistant('m9', 'r9', [text('both done')], usage(4, 4)),
     ]);
     const starts = ofType(events, 'turn.start');
-    assert.deepEqual(starts.map((s) => [s.turn, s.attrs?.['claude.agent'] ?? 'main']), [[main.uuid, 'main'], [a1.uuid, a1.uuid], [b1.uuid, b1.uuid]]);
-    assert.deepEqual(ofType(events, 'llm.usage').map((c) => [c.turn, c.inputTokens]).sort((x, y) => x[1]! < y[1]! ? -1 : 1), [[starts[0]!.turn, 1], [a1.uuid, 2], [b1.uuid, 3], [starts[0]!.turn, 4]]);
+    assert.deepEqual(
+      starts.map((s) => [s.turn, s.attrs?.['claude.agent'] ?? 'main']),
+      [
+        [main.uuid, 'main'],
+        [a1.uuid, a1.uuid],
+        [b1.uuid, b1.uuid],
+      ],
+    );
+    assert.deepEqual(
+      ofType(events, 'llm.usage')
+        .map((c) => [c.turn, c.inputTokens])
+        .sort((x, y) => (x[1]! < y[1]! ? -1 : 1)),
+      [
+        [starts[0]!.turn, 1],
+        [a1.uuid, 2],
+        [b1.uuid, 3],
+        [starts[0]!.turn, 4],
+      ],
+    );
   });
 
   it('counts what it cannot use and goes on', () => {
     const { events, stats } = map([
       prompt('go'),
       { type: 'assistant', uuid: 'x1', timestamp: at(), message: { id: 'm0', model: 'claude-opus-4-6', content: [] } },
-      { type: 'assistant', uuid: 'x2', timestamp: at(), message: { id: 'm0b', model: '<synthetic>', content: [text('No response requested.')], usage: usage(0, 0) } },
+      {
+        type: 'assistant',
+        uuid: 'x2',
+        timestamp: at(),
+        message: { id: 'm0b', model: '<synthetic>', content: [text('No response requested.')], usage: usage(0, 0) },
+      },
       { type: 'assistant', uuid: 'x3', message: { id: 'm0c', model: 'claude-opus-4-6', usage: usage(1, 1) } },
       { type: 'mystery-record', timestamp: at() },
       { type: 'progress', timestamp: at(), data: { message: { type: 'assistant', message: { usage: usage(9, 9) } } } },
@@ -202,6 +294,16 @@ describe('TranscriptMapper', () => {
     const first = map(lines, { session: 's-1' }).events.map((e) => e.id);
     const again = map(lines, { session: 's-1' }).events.map((e) => e.id);
     assert.deepEqual(first, again);
-    assert.deepEqual(first.filter((id) => !id.startsWith('claude:session:')), [`claude:turn:${lines[0]!.uuid}:start`, 'claude:tool:t1:start', 'claude:tool:t1:end', 'claude:call:m1:r1', 'claude:call:m2:r2', `claude:turn:${lines[0]!.uuid}:end`]);
+    assert.deepEqual(
+      first.filter((id) => !id.startsWith('claude:session:')),
+      [
+        `claude:turn:${lines[0]!.uuid}:start`,
+        'claude:tool:t1:start',
+        'claude:tool:t1:end',
+        'claude:call:m1:r1',
+        'claude:call:m2:r2',
+        `claude:turn:${lines[0]!.uuid}:end`,
+      ],
+    );
   });
 });
