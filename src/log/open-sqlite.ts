@@ -38,7 +38,9 @@ export function openSqlite({ dataDir, sync = 'normal', writable = false }: { dat
     db.exec(
       `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;`,
     );
-    db.exec('PRAGMA quick_check(1)');
+    // Reads the header and the schema page only (a non-SQLite file fails here): a quick_check would
+    // read every page, a start-up cost that grows with history.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
     if (writable) probeWritable(db);
     return db;
   } catch (error) {

@@ -1,4 +1,5 @@
 import { TURN_SCOPED_TYPES, type StepEvent } from '../events/step-event.ts';
+import { checkJsonValue } from '../events/check-json-value.ts';
 import { unreadable } from '../log/unreadable-event.ts';
 
 /**
@@ -57,20 +58,10 @@ export function screenLoggedEvent(event: StepEvent): string | undefined {
 
 /** Depth and finiteness of a JSON value, without recursion (the point is values too deep for it). */
 function screenValue(root: unknown): string | undefined {
-  const stack: { value: unknown; depth: number }[] = [{ value: root, depth: 1 }];
-  while (stack.length > 0) {
-    const { value, depth } = stack.pop()!;
-    if (typeof value === 'number') {
-      if (!Number.isFinite(value)) return `a non-finite number (${value})`;
-      continue;
-    }
-    if (value === null || typeof value !== 'object') continue;
-    if (depth > MAX_PROCESSED_DEPTH) return `JSON nested deeper than ${MAX_PROCESSED_DEPTH} levels`;
-    const children = Array.isArray(value) ? value : Object.values(value);
-    for (const child of children)
-      if (child !== null && (typeof child === 'object' || typeof child === 'number')) stack.push({ value: child, depth: depth + 1 });
-  }
-  return undefined;
+  // The shared walker: allocation-free when the value is clean (nearly always), paths only when not.
+  const breach = checkJsonValue(root, MAX_PROCESSED_DEPTH);
+  if (breach === undefined) return undefined;
+  return breach.kind === 'too_deep' ? `JSON nested deeper than ${MAX_PROCESSED_DEPTH} levels (at ${breach.path})` : `a non-finite number (at ${breach.path})`;
 }
 
 /** First non-finite number in a (shallow or deep) value, as a message; for what is about to be committed. */
