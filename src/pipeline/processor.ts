@@ -7,13 +7,11 @@ import type { PriceTable } from '../events/price-table.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
 import type { StateCommitTarget } from '../state/session-state-store.ts';
-import type { StateWrite } from '../model/state-write.ts';
-import type { SessionDelta } from '../model/session-totals.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { rollUpSessions } from '../streams/roll-up-sessions.ts';
 import { toStateWrites } from '../streams/to-state-writes.ts';
 import { checkBudgets } from '../streams/check-budgets.ts';
-import type { BudgetAlert, BudgetRule } from '../streams/budget-rule.ts';
+import type { BudgetRule } from '../streams/budget-rule.ts';
 import type { AlertSink } from '../exporters/alert-sinks.ts';
 import { windowTurns, type TurnTiming } from '../streams/window-turns.ts';
 import { priceAndDedupe } from '../streams/price-and-dedupe.ts';
@@ -23,6 +21,9 @@ import type { Logger } from '../logger.ts';
 import { unreadable } from '../log/unreadable-event.ts';
 import { nonFinite, screenLoggedEvent } from './screen-logged-event.ts';
 import { storageFault } from '../log/storage-fault.ts';
+import { describe, FeedFault, noEffects, tryStringify, type BatchEffects } from './batch-effects.ts';
+
+export type { BatchEffects } from './batch-effects.ts';
 
 export interface ProcessorOptions {
   /** Where `start()`/`catchUp()` read from; not needed when batches are pushed (`restore()` + `process()`). */
@@ -44,37 +45,6 @@ export interface ProcessorOptions {
   readonly onAggregate?: (a: TurnAggregate) => void;
   /** The stored text at a log position: the raw bytes of a `processing_error` dead letter. */
   readonly rawAt?: (pos: number) => string | undefined;
-}
-
-/** What one processed batch produced. */
-export interface BatchEffects {
-  readonly aggregates: TurnAggregate[];
-  readonly writes: StateWrite[];
-  readonly deltas: SessionDelta[];
-  readonly letters: DeadLetter[];
-  readonly alerts: BudgetAlert[];
-}
-
-const noEffects = (): BatchEffects => ({ aggregates: [], writes: [], deltas: [], letters: [], alerts: [] });
-
-/** Feeding the event at `pos` threw inside the operators: that event is at fault, not the batch. */
-class FeedFault extends Error {
-  readonly pos: number;
-  constructor(pos: number, cause: unknown) {
-    super(`processing the event at log position ${pos} failed: ${describe(cause)}`, { cause });
-    this.pos = pos;
-  }
-}
-
-const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-
-/** JSON text, or `undefined` where the value cannot be serialised (too deep for the stack, a cycle). */
-function tryStringify(value: unknown): string | undefined {
-  try {
-    return JSON.stringify(value);
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -1,7 +1,9 @@
 import { claudeEventIds as ids } from './claude-event-ids.ts';
 import type { ImportStats } from './import-stats.ts';
 import { RANK, type MappedEvent, type OutgoingEvent } from './mapped-event.ts';
-import { blocksOf, userLineKind, type TranscriptLine, type TranscriptUsage } from './transcript-line.ts';
+import { blocksOf, userLineKind, type TranscriptLine } from './transcript-line.ts';
+import { TOKEN_FIELDS, tokensOf, type Tokens } from './call-tokens.ts';
+import type { Attrs, OpenTurn, SentCall, Thread, ToolCall } from './mapper-threads.ts';
 
 export interface TranscriptMapperOptions {
   /** Session the file belongs to (a subagent file: its parent's). */
@@ -15,91 +17,10 @@ export interface TranscriptMapperOptions {
   readonly stats: ImportStats;
 }
 
-type Attrs = Readonly<Record<string, string | number | boolean>>;
-
-/** Token counts of one call, as the event carries them (Anthropic convention: input excludes cache). */
-interface Tokens {
-  inputTokens: number;
-  outputTokens: number;
-  cacheReadTokens: number;
-  cacheWriteTokens: number;
-  cacheWrite5mTokens?: number;
-  cacheWrite1hTokens?: number;
-}
-
-interface OpenTurn {
-  readonly id: string;
-  lastMs: number;
-  steps: number;
-  /** How the last sent call ended: a call that asked for tools means the turn was not answered. */
-  lastStop: string | undefined;
-}
-
-/** An API call being assembled from its lines: Claude Code writes one line per content block. */
-interface PendingCall {
-  readonly messageId: string;
-  readonly requestId: string;
-  readonly model: string;
-  readonly requestStartMs: number | undefined;
-  tokens: Tokens;
-  lastMs: number;
-  stopReason: string | undefined;
-  askedForTools: boolean;
-}
-
-interface SentCall {
-  readonly turn: string;
-  readonly model: string;
-  tokens: Tokens;
-}
-
-interface Thread {
-  readonly attrs: Attrs | undefined;
-  turn: OpenTurn | undefined;
-  /** The turn ended last: a continuation of its final call shows it was not over after all. */
-  ended: OpenTurn | undefined;
-  prompt: { readonly uuid: string; readonly ms: number } | undefined;
-  call: PendingCall | undefined;
-  /** Time of the last input to the model (prompt, tool result): when the next request started. */
-  lastInputMs: number | undefined;
-  /** Recently sent calls, by call key: a later line of one of them becomes a correction. */
-  readonly sent: Map<string, SentCall>;
-}
-
-interface ToolCall {
-  readonly turn: string;
-  readonly name: string;
-  readonly startMs: number;
-  readonly attrs: Attrs | undefined;
-  ended: boolean;
-}
-
 const MAIN = '';
 const RECENT_CALLS = 16;
-const TOKEN_FIELDS = ['inputTokens', 'outputTokens', 'cacheReadTokens', 'cacheWriteTokens', 'cacheWrite5mTokens', 'cacheWrite1hTokens'] as const;
 
-const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : undefined);
 const iso = (ms: number): string => new Date(ms).toISOString();
-
-/** The usage of a line as event token fields, or undefined when it is not usable. */
-function tokensOf(usage: TranscriptUsage | undefined): Tokens | undefined {
-  if (typeof usage !== 'object' || usage === null) return undefined;
-  const input = count(usage.input_tokens);
-  const output = count(usage.output_tokens);
-  if (input === undefined || output === undefined) return undefined;
-  const t: Tokens = {
-    inputTokens: input,
-    outputTokens: output,
-    cacheReadTokens: count(usage.cache_read_input_tokens) ?? 0,
-    cacheWriteTokens: count(usage.cache_creation_input_tokens) ?? 0,
-  };
-  const split = usage.cache_creation;
-  if (typeof split === 'object' && split !== null) {
-    t.cacheWrite5mTokens = count(split.ephemeral_5m_input_tokens) ?? 0;
-    t.cacheWrite1hTokens = count(split.ephemeral_1h_input_tokens) ?? 0;
-  }
-  return t;
-}
 
 /**
  * Maps the lines of one Claude Code transcript file, in file order, to v1 events. Stateful (it
