@@ -106,7 +106,20 @@ function resetKafka(): void {
   spawnSync('bash', [kafkaScript, 'reset', '--port', port], { stdio: 'ignore' });
 }
 
+/**
+ * A run that outlives this (a test file kept alive by a leaked handle after its tests finished) is
+ * stopped with a failure instead of stalling CI. Not `--test-force-exit`: a test process that
+ * exits itself can drop the results it was still writing to the runner, so tests would go
+ * uncounted (seen here: 51 of 640 results lost, the run still green).
+ */
+const RUN_DEADLINE_MILLIS = 45 * 60_000;
+
 export async function globalSetup(): Promise<void> {
+  setTimeout(() => {
+    process.stderr.write(`npm test: still running after ${RUN_DEADLINE_MILLIS / 60_000} min; a test file is hanging (a leaked handle?). Stopping the run.\n`);
+    resetKafka();
+    process.exit(1);
+  }, RUN_DEADLINE_MILLIS).unref();
   // Kafka alongside the builds: a cold Go build is CPU-bound, a cold Kafka fetch network-bound. The
   // two Go builds one after the other: on two cores, side by side they only take turns.
   const results = await Promise.allSettled([provisionTools().then(async (tools) => `${tools}; ${await provisionJaeger()}`), provisionKafka()]);
