@@ -1,7 +1,7 @@
 import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { TurnstreamError } from '../errors.ts';
 import { openBackend } from '../backend/open-backend.ts';
-import { table } from '../report/format.ts';
+import { isoTime, table } from '../report/format.ts';
 import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
 import { resolveConfig } from './resolve-config.ts';
@@ -37,7 +37,7 @@ export async function deadLetters(flags: Record<string, string | boolean | undef
         table(
           ['AT', 'REASON', 'SOURCE', 'SESSION', 'MESSAGE', 'RAW'],
           rows.map((l) => [
-            new Date(l.at).toISOString(),
+            isoTime(l.at),
             l.reason,
             l.source,
             l.session ?? '-',

@@ -13,7 +13,7 @@ import { SKIP_REASON_LABELS, type ImportStats } from '../sources/claude/import-s
 import { ingestorSink } from '../sources/claude/ingestor-sink.ts';
 import type { SessionTally } from '../sources/claude/session-tally.ts';
 import { watchClaude } from '../sources/claude/watch-claude.ts';
-import { int, table, usd } from '../report/format.ts';
+import { int, isoTime, table, usd } from '../report/format.ts';
 import { out } from './output.ts';
 import { parsePositiveInt } from './parse-values.ts';
 import { recordPrices } from './price-record.ts';
@@ -240,7 +240,7 @@ function sessionTable(sessions: readonly SessionTally[]): string {
         t.cacheReadTokens,
         t.cacheWriteTokens,
         usd(t.cost) + (t.unpricedModels.size > 0 ? ' *' : ''),
-        new Date(t.lastMs).toISOString().slice(0, 16).replace('T', ' '),
+        isoTime(t.lastMs).slice(0, 16).replace('T', ' '),
       ]),
     ) +
     (sessions.some((t) => t.unpricedModels.size > 0)
@@ -252,8 +252,8 @@ function sessionTable(sessions: readonly SessionTally[]): string {
 const sessionJson = (t: SessionTally): Record<string, unknown> => ({
   ...t,
   unpricedModels: [...t.unpricedModels],
-  first: new Date(t.firstMs).toISOString(),
-  last: new Date(t.lastMs).toISOString(),
+  first: isoTime(t.firstMs),
+  last: isoTime(t.lastMs),
 });
 
 function showProgress(p: ImportProgress): void {

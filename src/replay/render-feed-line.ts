@@ -1,4 +1,4 @@
-import { int, usd } from '../report/format.ts';
+import { int, isoTime, usd } from '../report/format.ts';
 import type { StepEvent } from '../events/step-event.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
 
@@ -32,7 +32,7 @@ function detail(e: StepEvent): string {
 export const feedLine = {
   event(e: StepEvent): string {
     const turn = 'turn' in e && e.turn !== undefined ? e.turn : '';
-    return `${new Date(e.timeMs).toISOString()}  ${e.type.padEnd(13)}  ${turn.padEnd(8)}  ${detail(e)}`.trimEnd();
+    return `${isoTime(e.timeMs)}  ${e.type.padEnd(13)}  ${turn.padEnd(8)}  ${detail(e)}`.trimEnd();
   },
   turn(a: TurnAggregate): string {
     const revision = a.revision > 0 ? `, revision ${a.revision}` : '';
