@@ -3,13 +3,32 @@ import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import type { BudgetAlert, BudgetRule } from './budget-rule.ts';
 import { forwardEvents } from './forward-events.ts';
+import type { OperatorState } from './operator-state.ts';
 import { SessionDirectory, type SessionInfo } from './session-directory.ts';
+import { finiteOrNull, SnapshotReader } from './snapshot-reader.ts';
 
 export interface CheckBudgetsOptions {
   readonly rules: readonly BudgetRule[];
   readonly price: (usage: LlmUsageEvent) => PricedCost;
   /** Per-key state of a windowless rule is released after this much event time without spend. Default 24 h. */
   readonly idleReleaseMs?: number;
+  /** Checkpoints: the state to start from (taken with the same rules), and a way to read it between events. */
+  readonly state?: OperatorState<BudgetsSnapshot>;
+}
+
+/** `[key, buckets as [start, spend], total, lastMs, firing levels]`: one sum of one rule. */
+type SumSnapshot = readonly [string, readonly (readonly [number, number])[], number, number, readonly ('soft' | 'hard')[]];
+
+/** The state of `checkBudgets` as JSON-safe data; every list in its map's insertion order. */
+export interface BudgetsSnapshot {
+  readonly v: 1;
+  /** Watermark and the watermark at the latest sweep; null before the first event. */
+  readonly wm: number | null;
+  readonly lastSweep: number | null;
+  /** Per rule, in the rules' order: its sums. */
+  readonly sums: readonly (readonly SumSnapshot[])[];
+  /** `[session, agent, user, lastMs]`, null for absent. */
+  readonly sessions: readonly (readonly [string, string | null, string | null, number | null])[];
 }
 
 interface Sums {
@@ -28,12 +47,14 @@ const LEVELS = ['soft', 'hard'] as const;
  * event-time window), and a sum crossing a rule's soft or hard threshold emits ONE `firing` alert;
  * when a rolling sum falls back below (the window moved on), one `resolved`. Event time only, so
  * the same log gives the same alerts at the same positions. Errors pass through; completes with
- * its source.
+ * its source. With `state.initial`, starts from that snapshot; one that is not structurally valid
+ * (or taken with another number of rules) makes the output error at subscription.
  */
 export function checkBudgets(options: CheckBudgetsOptions): OperatorFunction<LoggedEvent, BudgetAlert> {
   return (source) =>
     new Observable<BudgetAlert>((subscriber) => {
       const budgets = new BudgetSums(options, subscriber);
+      options.state?.expose?.(() => budgets.snapshot());
       const subscription = forwardEvents(source, subscriber, (logged) => budgets.onEvent(logged));
       return () => subscription.unsubscribe();
     });
@@ -56,6 +77,7 @@ class BudgetSums {
     this.idleReleaseMs = options.idleReleaseMs ?? 86_400_000;
     this.out = out;
     this.sums = options.rules.map(() => new Map<string, Sums>());
+    if (options.state?.initial !== undefined) this.restore(options.state.initial);
   }
 
   onEvent({ pos, event: e }: LoggedEvent): void {
@@ -135,5 +157,52 @@ class BudgetSums {
       }
     }
     this.sessions.release((info) => info.lastMs + this.idleReleaseMs < watermark);
+  }
+
+  snapshot(): BudgetsSnapshot {
+    return {
+      v: 1,
+      wm: finiteOrNull(this.watermark),
+      lastSweep: finiteOrNull(this.lastSweep),
+      sums: this.sums.map((sums) => [...sums].map(([key, s]): SumSnapshot => [key, [...s.buckets], s.total, s.lastMs, [...s.firing]])),
+      sessions: [...this.sessions.entries()].map(([id, info]) => [id, info.agent ?? null, info.user ?? null, finiteOrNull(info.lastMs)]),
+    };
+  }
+
+  private restore(data: unknown): void {
+    const r: SnapshotReader = new SnapshotReader('checkBudgets');
+    const o = r.object(data, 'the snapshot');
+    if (o['v'] !== 1) r.fail('v', 'is not 1');
+    const inf = Number.NEGATIVE_INFINITY;
+    this.watermark = r.numberOr(o['wm'], 'wm', inf);
+    this.lastSweep = r.numberOr(o['lastSweep'], 'lastSweep', inf);
+    const perRule = r.array(o['sums'], 'sums', this.rules.length);
+    for (const [ri, list] of perRule.entries()) {
+      for (const [i, x] of r.array(list, `sums[${ri}]`).entries()) {
+        const where = `sums[${ri}][${i}]`;
+        const [key, buckets, total, lastMs, firing] = r.array(x, where, 5);
+        const s: Sums = { buckets: new Map(), total: r.number(total, `${where} total`), lastMs: r.number(lastMs, `${where} lastMs`), firing: new Set() };
+        for (const b of r.array(buckets, `${where} buckets`)) {
+          const [start, v] = r.array(b, `${where} bucket`, 2);
+          s.buckets.set(r.number(start, `${where} bucket`), r.number(v, `${where} bucket`));
+        }
+        for (const level of r.array(firing, `${where} firing`)) {
+          if (level !== 'soft' && level !== 'hard') r.fail(`${where} firing`, 'holds a level other than soft or hard');
+          s.firing.add(level);
+        }
+        this.sums[ri]!.set(r.string(key, `${where} key`), s);
+      }
+    }
+    for (const [i, x] of r.array(o['sessions'], 'sessions').entries()) {
+      const where = `sessions[${i}]`;
+      const [id, agent, user, lastMs] = r.array(x, where, 4);
+      const a = r.optionalString(agent, `${where} agent`);
+      const u = r.optionalString(user, `${where} user`);
+      this.sessions.restore(r.string(id, `${where} id`), {
+        lastMs: r.numberOr(lastMs, `${where} lastMs`, inf),
+        ...(a === undefined ? {} : { agent: a }),
+        ...(u === undefined ? {} : { user: u }),
+      });
+    }
   }
 }

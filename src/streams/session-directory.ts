@@ -46,6 +46,20 @@ export class SessionDirectory<T extends object = object> {
     this.sessions.delete(session);
   }
 
+  /** The entries in the order they were created (a snapshot must keep it). */
+  entries(): IterableIterator<[string, SessionInfo & T]> {
+    return this.sessions.entries();
+  }
+
+  /** Puts back an entry read from a snapshot, after those already there. */
+  restore(session: string, info: SessionInfo & T): void {
+    this.sessions.set(session, info);
+  }
+
+  get size(): number {
+    return this.sessions.size;
+  }
+
   /** Drops every session `done` says is over. */
   release(done: (info: SessionInfo & T) => boolean): void {
     for (const [id, info] of this.sessions) if (done(info)) this.sessions.delete(id);

@@ -2,6 +2,7 @@ import type { LlmUsageEvent, TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import { addUsage, ZERO_USAGE, type TokenUsage } from '../model/token-usage.ts';
 import type { LlmCallSummary, ModelBreakdown, ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
+import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
 
 /** Event-time order key: time, then seq (absent sorts first), then id. */
 interface OrderKey {
@@ -32,6 +33,36 @@ interface ToolRecord {
   order: OrderKey;
 }
 
+/** `[time, seq, id]`. */
+type OrderKeySnapshot = readonly [number, number, string];
+/** The fields of `LlmRecord` in order, `order` first, finishReason null when absent. */
+type LlmSnapshot = readonly [OrderKeySnapshot, string, string, string, number, number, number, number, number, number, number, number, string, string | null];
+/** `[toolCallId, toolName, startMs, endMs, error, order]`, null for absent. */
+type ToolSnapshot = readonly [string, string, number, number | null, string | null, OrderKeySnapshot];
+/** The latest emission: `[status, closedAtPos, agent, user]`. */
+type EmitMeta = readonly [TurnStatus, number, string | null, string | null];
+
+/**
+ * A `TurnWindow`'s state as JSON-safe data: `[revision, startMs, endMs, first, last, ended, stopReason,
+ * eventCount, llm, tools, emitted]` (null for absent or for the initial infinite times). Record
+ * lists keep their order: records with equal order keys keep it in the aggregate.
+ */
+export type TurnWindowSnapshot = readonly [
+  number,
+  number | null,
+  number | null,
+  OrderKeySnapshot | null,
+  OrderKeySnapshot | null,
+  boolean,
+  string | null,
+  number,
+  readonly LlmSnapshot[],
+  readonly ToolSnapshot[],
+  EmitMeta | null,
+];
+
+const orderOf = (k: OrderKey): OrderKeySnapshot => [k.t, k.s, k.id];
+
 const byOrder = (a: { order: OrderKey }, b: { order: OrderKey }): number => (before(a.order, b.order) ? -1 : before(b.order, a.order) ? 1 : 0);
 
 /**
@@ -42,11 +73,7 @@ const byOrder = (a: { order: OrderKey }, b: { order: OrderKey }): number => (bef
 export class TurnWindow {
   readonly session: string;
   readonly turn: string;
-  revision = -1;
-  /** Watermark at which the window closed; undefined while open. */
-  closedAtWatermark: number | undefined;
-  /** Latest event time seen for this turn: drives the idle timeout. */
-  lastEventMs = Number.NEGATIVE_INFINITY;
+  private revision = -1;
   private startMs = Number.POSITIVE_INFINITY;
   private endMs = Number.NEGATIVE_INFINITY;
   private first: OrderKey | undefined;
@@ -57,14 +84,12 @@ export class TurnWindow {
   private readonly llm: LlmRecord[] = [];
   private readonly tools: ToolRecord[] = [];
   private previous: TurnAggregate | undefined;
+  /** What the latest emission was made of beside the window's state: enough to rebuild `previous` after a restore. */
+  private emitted: EmitMeta | undefined;
 
   constructor(session: string, turn: string) {
     this.session = session;
     this.turn = turn;
-  }
-
-  get isOpen(): boolean {
-    return this.closedAtWatermark === undefined;
   }
 
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
@@ -73,7 +98,6 @@ export class TurnWindow {
     this.eventCount++;
     if (this.first === undefined || before(k, this.first)) this.first = k;
     if (this.last === undefined || before(this.last, k)) this.last = k;
-    if (e.timeMs > this.lastEventMs) this.lastEventMs = e.timeMs;
     let startMs = e.timeMs;
     switch (e.type) {
       case 'turn.start':
@@ -130,12 +154,20 @@ export class TurnWindow {
   }
 
   /**
-   * Marks the window closed (first time) or revised (later calls) and returns its aggregate.
-   * `closedAtPos` is the log position of the event that caused this emission.
+   * The aggregate of the turn's close (first call) or of a revision (later calls), superseding the
+   * previous one. `closedAtPos` is the log position of the event that caused this emission.
    */
-  emit(status: TurnStatus, watermark: number, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
-    if (this.closedAtWatermark === undefined) this.closedAtWatermark = watermark;
+  emit(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
     this.revision++;
+    const agg = this.build(status, closedAtPos, session);
+    const aggregate = this.previous === undefined ? agg : { ...agg, supersedes: this.previous };
+    this.previous = agg;
+    this.emitted = [agg.status, closedAtPos, session?.agent ?? null, session?.user ?? null];
+    return aggregate;
+  }
+
+  /** The aggregate of the current state at the current revision, without `supersedes`. */
+  private build(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
     const llmCalls = this.llm.sort(byOrder).map(({ order: _order, ...call }) => call);
     const toolCalls: ToolCallSummary[] = this.tools.sort(byOrder).map((t) => ({
       toolCallId: t.toolCallId,
@@ -146,8 +178,7 @@ export class TurnWindow {
     }));
     const { usage, models } = sumCalls(llmCalls);
     const errors = toolCalls.reduce((n, t) => (t.error === undefined ? n : n + 1), 0);
-    const supersedes = this.previous;
-    const aggregate: TurnAggregate = {
+    return {
       session: this.session,
       turn: this.turn,
       revision: this.revision,
@@ -171,12 +202,108 @@ export class TurnWindow {
       lastEventId: this.last?.id ?? '',
       eventCount: this.eventCount,
       closedAtPos,
-      ...(supersedes === undefined ? {} : { supersedes }),
     };
-    const { supersedes: _dropped, ...previous } = aggregate;
-    this.previous = previous;
-    return aggregate;
   }
+
+  /** The window as plain data (see `TurnWindowSnapshot`). */
+  snapshot(): TurnWindowSnapshot {
+    return [
+      this.revision,
+      finiteOrNull(this.startMs),
+      finiteOrNull(this.endMs),
+      this.first === undefined ? null : orderOf(this.first),
+      this.last === undefined ? null : orderOf(this.last),
+      this.ended,
+      this.stopReason ?? null,
+      this.eventCount,
+      this.llm.map(
+        (c): LlmSnapshot => [
+          orderOf(c.order),
+          c.eventId,
+          c.provider,
+          c.model,
+          c.startMs,
+          c.endMs,
+          c.inputTokens,
+          c.outputTokens,
+          c.cacheReadTokens,
+          c.cacheWriteTokens,
+          c.reasoningTokens,
+          c.cost,
+          c.costSource,
+          c.finishReason ?? null,
+        ],
+      ),
+      this.tools.map((t): ToolSnapshot => [t.toolCallId, t.toolName, t.startMs, t.endMs ?? null, t.error ?? null, orderOf(t.order)]),
+      this.emitted ?? null,
+    ];
+  }
+
+  /** A window of turn (`session`, `turn`) with a snapshot's state. Throws (through `r`) on a wrong shape. */
+  static restore(session: string, turn: string, data: unknown, r: SnapshotReader, where: string): TurnWindow {
+    const [revision, startMs, endMs, first, last, ended, stopReason, eventCount, llm, tools, emitted] = r.array(data, where, 11);
+    const w = new TurnWindow(session, turn);
+    const order = (x: unknown, at: string): OrderKey => {
+      const [t, s, id] = r.array(x, at, 3);
+      return { t: r.number(t, at), s: r.number(s, at), id: r.string(id, at) };
+    };
+    w.revision = r.number(revision, `${where} revision`);
+    w.startMs = r.numberOr(startMs, `${where} startMs`, Number.POSITIVE_INFINITY);
+    w.endMs = r.numberOr(endMs, `${where} endMs`, Number.NEGATIVE_INFINITY);
+    w.first = first === null ? undefined : order(first, `${where} first`);
+    w.last = last === null ? undefined : order(last, `${where} last`);
+    w.ended = r.boolean(ended, `${where} ended`);
+    w.stopReason = r.optionalString(stopReason, `${where} stopReason`);
+    w.eventCount = r.number(eventCount, `${where} eventCount`);
+    for (const [i, x] of r.array(llm, `${where} llm`).entries()) w.llm.push(restoreLlm(x, r, `${where} llm[${i}]`, order));
+    for (const [i, x] of r.array(tools, `${where} tools`).entries()) {
+      const at = `${where} tools[${i}]`;
+      const [toolCallId, toolName, start, end, error, k] = r.array(x, at, 6);
+      const rec: ToolRecord = { toolCallId: r.string(toolCallId, at), toolName: r.string(toolName, at), startMs: r.number(start, at), order: order(k, at) };
+      if (end !== null) rec.endMs = r.number(end, at);
+      if (error !== null) rec.error = r.string(error, at);
+      w.tools.push(rec);
+    }
+    if (emitted !== null) {
+      // Every emission happens as the event that caused it is folded in, so the state is still the one
+      // the latest aggregate showed: rebuilding it gives the `supersedes` of the next revision.
+      const at = `${where} emitted`;
+      const [status, closedAtPos, agent, user] = r.array(emitted, at, 4);
+      if (status !== 'completed' && status !== 'abandoned') r.fail(at, 'has no turn status');
+      const a = r.optionalString(agent, at);
+      const u = r.optionalString(user, at);
+      const pos = r.number(closedAtPos, at);
+      w.previous = w.build(status, pos, { ...(a === undefined ? {} : { agent: a }), ...(u === undefined ? {} : { user: u }) });
+      w.emitted = [status, pos, a ?? null, u ?? null];
+    }
+    return w;
+  }
+}
+
+/** An LLM record from its snapshot, with the key order `add` gives it (the aggregate's call objects keep it). */
+function restoreLlm(x: unknown, r: SnapshotReader, at: string, order: (x: unknown, at: string) => OrderKey): LlmRecord {
+  const [k, eventId, provider, model, startMs, endMs, inputTokens, outputTokens, cacheRead, cacheWrite, reasoning, cost, costSource, finishReason] = r.array(
+    x,
+    at,
+    14,
+  );
+  const finish = r.optionalString(finishReason, at);
+  return {
+    order: order(k, at),
+    eventId: r.string(eventId, at),
+    provider: r.string(provider, at),
+    model: r.string(model, at),
+    startMs: r.number(startMs, at),
+    endMs: r.number(endMs, at),
+    inputTokens: r.number(inputTokens, at),
+    outputTokens: r.number(outputTokens, at),
+    cacheReadTokens: r.number(cacheRead, at),
+    cacheWriteTokens: r.number(cacheWrite, at),
+    reasoningTokens: r.number(reasoning, at),
+    cost: r.number(cost, at),
+    costSource: r.string(costSource, at),
+    ...(finish === undefined ? {} : { finishReason: finish }),
+  };
 }
 
 /** The turn's token usage, and the same per (provider, model), in first-call order. */

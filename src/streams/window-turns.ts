@@ -2,60 +2,62 @@ import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import { isTurnScoped, type LlmUsageEvent, type LoggedEvent, type TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
-import { TurnWindow } from './turn-window.ts';
+import { TurnWindow, type TurnWindowSnapshot } from './turn-window.ts';
 import { forwardEvents } from './forward-events.ts';
-import { SessionDirectory } from './session-directory.ts';
+import { HeldTurns, type HeldTurn, type HeldTurnsSnapshot, type SessionEntry } from './held-turns.ts';
+import { memoryClosedTurns, type ClosedTurns, type OperatorState } from './operator-state.ts';
+import { SnapshotReader } from './snapshot-reader.ts';
+import { TURN_WINDOW_DEFAULTS, type TurnTiming } from './turn-timing.ts';
 
-/** When turns close and how long they are held: shared by the windows and the dedupe step. */
-export interface TurnTiming {
-  /** A turn with no event for this long (event time) closes as `abandoned`. Default 10 min. */
-  readonly turnIdleTimeoutMs?: number;
-  /** How long (event time) a closed turn still accepts events, emitting a revision. Default 5 min. */
-  readonly graceMs?: number;
-  /**
-   * How often (in event time) idle and expired windows are swept, at most. Default 5 s: a turn
-   * closes as abandoned within 5 s of event time after its idle timeout (10 min by default).
-   */
-  readonly sweepIntervalMs?: number;
-}
-
-export const TURN_WINDOW_DEFAULTS = { turnIdleTimeoutMs: 600_000, graceMs: 300_000, sweepIntervalMs: 5_000 } as const satisfies Required<TurnTiming>;
+// Kept here for their long-standing importers; defined in turn-timing.ts, which the dedupe step shares.
+export { TURN_WINDOW_DEFAULTS, type TurnTiming };
 
 export interface WindowTurnsOptions extends TurnTiming {
   /** Prices one LLM call (cost from the event, the price table, or 0 for subscriptions). */
   readonly price: (usage: LlmUsageEvent) => PricedCost;
+  /**
+   * The turns released before (lateness per turn). Default: a fresh `memoryClosedTurns()` per
+   * subscription. Not part of the snapshot: a restored operator needs the one it ran with.
+   */
+  readonly closedTurns?: ClosedTurns;
+  /** Checkpoints: the state to start from, and a way to read it between events. */
+  readonly state?: OperatorState<WindowsSnapshot>;
 }
 
 export type WindowOutput =
   | { readonly kind: 'turn'; readonly aggregate: TurnAggregate }
   | { readonly kind: 'late'; readonly logged: LoggedEvent; readonly message: string };
 
-/** A session's windows still open, and how many it holds (open, or closed within grace). */
-interface SessionWindows {
-  readonly open: Set<TurnWindow>;
-  /** The session's entry must outlive its held windows: a revision still needs its agent and user. */
-  held: number;
+/** The open work of `windowTurns` as JSON-safe data: clocks, sessions, and held windows in order. */
+export interface WindowsSnapshot {
+  readonly v: 1;
+  readonly held: HeldTurnsSnapshot<TurnWindowSnapshot>;
 }
 
 /**
  * Turn windows keyed by (session, turn): many sessions and several open turns per session at once.
  *
- * Time is event time only: the watermark is the largest event time seen so far, which makes the
- * output a pure function of the input order (replay gives the same aggregates, at the same
- * positions). A window opens at `turn.start` or the first event of an unknown turn, and closes at
- * `turn.end` (`completed`) or when the watermark passes its last event by `turnIdleTimeoutMs`
- * (`abandoned`); `session.end` closes its session's open turns as `abandoned`. An event for a closed
- * turn within `graceMs` re-emits the turn with `revision + 1`; an event older than the grace period
- * for a turn not held any more is emitted as `late` (for the dead-letter store), never dropped.
+ * Time is event time only, which makes the output a pure function of the input order (and of the
+ * `closedTurns` answers): replay gives the same aggregates, at the same positions. A window opens at
+ * `turn.start` or the first event of a turn not held, and closes at `turn.end` (`completed`), at its
+ * `session.end` (`abandoned`), or idle (`abandoned`) at a sweep. An event of a closed turn still held
+ * (within `graceMs`) re-emits the turn with `revision + 1`. An event of a turn not held is `late` (for
+ * the dead-letter store, never dropped) only when that turn closed before it and was released;
+ * otherwise it opens a window, however old it is: lateness belongs to the turn, and a session never
+ * seen before (a history import, a lagging producer) is processed normally. The clocks that decide
+ * idling, release and the sweep schedule are those of `HeldTurns`, shared with `priceAndDedupe`.
  * Repeated events must be dropped before (`priceAndDedupe`): the windows fold in what they get.
  *
  * Emits synchronously while processing each input. Completes when the source completes, without
- * closing open turns (they are not over; a restart rebuilds them from the log). Errors pass through.
+ * closing open turns (they are not over; a restart restores them from a checkpoint or rebuilds them
+ * from the log). Errors pass through. With `state.initial`, starts from that snapshot; one that is
+ * not structurally valid makes the output error at subscription, before any event.
  */
 export function windowTurns(options: WindowTurnsOptions): OperatorFunction<LoggedEvent, WindowOutput> {
   return (source) =>
     new Observable<WindowOutput>((subscriber) => {
       const windows = new TurnWindows(options, subscriber);
+      options.state?.expose?.(() => windows.snapshot());
       const subscription = forwardEvents(source, subscriber, (logged) => windows.onEvent(logged));
       return () => {
         subscription.unsubscribe();
@@ -66,81 +68,66 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
 
 /** The state of one subscription of `windowTurns`. */
 class TurnWindows {
-  private readonly idleMs: number;
   private readonly graceMs: number;
-  private readonly sweepMs: number;
   private readonly price: (usage: LlmUsageEvent) => PricedCost;
   private readonly out: Subscriber<WindowOutput>;
-  private readonly windows = new Map<string, TurnWindow>();
-  private readonly sessions = new SessionDirectory<SessionWindows>(() => ({ open: new Set(), held: 0 }));
-  private watermark = Number.NEGATIVE_INFINITY;
-  private lastSweep = Number.NEGATIVE_INFINITY;
+  private readonly held: HeldTurns<TurnWindow>;
 
   constructor(options: WindowTurnsOptions, out: Subscriber<WindowOutput>) {
     const timing = { ...TURN_WINDOW_DEFAULTS, ...options };
-    this.idleMs = timing.turnIdleTimeoutMs;
     this.graceMs = timing.graceMs;
-    this.sweepMs = timing.sweepIntervalMs;
     this.price = options.price;
     this.out = out;
+    this.held = new HeldTurns(timing, options.closedTurns ?? memoryClosedTurns());
+    const initial = options.state?.initial;
+    if (initial !== undefined) {
+      const r = new SnapshotReader('windowTurns');
+      const o = r.object(initial, 'the snapshot');
+      if (o['v'] !== 1) r.fail('v', 'is not 1');
+      this.held.restore(o['held'], r, (b, where, session, turn) => TurnWindow.restore(session, turn, b, r, where));
+    }
   }
 
   onEvent(logged: LoggedEvent): void {
     const e = logged.event;
-    if (e.timeMs > this.watermark) this.watermark = e.timeMs;
-    const info = this.sessions.observe(e);
+    const info = this.held.observe(e);
     if (e.type === 'session.end') {
-      for (const w of [...info.open]) this.close(w, 'abandoned', logged.pos);
-    } else if (isTurnScoped(e) && !this.onTurnEvent(logged, e, info)) {
-      return; // late: no sweep (it cannot have moved the watermark)
-    }
-    if (this.watermark - this.lastSweep >= this.sweepMs) this.sweep(logged.pos);
+      for (const h of this.held.openOf(e.session)) this.close(h, 'abandoned', logged.pos, info);
+    } else if (isTurnScoped(e)) this.onTurnEvent(logged, e, info);
+    this.held.settle(logged.pos, (h) => this.emit(h, 'abandoned'));
   }
 
-  /** Folds a turn-scoped event into its window; false when it is late (emitted as such). */
-  private onTurnEvent(logged: LoggedEvent, e: TurnScopedEvent, info: SessionWindows): boolean {
-    const key = `${e.session}\u0000${e.turn}`;
-    let w = this.windows.get(key);
-    if (w === undefined) {
-      if (e.timeMs + this.graceMs < this.watermark) {
-        const message = `event time is ${this.watermark - e.timeMs} ms behind the watermark and turn "${e.turn}" is no longer held (grace ${this.graceMs} ms)`;
+  /** Folds a turn-scoped event into its window, or emits it as late. */
+  private onTurnEvent(logged: LoggedEvent, e: TurnScopedEvent, info: SessionEntry<TurnWindow>): void {
+    let h = this.held.get(e.session, e.turn);
+    if (h === undefined) {
+      if (this.held.isLate(e.session, e.turn, logged.pos)) {
+        const message = `turn "${e.turn}" of session "${e.session}" closed before this event and its grace period (${this.graceMs} ms) has passed`;
         this.out.next({ kind: 'late', logged, message });
-        return false;
+        return;
       }
-      w = new TurnWindow(e.session, e.turn);
-      this.windows.set(key, w);
-      info.open.add(w);
-      info.held++;
+      h = this.held.hold(info, e.session, e.turn, new TurnWindow(e.session, e.turn));
     }
-    w.add(e, this.price);
-    if (!w.isOpen) this.out.next({ kind: 'turn', aggregate: w.emit('abandoned', this.watermark, logged.pos, this.sessions.get(w.session)) });
-    else if (e.type === 'turn.end') this.close(w, 'completed', logged.pos);
-    return true;
+    h.body.add(e, this.price);
+    if (this.held.fold(h, e.timeMs, logged.pos)) this.emit(h, 'abandoned');
+    else if (e.type === 'turn.end') this.close(h, 'completed', logged.pos, info);
   }
 
-  private close(w: TurnWindow, status: 'completed' | 'abandoned', pos: number): void {
-    const info = this.sessions.get(w.session);
-    info?.open.delete(w);
-    this.out.next({ kind: 'turn', aggregate: w.emit(status, this.watermark, pos, info) });
+  private close(h: HeldTurn<TurnWindow>, status: 'completed' | 'abandoned', pos: number, info: SessionEntry<TurnWindow>): void {
+    this.held.close(h, pos);
+    this.out.next({ kind: 'turn', aggregate: h.body.emit(status, pos, info) });
   }
 
-  private sweep(pos: number): void {
-    const { watermark } = this;
-    this.lastSweep = watermark;
-    for (const [key, w] of this.windows) {
-      if (w.isOpen) {
-        if (w.lastEventMs + this.idleMs < watermark) this.close(w, 'abandoned', pos);
-      } else if ((w.closedAtWatermark ?? watermark) + this.graceMs < watermark) {
-        this.windows.delete(key);
-        const owner = this.sessions.get(w.session);
-        if (owner !== undefined) owner.held--;
-      }
-    }
-    this.sessions.release((info) => info.held === 0 && info.lastMs + this.idleMs + this.graceMs < watermark);
+  /** Emits a closed window's aggregate at its `closedAtPos` (an idle close, or a revision). */
+  private emit(h: HeldTurn<TurnWindow>, status: 'abandoned'): void {
+    this.out.next({ kind: 'turn', aggregate: h.body.emit(status, h.closedAtPos, this.held.sessions.get(h.session)) });
+  }
+
+  snapshot(): WindowsSnapshot {
+    return { v: 1, held: this.held.snapshot((w) => w.snapshot()) };
   }
 
   clear(): void {
-    this.windows.clear();
-    this.sessions.clear();
+    this.held.clear();
   }
 }

@@ -1,0 +1,265 @@
+import type { StepEvent } from '../events/step-event.ts';
+import type { ClosedTurns } from './operator-state.ts';
+import { SessionDirectory, type SessionInfo } from './session-directory.ts';
+import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
+import type { TurnTiming } from './turn-timing.ts';
+
+/** One turn an operator holds: open, or closed and still within grace. `W` is the operator's own per-turn state. */
+export interface HeldTurn<W> {
+  readonly session: string;
+  readonly turn: string;
+  readonly body: W;
+  /** Latest event time of the turn. */
+  lastEventMs: number;
+  /** Sweep clock when the turn's latest event arrived (the clock after that event's own sweep, if it ran one). */
+  seenAt: number;
+  /** The session's clock when the turn closed; undefined while open. */
+  closedAtSession: number | undefined;
+  /** The sweep clock when the turn closed. */
+  closedAtClock: number;
+  /** Log position of the turn's latest aggregate (its close, or its latest revision); -1 while open. */
+  closedAtPos: number;
+}
+
+/** What `HeldTurns` keeps per session beside its agent, user and clock (`lastMs`, the session's latest event time). */
+export interface SessionHold<W> {
+  /** The session's open turns, in the order they opened (`session.end` closes them in that order). */
+  readonly open: Set<HeldTurn<W>>;
+  /** How many turns of the session are held: its entry outlives them (a revision needs its agent and user). */
+  held: number;
+  /** Sweep clock when the session's latest event arrived. */
+  seenAt: number;
+}
+
+export type SessionEntry<W> = SessionInfo & SessionHold<W>;
+
+/** `[session, agent, user, lastMs, seenAt]`; null for an absent agent or user, or an infinite clock. */
+export type SessionSnapshot = readonly [string, string | null, string | null, number | null, number | null];
+
+/** `[session, turn, lastEventMs, seenAt, closedAtSession (null: open), closedAtClock, closedAtPos, body]`. */
+export type HeldTurnSnapshot<B> = readonly [string, string, number | null, number | null, number | null, number | null, number, B];
+
+/** The time rules' state: clocks, sessions and held turns, each list in its map's insertion order. */
+export interface HeldTurnsSnapshot<B> {
+  /** Watermark, sweep bucket and sweep clock; null before the first event. */
+  readonly wm: number | null;
+  readonly bucket: number | null;
+  readonly clock: number | null;
+  readonly sessions: readonly SessionSnapshot[];
+  readonly turns: readonly HeldTurnSnapshot<B>[];
+}
+
+const key = (session: string, turn: string): string => `${session}\u0000${turn}`;
+
+/**
+ * The event-time rules of held turns, in ONE place for every operator that must agree on them (the
+ * turn windows and the dedupe step): when a turn closes idle, when a closed turn is released, when
+ * an event is late, and when sessions leave memory.
+ *
+ * Clocks: the watermark `wm` is the largest event time seen; a sweep runs after an event that moved
+ * `wm` into another `sweepIntervalMs` bucket (and after the first event), and the sweep clock is `wm`
+ * at the latest sweep; each session's clock is its own latest event time. A turn idles out when the
+ * sweep clock passes by `turnIdleTimeoutMs` both its latest event and the clock at which that event
+ * arrived, or when its own session's clock passes its latest event by as much; it is released the
+ * same way `graceMs` after it closed. So a session whose events are far older than the watermark (a
+ * history import, a producer with a lagging clock) is judged by its own clock and by how long it has
+ * been silent, never by the newest event time elsewhere. An event of a turn not held is late only
+ * when `closedTurns` says that turn was closed before it; otherwise it opens the turn again.
+ *
+ * Every event the operator sees must go through `observe`, then its turn (if any) through `fold` or
+ * `hold`, then `settle`. Memory: open turns, closed turns within grace, and sessions that hold a turn
+ * or were active within idle + grace.
+ */
+export class HeldTurns<W> {
+  private readonly idleMs: number;
+  private readonly graceMs: number;
+  private readonly sweepMs: number;
+  private readonly closedTurns: ClosedTurns;
+  readonly sessions = new SessionDirectory<SessionHold<W>>(() => ({ open: new Set(), held: 0, seenAt: this.clock }));
+  private readonly turns = new Map<string, HeldTurn<W>>();
+  private wm = Number.NEGATIVE_INFINITY;
+  private bucket: number | undefined;
+  private clock = Number.NEGATIVE_INFINITY;
+  /** The session and turn of the event being processed: their `seenAt` is stamped by `settle`. */
+  private seenSession: SessionEntry<W> | undefined;
+  private seenTurn: HeldTurn<W> | undefined;
+
+  constructor(timing: Required<TurnTiming>, closedTurns: ClosedTurns) {
+    this.idleMs = timing.turnIdleTimeoutMs;
+    this.graceMs = timing.graceMs;
+    this.sweepMs = timing.sweepIntervalMs;
+    this.closedTurns = closedTurns;
+  }
+
+  /** First step for every event: moves the watermark and the session's clock; returns the session's entry. */
+  observe(e: StepEvent): SessionEntry<W> {
+    if (e.timeMs > this.wm) this.wm = e.timeMs;
+    const info = this.sessions.observe(e);
+    this.seenSession = info;
+    return info;
+  }
+
+  get(session: string, turn: string): HeldTurn<W> | undefined {
+    return this.turns.get(key(session, turn));
+  }
+
+  /** Whether an event at `pos` of a turn not held is late: its turn closed before it and was released. */
+  isLate(session: string, turn: string, pos: number): boolean {
+    return this.closedTurns.closedBefore(session, turn, pos);
+  }
+
+  /** Starts holding a turn (open) with the operator's state `body`; then `fold` its first event. */
+  hold(info: SessionEntry<W>, session: string, turn: string, body: W): HeldTurn<W> {
+    const h: HeldTurn<W> = {
+      session,
+      turn,
+      body,
+      lastEventMs: Number.NEGATIVE_INFINITY,
+      seenAt: this.clock,
+      closedAtSession: undefined,
+      closedAtClock: Number.NEGATIVE_INFINITY,
+      closedAtPos: -1,
+    };
+    this.turns.set(key(session, turn), h);
+    info.open.add(h);
+    info.held++;
+    return h;
+  }
+
+  /** Notes an event of `h` at `pos`; true when `h` is closed (the event revises it). */
+  fold(h: HeldTurn<W>, timeMs: number, pos: number): boolean {
+    if (timeMs > h.lastEventMs) h.lastEventMs = timeMs;
+    this.seenTurn = h;
+    if (h.closedAtSession === undefined) return false;
+    h.closedAtPos = pos;
+    return true;
+  }
+
+  /** Closes an open turn; its grace starts now. */
+  close(h: HeldTurn<W>, pos: number): void {
+    const info = this.sessions.get(h.session)!;
+    info.open.delete(h);
+    h.closedAtSession = info.lastMs;
+    h.closedAtClock = this.clock;
+    h.closedAtPos = pos;
+  }
+
+  /** The session's open turns, in the order they opened. */
+  openOf(session: string): HeldTurn<W>[] {
+    return [...(this.sessions.get(session)?.open ?? [])];
+  }
+
+  /**
+   * Last step for every event (at `pos`): sweeps if the watermark entered another bucket — each
+   * idle turn is closed, then given to `onIdle` (in hold order) — and stamps the event's session and
+   * turn with the sweep clock.
+   */
+  settle(pos: number, onIdle: (h: HeldTurn<W>) => void): void {
+    const bucket = this.sweepMs > 0 ? Math.floor(this.wm / this.sweepMs) : this.wm;
+    if (bucket !== this.bucket) {
+      this.bucket = bucket;
+      this.sweep(pos, onIdle);
+    }
+    if (this.seenSession !== undefined) this.seenSession.seenAt = this.clock;
+    if (this.seenTurn !== undefined) this.seenTurn.seenAt = this.clock;
+    this.seenSession = undefined;
+    this.seenTurn = undefined;
+  }
+
+  private sweep(pos: number, onIdle: (h: HeldTurn<W>) => void): void {
+    const clock = this.wm;
+    this.clock = clock;
+    const { idleMs, graceMs } = this;
+    for (const [k, h] of this.turns) {
+      const info = this.sessions.get(h.session)!;
+      if (h.closedAtSession === undefined) {
+        if (Math.max(h.lastEventMs, h.seenAt) + idleMs < clock || h.lastEventMs + idleMs < info.lastMs) {
+          this.close(h, pos);
+          onIdle(h);
+        }
+      } else if (Math.max(h.closedAtSession, h.closedAtClock) + graceMs < clock || h.closedAtSession + graceMs < info.lastMs) {
+        this.turns.delete(k);
+        info.held--;
+        this.closedTurns.released(h.session, h.turn, h.closedAtPos);
+      }
+    }
+    this.sessions.release((s) => s.held === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock);
+  }
+
+  /** The state as plain data; `body` encodes each turn's operator state. */
+  snapshot<B>(body: (w: W) => B): HeldTurnsSnapshot<B> {
+    return {
+      wm: finiteOrNull(this.wm),
+      bucket: this.bucket === undefined ? null : finiteOrNull(this.bucket),
+      clock: finiteOrNull(this.clock),
+      sessions: [...this.sessions.entries()].map(
+        ([id, s]): SessionSnapshot => [id, s.agent ?? null, s.user ?? null, finiteOrNull(s.lastMs), finiteOrNull(s.seenAt)],
+      ),
+      turns: [...this.turns.values()].map(
+        (h): HeldTurnSnapshot<B> => [
+          h.session,
+          h.turn,
+          finiteOrNull(h.lastEventMs),
+          finiteOrNull(h.seenAt),
+          h.closedAtSession ?? null,
+          finiteOrNull(h.closedAtClock),
+          h.closedAtPos,
+          body(h.body),
+        ],
+      ),
+    };
+  }
+
+  /** Replaces the (empty) state with a snapshot's; `body` decodes a turn's operator state. Throws on a wrong shape. */
+  restore(data: unknown, r: SnapshotReader, body: (b: unknown, where: string, session: string, turn: string) => W): void {
+    const o = r.object(data, 'held turns');
+    const inf = Number.NEGATIVE_INFINITY;
+    this.wm = r.numberOr(o['wm'], 'wm', inf);
+    this.bucket = o['bucket'] === null ? undefined : r.number(o['bucket'], 'bucket');
+    this.clock = r.numberOr(o['clock'], 'clock', inf);
+    for (const [i, x] of r.array(o['sessions'], 'sessions').entries()) {
+      const where = `sessions[${i}]`;
+      const [id, agent, user, lastMs, seenAt] = r.array(x, where, 5);
+      const a = r.optionalString(agent, `${where} agent`);
+      const u = r.optionalString(user, `${where} user`);
+      this.sessions.restore(r.string(id, `${where} id`), {
+        lastMs: r.numberOr(lastMs, `${where} lastMs`, inf),
+        seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
+        open: new Set(),
+        held: 0,
+        ...(a === undefined ? {} : { agent: a }),
+        ...(u === undefined ? {} : { user: u }),
+      });
+    }
+    for (const [i, x] of r.array(o['turns'], 'turns').entries()) {
+      const where = `turns[${i}]`;
+      const [s, t, lastEventMs, seenAt, closedAtSession, closedAtClock, closedAtPos, b] = r.array(x, where, 8);
+      const session = r.string(s, `${where} session`);
+      const turn = r.string(t, `${where} turn`);
+      const info = this.sessions.get(session) ?? r.fail(where, `is a turn of session "${session}", which the snapshot does not hold`);
+      const h: HeldTurn<W> = {
+        session,
+        turn,
+        body: body(b, `${where} body`, session, turn),
+        lastEventMs: r.numberOr(lastEventMs, `${where} lastEventMs`, inf),
+        seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
+        closedAtSession: closedAtSession === null ? undefined : r.number(closedAtSession, `${where} closedAtSession`),
+        closedAtClock: r.numberOr(closedAtClock, `${where} closedAtClock`, inf),
+        closedAtPos: r.number(closedAtPos, `${where} closedAtPos`),
+      };
+      this.turns.set(key(session, turn), h);
+      info.held++;
+      if (h.closedAtSession === undefined) info.open.add(h);
+    }
+  }
+
+  /** How many turns and sessions are held (memory bound checks). */
+  get size(): { readonly turns: number; readonly sessions: number } {
+    return { turns: this.turns.size, sessions: this.sessions.size };
+  }
+
+  clear(): void {
+    this.turns.clear();
+    this.sessions.clear();
+  }
+}
