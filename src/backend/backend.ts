@@ -71,4 +71,8 @@ export interface BackendConfig {
   readonly alertWebhook?: string | undefined;
   readonly turnIdleTimeoutMs?: number;
   readonly graceMs?: number;
+  readonly checkpointEvery?: number;
+  readonly checkpointIntervalMs?: number;
+  /** Embedded only: logged events older than this (event time) are deleted once a checkpoint covers them. */
+  readonly retainMs?: number | undefined;
 }

@@ -25,6 +25,7 @@ export async function openEmbeddedBackend(config: BackendConfig, o: PipelineOpti
     dataDir,
     ...(config.sync === undefined ? {} : { sync: config.sync }),
     ...(deadLetterRetention === undefined ? {} : { deadLetterRetention }),
+    ...(config.retainMs === undefined ? {} : { retainMs: config.retainMs }),
   });
   const { store } = pipeline;
   return {

@@ -1,3 +1,4 @@
+import { TurnstreamError } from '../errors.ts';
 import type { DecodeLimits } from '../events/decode-event.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import { fanOutAlertSink, logAlertSink, webhookAlertSink, type AlertSink } from '../exporters/alert-sinks.ts';
@@ -48,6 +49,10 @@ export async function openBackend(config: BackendConfig, o: ServeOptions | ReadO
   const kafka = config.kafka === undefined ? undefined : brokerList(config.kafka);
   if (o.mode === 'read') return kafka === undefined ? readEmbeddedBackend(config, o.purpose) : readKafkaBackend(config, kafka, o.purpose);
   const pipeline = pipelineOptions(config, o);
+  if (kafka !== undefined && config.retainMs !== undefined)
+    throw new TurnstreamError(
+      '--retain applies to the embedded store; on Kafka the events topic keeps what its retention.ms says (set it with kafka-configs.sh on <prefix>.events)',
+    );
   return kafka === undefined ? openEmbeddedBackend(config, pipeline) : openKafkaBackend(config, kafka, pipeline);
 }
 
@@ -66,6 +71,10 @@ function pipelineOptions(config: BackendConfig, o: ServeOptions): PipelineOption
     logger,
     ...(config.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: config.turnIdleTimeoutMs }),
     ...(config.graceMs === undefined ? {} : { graceMs: config.graceMs }),
+    checkpoints: {
+      ...(config.checkpointEvery === undefined ? {} : { everyEvents: config.checkpointEvery }),
+      ...(config.checkpointIntervalMs === undefined ? {} : { everyMs: config.checkpointIntervalMs }),
+    },
     ...(o.limits === undefined ? {} : { limits: o.limits }),
   };
 }

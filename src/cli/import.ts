@@ -135,7 +135,7 @@ async function importOnce({ roots, target, config, flags, batchSize, prices }: R
     );
   if (late > 0)
     out.line(
-      `  warning: ${int(late)} events were older than what the store already held and were dead-lettered as late (turnstream dead-letters --reason late); import history into a fresh --data-dir, or raise --grace`,
+      `  warning: ${int(late)} events belong to turns the store had already closed (past their --grace) and were dead-lettered as late, not counted (turnstream dead-letters --reason late)`,
     );
   const mb = r.stats.bytes / 1e6;
   out.line(

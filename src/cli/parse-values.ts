@@ -26,6 +26,13 @@ export function parsePositiveInt(value: string | number): number {
   return n;
 }
 
+/** A whole number, 0 included (0 usually means "off"). */
+export function parseNonNegativeInt(value: string | number): number {
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`"${value}" is not a whole number (0 or more)`);
+  return n;
+}
+
 /** A finite number above 0, e.g. `10000` or `0.5`. */
 export function parsePositiveNumber(value: string | number): number {
   const n = typeof value === 'number' ? value : /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN;

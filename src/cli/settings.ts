@@ -1,5 +1,5 @@
 import { parseDuration } from '../units/parse-duration.ts';
-import { parseChoice, parsePort, parsePositiveInt, parsePositiveNumber, parseSize, parseString } from './parse-values.ts';
+import { parseChoice, parseNonNegativeInt, parsePort, parsePositiveInt, parsePositiveNumber, parseSize, parseString } from './parse-values.ts';
 
 /**
  * Every setting, once: its flag, environment variable, config-file key, default and meaning.
@@ -92,6 +92,30 @@ export const SETTINGS = {
     default: 300_000,
     parse: parseDuration,
     help: 'event time a closed turn still accepts late events (revisions)',
+  }),
+  checkpointEvery: setting({
+    key: 'checkpointEvery',
+    flag: 'checkpoint-every',
+    env: 'TURNSTREAM_CHECKPOINT_EVERY',
+    default: 20_000,
+    parse: parseNonNegativeInt,
+    help: 'checkpoint the open work (turn windows, dedupe ids, budget sums) every N events, with a commit; a restart reads only the log after it (0 = off: rebuild from the whole log)',
+  }),
+  checkpointIntervalMs: setting({
+    key: 'checkpointInterval',
+    flag: 'checkpoint-interval',
+    env: 'TURNSTREAM_CHECKPOINT_INTERVAL',
+    default: 5_000,
+    parse: parseDuration,
+    help: 'checkpoint at least this often while events arrive, even below --checkpoint-every',
+  }),
+  retainMs: setting({
+    key: 'retain',
+    flag: 'retain',
+    env: 'TURNSTREAM_RETAIN',
+    default: undefined as number | undefined,
+    parse: parseDuration,
+    help: 'embedded: delete logged events older than this (event time, e.g. 30d) once a checkpoint covers them; replay and rebuild before that point are refused (default: keep everything)',
   }),
   maxBodyBytes: setting({
     key: 'maxBody',

@@ -3,7 +3,7 @@ import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { SyncMode } from '../log/open-sqlite.ts';
 import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
-import { silentLogger } from '../logger.ts';
+import { silentLogger, type Logger } from '../logger.ts';
 import { lockDataDir } from '../state/data-dir-lock.ts';
 import { openEmbeddedStore, type EmbeddedStore } from '../state/open-embedded-store.ts';
 import { watchEmbeddedHealth, type EmbeddedHealth } from './embedded-health.ts';
@@ -16,6 +16,10 @@ export interface EmbeddedPipelineOptions extends PipelineOptions {
   readonly sync?: SyncMode;
   /** How many dead letters the store keeps (rows, bytes, age); the oldest are trimmed first. */
   readonly deadLetterRetention?: DeadLetterRetention;
+  /** Delete logged events older than this (event time) once a checkpoint covers them. Default: keep everything. */
+  readonly retainMs?: number;
+  /** How often retention runs. Default 10 min (and once at start). */
+  readonly retentionIntervalMs?: number;
 }
 
 export interface EmbeddedPipeline {
@@ -45,6 +49,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
   const store = openEmbeddedStore({
     dataDir: o.dataDir,
     writable: true,
+    logger,
     ...(o.sync === undefined ? {} : { sync: o.sync }),
     ...(o.deadLetterRetention === undefined ? {} : { deadLetterRetention: o.deadLetterRetention }),
   });
@@ -80,6 +85,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     ...(metrics === undefined ? {} : { metrics }),
   });
   metrics?.observeLag(() => store.log.headSync() - processor.position);
+  const retention = o.retainMs === undefined ? undefined : startRetention(store, processor, o.retainMs, o.retentionIntervalMs ?? 600_000, logger);
   let closing: Promise<void> | undefined;
   return {
     store,
@@ -91,8 +97,11 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     close: () => {
       closing ??= (async () => {
         try {
+          if (retention !== undefined) clearInterval(retention);
           pump.stop();
           await pump.idle();
+          // The next start then reads nothing of the log (a crash costs the events since the last one).
+          await processor.checkpointNow().catch((error: unknown) => logger.warn('final checkpoint failed', { error }));
           processor.stop();
           await o.telemetry?.forceFlush();
           await o.budgets?.sink.shutdown();
@@ -104,4 +113,24 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
       return closing;
     },
   };
+}
+
+/**
+ * Log retention: every `intervalMs` (and once now), deletes the events older than `retainMs` in
+ * event time, but never beyond the processor's checkpoint (a restart must find the log after it).
+ */
+function startRetention(store: EmbeddedStore, processor: Processor, retainMs: number, intervalMs: number, logger: Logger): NodeJS.Timeout {
+  // The trim deletes in chunks and gives the event loop back between them (ingest goes on meanwhile).
+  const run = (): void => {
+    store.log.trimBefore(Date.now() - retainMs, processor.checkpointPosition).then(
+      ({ deleted, through }) => {
+        if (deleted > 0) logger.info('log retention deleted old events', { deleted, through, retainMs });
+      },
+      (error: unknown) => logger.warn('log retention failed; it runs again later', { error }),
+    );
+  };
+  setImmediate(run).unref();
+  const timer = setInterval(run, intervalMs);
+  timer.unref();
+  return timer;
 }

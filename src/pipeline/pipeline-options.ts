@@ -6,7 +6,7 @@ import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
 import type { BudgetRule } from '../streams/budget-rule.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
-import type { ProcessorOptions } from './processor.ts';
+import type { CheckpointOptions, ProcessorOptions } from './processor.ts';
 import type { PumpOptions } from './pump.ts';
 
 /** What every pipeline (embedded or Kafka) is configured with, whatever its storage. */
@@ -20,6 +20,8 @@ export interface PipelineOptions {
   readonly onAggregate?: (a: TurnAggregate) => void;
   /** Live budget rules and where their alerts go. */
   readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
+  /** How often the processor checkpoints its open work. */
+  readonly checkpoints?: CheckpointOptions;
   /** How processing retries a storage fault (embedded mode). */
   readonly retry?: PumpOptions;
 }
@@ -42,6 +44,7 @@ export function processorOptions(
       ...(o.graceMs === undefined ? {} : { graceMs: o.graceMs }),
     },
     ...(metrics === undefined ? {} : { metrics }),
+    ...(o.checkpoints === undefined ? {} : { checkpoints: o.checkpoints }),
     ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
     ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
     ...(o.budgets === undefined ? {} : { budgets: o.budgets }),

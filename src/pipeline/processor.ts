@@ -1,60 +1,43 @@
-import { filter, map, share, Subject } from 'rxjs';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
-import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
+import type { LoggedEvent } from '../events/step-event.ts';
 import type { DeadLetter } from '../events/reject-reason.ts';
-import { priceUsage, type PricedCost } from '../events/price-usage.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
-import type { StateCommitTarget } from '../state/session-state-store.ts';
+import type { Checkpoint, StateCommitTarget } from '../state/session-state-store.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
-import { rollUpSessions } from '../streams/roll-up-sessions.ts';
-import { toStateWrites } from '../streams/to-state-writes.ts';
-import { checkBudgets } from '../streams/check-budgets.ts';
 import type { BudgetRule } from '../streams/budget-rule.ts';
 import type { AlertSink } from '../exporters/alert-sinks.ts';
-import { windowTurns, type TurnTiming } from '../streams/window-turns.ts';
-import { priceAndDedupe } from '../streams/price-and-dedupe.ts';
+import { TURN_WINDOW_DEFAULTS, type TurnTiming } from '../streams/window-turns.ts';
 import { buildTurnSpans, type TurnSpanContext } from '../exporters/turn-spans.ts';
 import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
-import { unreadable } from '../log/unreadable-event.ts';
 import { nonFinite, screenLoggedEvent } from './screen-logged-event.ts';
 import { storageFault } from '../log/storage-fault.ts';
-import { describe, FeedFault, noEffects, tryStringify, type BatchEffects } from './batch-effects.ts';
+import { LogTrimmedError } from '../log/log-trimmed.ts';
+import { TurnstreamError } from '../errors.ts';
+import { describe, FeedFault, noEffects, type BatchEffects } from './batch-effects.ts';
+import { PipelineLetters } from './pipeline-letters.ts';
+import { decodeCheckpoint, encodeCheckpoint, type OpenWork } from './checkpoint-codec.ts';
+import { StoreClosedTurns } from './store-closed-turns.ts';
+import { wireOperators, type WiredOperators } from './wire-operators.ts';
+import { CHECKPOINT_DEFAULTS, type ProcessorOptions } from './processor-options.ts';
 
 export type { BatchEffects } from './batch-effects.ts';
 
-export interface ProcessorOptions {
-  /** Where `start()`/`catchUp()` read from; not needed when batches are pushed (`restore()` + `process()`). */
-  readonly log?: EventLog;
-  /** Where effects are committed: only `commit` and `position` are used. */
-  readonly state: StateCommitTarget;
-  readonly deadLetters: DeadLetterStore;
-  readonly prices: PriceTable;
-  readonly metrics?: PipelineMetrics;
-  readonly spans?: SpanProcessor;
-  readonly spanContext?: TurnSpanContext;
-  readonly windows?: TurnTiming;
-  readonly logger?: Logger;
-  /** Live budget rules and where their alerts go (after the batch's effects are committed). */
-  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
-  /** Deduplicate by event id in the turn windows (for logs that do not dedupe on append). */
-  readonly dedupe?: boolean;
-  /** Called with every aggregate that takes effect (tests, benchmarks, alerting). */
-  readonly onAggregate?: (a: TurnAggregate) => void;
-  /** The stored text at a log position: the raw bytes of a `processing_error` dead letter. */
-  readonly rawAt?: (pos: number) => string | undefined;
-}
+export { CHECKPOINT_DEFAULTS, type CheckpointOptions, type ProcessorOptions } from './processor-options.ts';
 
 /**
  * Runs the stream operators over log batches and makes their effects durable: state writes,
  * roll-up deltas and turn aggregates are committed with the batch's last log position in one
  * transaction; then spans and metrics are exported and late events dead-lettered.
  *
- * Exactly-once effect: on `start()` the processor re-reads the log from the beginning to rebuild
- * its windows, but suppresses every effect at or below the committed position, so a restart after
- * a crash neither loses nor double-counts. Batches must be given in log order.
+ * Exactly-once effect: on `start()` the processor restores its open work from the latest
+ * checkpoint (committed with an earlier batch, every `checkpoints.everyEvents` events or
+ * `everyMs`), or rebuilds it from the start of the log when there is none it can use, then reads the
+ * log after that point, suppressing every effect at or below the committed position; a restart after
+ * a crash neither loses nor double-counts, and costs the open work plus the events since the last
+ * checkpoint, not the history. Batches must be given in log order.
  *
  * No poison pill: an event that cannot be processed is dead-lettered as `processing_error` and
  * skipped; the events around it are processed as if it were not in the log. Most such events are
@@ -68,8 +51,7 @@ export interface ProcessorOptions {
  */
 export class Processor {
   private readonly options: ProcessorOptions;
-  private input = new Subject<LoggedEvent>();
-  private turns = new Subject<TurnAggregate>();
+  private ops: WiredOperators;
   private effects: BatchEffects = noEffects();
   /** Dead letters whose batch is committed but which are not stored yet (a storage fault). */
   private pendingLetters: DeadLetter[] = [];
@@ -81,113 +63,50 @@ export class Processor {
   private fault: { readonly error: unknown } | undefined;
   /** Events found to be at fault in this process (by position): skipped whenever the log is re-fed. */
   private readonly poisoned = new Map<number, string>();
+  private readonly closedTurns: StoreClosedTurns;
+  private readonly letters: PipelineLetters;
+  /** The checkpoint the operators were last restored from or saved to: a rebuild starts there. */
+  private base: Checkpoint | undefined;
+  private lastCheckpointAt = Date.now();
+  /** Why the last `restore()` rebuilds from the start of the log instead of a checkpoint. */
+  private rebuilding: string | undefined;
+  /** What every checkpoint is tied to: open work made under other settings cannot be continued. */
+  private readonly settings: string;
   /** Events dead-lettered as `processing_error` since start (for the health endpoint and logs). */
   rejected = 0;
 
   constructor(options: ProcessorOptions) {
     this.options = options;
-    this.wire();
-  }
-
-  /**
-   * (Re)creates the operators. Every callback is guarded: a throw (or an operator's error, which
-   * ends its stream) is recorded as the current event's fault instead of escaping to RxJS, which
-   * would report it asynchronously and end the process after the batch was committed without it.
-   */
-  // long: the one place the operators are wired to each other and to the effect buffers; every callback is guarded the same way, and reading them together is the point
-  private wire(): void {
-    const { options } = this;
-    this.input.complete();
-    this.turns.complete();
-    const input = new Subject<LoggedEvent>();
-    const turns = new Subject<TurnAggregate>();
-    this.input = input;
-    this.turns = turns;
-    const guard = <T>(next: (value: T) => void) => ({
-      next: (value: T) => {
-        try {
-          next(value);
-        } catch (error) {
-          this.fault ??= { error };
-        }
-      },
-      error: (error: unknown) => {
-        this.fault ??= { error };
-      },
+    this.closedTurns = new StoreClosedTurns(options.state);
+    this.letters = new PipelineLetters(options.rawAt);
+    this.settings = JSON.stringify({
+      windows: { ...TURN_WINDOW_DEFAULTS, ...options.windows },
+      dedupe: options.dedupe === true,
+      budgets: options.budgets?.rules ?? [],
     });
-    // Pricing and dedupe are ONE upstream step: every consumer below sees the same events (repeats
-    // dropped) at the same cost, whatever order they were subscribed in.
-    const price = (u: LlmUsageEvent): PricedCost => {
-      const priced = priceUsage(u, options.prices);
-      if (!Number.isFinite(priced.cost)) throw new RangeError(`cost of ${u.provider}/${u.model} call "${u.id}" is ${priced.cost}`);
-      if (priced.source === 'unpriced' && this.fed > this.committed) options.metrics?.recordUnpriced(u.provider, u.model);
-      return priced;
-    };
-    const screened = input.pipe(priceAndDedupe({ ...options.windows, ...(options.dedupe === undefined ? {} : { dedupe: options.dedupe }), price }), share());
-    const events = screened.pipe(filter((s) => s.kind === 'event'));
-    // The consumers' `price` reads the cost the upstream step computed for the event being delivered.
-    const costs = new WeakMap<LlmUsageEvent, PricedCost>();
-    const pricedBefore = (u: LlmUsageEvent): PricedCost => costs.get(u) ?? price(u);
-    const logged = events.pipe(
-      map((s) => {
-        if (s.cost !== undefined) costs.set(s.logged.event as LlmUsageEvent, s.cost);
-        return s.logged;
-      }),
-      share(),
-    );
-    screened.pipe(filter((s) => s.kind === 'duplicate')).subscribe(
-      guard((s) => {
-        if (s.logged.pos > this.committed) this.effects.letters.push(this.duplicateLetter(s.logged));
-      }),
-    );
-    logged.pipe(windowTurns({ ...options.windows, price: pricedBefore })).subscribe(
-      guard((out) => {
-        if (out.kind === 'turn') {
-          if (out.aggregate.closedAtPos > this.committed) turns.next(out.aggregate);
-        } else if (out.logged.pos > this.committed) {
-          const e = out.logged.event;
-          this.effects.letters.push({
-            reason: 'late',
-            message: out.message,
-            raw: this.rawOf(out.logged),
-            source: 'pipeline',
-            session: e.session,
-            eventId: e.id,
-            at: Date.now(),
-          });
-        }
-      }),
-    );
-    logged.pipe(toStateWrites()).subscribe(
-      guard((w) => {
-        if (this.fed > this.committed) this.effects.writes.push(w);
-      }),
-    );
-    if (options.budgets !== undefined && options.budgets.rules.length > 0) {
-      logged.pipe(checkBudgets({ rules: options.budgets.rules, price: pricedBefore })).subscribe(
-        guard((alert) => {
-          if (alert.pos > this.committed) this.effects.alerts.push(alert);
-        }),
-      );
-    }
-    turns.subscribe(guard((a) => this.effects.aggregates.push(a)));
-    turns.pipe(rollUpSessions()).subscribe(guard((d) => this.effects.deltas.push(d)));
+    this.ops = this.wire();
   }
 
-  private duplicateLetter(logged: LoggedEvent): DeadLetter {
-    const e = logged.event;
-    const message = `event id "${e.id}" was already processed in turn "${'turn' in e ? e.turn : ''}"`;
-    return { reason: 'duplicate', message, raw: this.rawOf(logged), source: 'pipeline', session: e.session, eventId: e.id, at: Date.now() };
-  }
-
-  /** The event as logged, for a dead letter: the stored text where the log can give it. */
-  private rawOf(logged: LoggedEvent): string {
-    const stored = this.options.rawAt?.(logged.pos);
-    if (stored !== undefined) return stored;
-    const bad = unreadable(logged.event);
-    if (bad !== undefined) return bad.raw;
-    const { timeMs: _t, ...raw } = logged.event;
-    return tryStringify(raw) ?? `(event at log position ${logged.pos} cannot be serialised; it stays in the log)`;
+  /** (Re)creates the operators, from `work` or empty; false when `work` could not be restored. */
+  private wire(work?: Omit<OpenWork, 'poisoned'>): WiredOperators {
+    this.ops?.complete();
+    const fault = this.takeFault();
+    if (fault !== undefined) this.options.logger?.warn('an operator failed while it was replaced', { error: describe(fault.error) });
+    return wireOperators(
+      {
+        options: this.options,
+        closedTurns: this.closedTurns,
+        committed: () => this.committed,
+        fed: () => this.fed,
+        effects: () => this.effects,
+        fault: (error) => {
+          this.fault ??= { error };
+        },
+        duplicateLetter: (logged) => this.letters.duplicate(logged),
+        rawOf: (logged) => this.letters.rawOf(logged),
+      },
+      work,
+    );
   }
 
   get position(): number {
@@ -197,15 +116,64 @@ export class Processor {
   /** Rebuilds windows from the log and catches up to its head. Resolves when caught up. */
   async start(): Promise<void> {
     await this.restore();
-    await this.catchUp();
+    try {
+      await this.catchUp();
+    } catch (error) {
+      if (!(error instanceof LogTrimmedError) || this.rebuilding === undefined) throw error;
+      throw new TurnstreamError(
+        `cannot start: the open work must be rebuilt from the start of the log (${this.rebuilding}), but ${error.message}. Start with the settings the checkpoint was written with, or with a new --data-dir`,
+        { retriable: false },
+      );
+    }
   }
 
   /**
-   * Reads the committed position only: for sources that re-deliver the log themselves (a Kafka
-   * consumer starting a partition at offset 0); effects up to that position are suppressed.
+   * Reads the committed position and restores the open work from the latest usable checkpoint
+   * (else starts empty, to rebuild from the start of the log: one log line says why). After it,
+   * the processor needs the log after `resumeFrom` only; sources that deliver the log themselves (a
+   * Kafka consumer) start there.
    */
   async restore(): Promise<void> {
     this.committed = await this.options.state.position();
+    const stored = await this.options.state.checkpoint?.();
+    const decoded = decodeCheckpoint(stored, this.settings, this.committed);
+    if (decoded.ok && this.restoreFrom(decoded.position, decoded.work)) {
+      this.base = stored;
+      this.rebuilding = undefined;
+      this.options.logger?.info('restored open work from checkpoint', { position: decoded.position, committed: this.committed });
+      return;
+    }
+    this.ops = this.wire();
+    this.fed = 0;
+    this.base = undefined;
+    this.rebuilding = decoded.ok ? 'the checkpoint could not be restored' : decoded.reason;
+    if (this.committed > 0 && this.options.state.checkpoint !== undefined) {
+      const reason = this.rebuilding;
+      this.options.logger?.warn('rebuilding open work from the start of the log', { reason, committed: this.committed });
+    }
+  }
+
+  /** Rewires the operators from `work` at `position`; false (and empty operators) when that fails. */
+  private restoreFrom(position: number, work: OpenWork): boolean {
+    this.ops = this.wire(work);
+    const fault = this.takeFault();
+    if (fault !== undefined) {
+      this.options.logger?.warn('the checkpoint could not be restored', { position, error: describe(fault.error) });
+      return false;
+    }
+    this.fed = position;
+    for (const [pos, message] of work.poisoned) this.poisoned.set(pos, message);
+    return true;
+  }
+
+  /** The position after which this processor needs the log (valid after `restore()`). */
+  get resumeFrom(): number {
+    return this.fed;
+  }
+
+  /** Position of the checkpoint a restart would resume from (0 when none): the log after it must stay. */
+  get checkpointPosition(): number {
+    return this.base?.position ?? 0;
   }
 
   /** Log position whose effects are durable. */
@@ -242,7 +210,7 @@ export class Processor {
       return;
     }
     this.fault = undefined;
-    this.input.next(logged);
+    this.ops.input.next(logged);
     const fault = this.takeFault();
     if (fault !== undefined) throw new FeedFault(logged.pos, fault.error);
   }
@@ -261,15 +229,7 @@ export class Processor {
       eventId: e['id'],
       error: message,
     });
-    this.effects.letters.push({
-      reason: 'processing_error',
-      message,
-      raw: this.rawOf(logged),
-      source: 'pipeline',
-      ...(typeof e['session'] === 'string' ? { session: e['session'] } : {}),
-      ...(typeof e['id'] === 'string' ? { eventId: e['id'] } : {}),
-      at: Date.now(),
-    });
+    this.effects.letters.push(this.letters.processingError(logged, message));
   }
 
   private async processOnce(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
@@ -282,8 +242,15 @@ export class Processor {
     // Never commit a non-finite number: JSON would store it as null and every reader would break.
     const bad = nonFinite(effects.deltas) ?? nonFinite(turns);
     if (bad !== undefined) throw new RangeError(`the batch's totals would hold ${bad}`);
+    const checkpoint = this.dueCheckpoint();
     try {
-      await this.options.state.commit({ writes: effects.writes, deltas: effects.deltas, turns, position: this.fed });
+      await this.options.state.commit({
+        writes: effects.writes,
+        deltas: effects.deltas,
+        turns,
+        position: this.fed,
+        ...(checkpoint === undefined ? {} : { checkpoint }),
+      });
     } catch (error) {
       // Kept for the next call: with a storage fault the caller retries, and a later batch commits
       // these effects along with its own (nothing was fed since: calls are sequential).
@@ -291,6 +258,8 @@ export class Processor {
       throw error;
     }
     this.committed = this.fed;
+    this.closedTurns.committed();
+    if (checkpoint !== undefined) this.saved(checkpoint);
     try {
       this.export(effects.aggregates);
     } catch (error) {
@@ -347,14 +316,21 @@ export class Processor {
     return all;
   }
 
-  /** Fresh operators fed from the log up to the committed position (effects suppressed). */
+  /**
+   * Operators as of the committed position (effects suppressed): restored from the base checkpoint
+   * and fed the log after it, or fresh and fed the log from the start.
+   */
   private async rebuild(): Promise<void> {
     for (;;) {
-      this.wire();
-      this.fed = 0;
+      const base = this.base === undefined ? undefined : decodeCheckpoint(this.base, this.settings, this.committed);
+      if (base?.ok !== true || !this.restoreFrom(base.position, base.work)) {
+        this.base = undefined;
+        this.ops = this.wire();
+        this.fed = 0;
+      }
       this.effects = noEffects();
       try {
-        read: for await (const batch of this.options.log!.read({ after: 0 })) {
+        read: for await (const batch of this.options.log!.read({ after: this.fed })) {
           for (const logged of batch) {
             if (logged.pos > this.committed) break read;
             this.feed(logged);
@@ -371,6 +347,46 @@ export class Processor {
     }
   }
 
+  /** A checkpoint of the open work as of `fed`, when one is due and the target keeps them. */
+  private dueCheckpoint(): Checkpoint | undefined {
+    if (this.options.state.checkpoint === undefined) return undefined;
+    const { everyEvents, everyMs } = { ...CHECKPOINT_DEFAULTS, ...this.options.checkpoints };
+    if (everyEvents <= 0) return undefined;
+    const since = this.fed - (this.base?.position ?? 0);
+    if (since < everyEvents && (since <= 0 || Date.now() - this.lastCheckpointAt < everyMs)) return undefined;
+    return this.takeCheckpoint();
+  }
+
+  private takeCheckpoint(): Checkpoint | undefined {
+    try {
+      const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
+      return encodeCheckpoint(this.fed, this.settings, { ...this.ops.snapshot(), poisoned });
+    } catch (error) {
+      // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
+      this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
+      this.lastCheckpointAt = Date.now();
+      return undefined;
+    }
+  }
+
+  private saved(checkpoint: Checkpoint): void {
+    this.base = checkpoint;
+    this.lastCheckpointAt = Date.now();
+  }
+
+  /**
+   * Checkpoints the open work at the committed position now (a clean shutdown: the next start reads
+   * nothing of the log). Only when everything fed is committed and something changed since the last.
+   */
+  async checkpointNow(): Promise<void> {
+    if (this.options.state.checkpoint === undefined || this.fed !== this.committed || this.fed <= (this.base?.position ?? 0)) return;
+    if ((this.options.checkpoints?.everyEvents ?? CHECKPOINT_DEFAULTS.everyEvents) <= 0) return;
+    const checkpoint = this.takeCheckpoint();
+    if (checkpoint === undefined) return;
+    await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
+    this.saved(checkpoint);
+  }
+
   private export(aggregates: readonly TurnAggregate[]): void {
     const { spans, spanContext, metrics, onAggregate } = this.options;
     for (const a of aggregates) {
@@ -381,9 +397,8 @@ export class Processor {
     metrics?.flush();
   }
 
-  /** Completes the operators. Open turns stay open in the log; a restart rebuilds them. */
+  /** Completes the operators. Open turns stay open in the log (and in the last checkpoint); a restart restores them. */
   stop(): void {
-    this.input.complete();
-    this.turns.complete();
+    this.ops.complete();
   }
 }

@@ -2,7 +2,7 @@ import type { JsonValue } from '../model/json-value.ts';
 import { applyDeltas, type SessionTotals } from '../model/session-totals.ts';
 import { replacesRevision, turnRecord, type TurnRecord } from '../model/turn-record.ts';
 import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
-import { putEntry, RESERVED_KEY_PREFIX, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
+import { putEntry, RESERVED_KEY_PREFIX, type Checkpoint, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
 
 /** One key as held: the value as JSON text (`undefined` for a tombstone), and its version. */
 interface HeldEntry {
@@ -14,6 +14,7 @@ interface HeldEntry {
 interface HeldTurn {
   readonly revision: number;
   readonly startMs: number;
+  readonly closedAtPos: number;
   readonly json: string;
 }
 
@@ -26,6 +27,7 @@ export interface MemoryStateData {
   readonly totals: Map<string, SessionTotals>;
   readonly turns: Map<string, Map<string, HeldTurn>>;
   position: number;
+  checkpoint?: Checkpoint;
 }
 
 export function emptyMemoryStateData(): MemoryStateData {
@@ -69,7 +71,13 @@ export class MemorySessionStateStore implements SessionStateStore {
   }
 
   async commit(batch: StateCommit): Promise<void> {
-    if (batch.position <= this.data.position) return; // applied already (exactly-once)
+    if (batch.position < this.data.position) return; // applied already (exactly-once)
+    if (batch.position === this.data.position) {
+      // A checkpoint alone may be saved at the committed position (a clean shutdown's).
+      if (batch.checkpoint !== undefined && batch.writes.length + batch.deltas.length + batch.turns.length === 0)
+        this.data.checkpoint = { ...batch.checkpoint };
+      return;
+    }
     // Serialise first: a value or turn JSON cannot hold throws here, before anything changed.
     const writes = batch.writes.map((w: StateWrite) => ({ w, json: w.deleted ? undefined : serialise(w.value) }));
     const turns = batch.turns.map((t) => ({ t, json: serialise(turnRecord(t)) }));
@@ -81,9 +89,18 @@ export class MemorySessionStateStore implements SessionStateStore {
         held = new Map();
         this.data.turns.set(t.session, held);
       }
-      if (replacesRevision(t, held.get(t.turn))) held.set(t.turn, { revision: t.revision, startMs: t.startMs, json });
+      if (replacesRevision(t, held.get(t.turn))) held.set(t.turn, { revision: t.revision, startMs: t.startMs, closedAtPos: t.closedAtPos, json });
     }
+    if (batch.checkpoint !== undefined) this.data.checkpoint = { ...batch.checkpoint };
     this.data.position = batch.position;
+  }
+
+  async checkpoint(): Promise<Checkpoint | undefined> {
+    return this.data.checkpoint === undefined ? undefined : { ...this.data.checkpoint };
+  }
+
+  closedTurnAt(session: string, turn: string): number | undefined {
+    return this.data.turns.get(session)?.get(turn)?.closedAtPos;
   }
 
   async get(session: string, key: string): Promise<StateEntry | undefined> {

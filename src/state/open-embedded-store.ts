@@ -4,6 +4,7 @@ import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
 import { SqliteDeadLetterStore } from '../log/sqlite-dead-letter-store.ts';
 import { SqliteEventLog } from '../log/sqlite-event-log.ts';
 import { SqliteSessionStateStore } from './sqlite-session-state-store.ts';
+import type { Logger } from '../logger.ts';
 
 export interface EmbeddedStore {
   readonly db: DatabaseSync;
@@ -22,17 +23,21 @@ export function openEmbeddedStore({
   sync,
   writable,
   deadLetterRetention,
+  logger,
 }: {
   dataDir: string;
   sync?: SyncMode;
   writable?: boolean;
   deadLetterRetention?: DeadLetterRetention;
+  /** Where the log reports its one-time migration (session index, clock ticks). */
+  logger?: Logger;
 }): EmbeddedStore {
   const db = openSqlite({ dataDir, ...(sync === undefined ? {} : { sync }), ...(writable === undefined ? {} : { writable }) });
   let closed = false;
   return {
     db,
-    log: new SqliteEventLog(db),
+    // The server prepares the log for appends at open (a migration, once); readers write nothing.
+    log: new SqliteEventLog(db, { writer: writable === true, ...(logger === undefined ? {} : { logger }) }),
     state: new SqliteSessionStateStore(db),
     deadLetters: new SqliteDeadLetterStore(db, deadLetterRetention === undefined ? {} : { retention: deadLetterRetention }),
     close: () => {

@@ -13,6 +13,19 @@ export interface StateCommit {
   readonly deltas: readonly SessionDelta[];
   readonly turns: readonly TurnAggregate[];
   readonly position: number;
+  /** The processor's open work as of `position`, stored in the same transaction (replaces the held one). */
+  readonly checkpoint?: Checkpoint;
+}
+
+/**
+ * The processor's open work (windows, dedupe ids, budget sums, clocks) at a log position: a restart
+ * loads it and reads the log after `position` only. `data` is opaque to the store; `format` says
+ * how to read it (a reader that does not know the format rebuilds from the log instead).
+ */
+export interface Checkpoint {
+  readonly format: number;
+  readonly position: number;
+  readonly data: string;
 }
 
 export interface SessionSummary {
@@ -47,6 +60,14 @@ export interface StateCommitTarget {
   commit(batch: StateCommit): Promise<void>;
   /** Log position the stored effects reflect (0 when nothing was committed). */
   position(): Promise<number>;
+  /** The latest checkpoint committed (undefined when none, or when this target keeps none). */
+  checkpoint?(): Promise<Checkpoint | undefined>;
+  /**
+   * Synchronous: the `closedAtPos` of the stored (latest) revision of a turn, or undefined when the
+   * store holds no closed turn by that id. Lets the processor tell a late event from a new turn
+   * without holding closed turns in memory.
+   */
+  closedTurnAt?(session: string, turn: string): number | undefined;
 }
 
 export interface SessionStateStore extends StateCommitTarget {

@@ -3,7 +3,15 @@ import type { JsonValue } from '../model/json-value.ts';
 import { inTransaction } from '../log/open-sqlite.ts';
 import { applyDeltas, type SessionDelta, type SessionTotals } from '../model/session-totals.ts';
 import { fromStoredTurn, toStoredTurn, turnRecord, type TurnRecord } from '../model/turn-record.ts';
-import { putEntry, RESERVED_KEY_PREFIX, TOTALS_KEY, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
+import {
+  putEntry,
+  RESERVED_KEY_PREFIX,
+  TOTALS_KEY,
+  type Checkpoint,
+  type SessionStateStore,
+  type SessionSummary,
+  type StateCommit,
+} from './session-state-store.ts';
 import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
 
 interface StateRow {
@@ -25,6 +33,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
   private readonly upsert: StatementSync;
   private readonly upsertTurn: StatementSync;
   private readonly setPosition: StatementSync;
+  private readonly saveCheckpoint: StatementSync;
+  private readonly selectClosedAt: StatementSync;
   /** Write-through cache of session totals: a commit reads each touched session's totals. */
   private readonly totalsCache = new Map<string, SessionTotals>();
 
@@ -38,7 +48,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
       CREATE TABLE IF NOT EXISTS turns (
         session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
         UNIQUE (session, turn));
-      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;`);
+      CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, position INTEGER NOT NULL, data TEXT NOT NULL);`);
     this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
     this.upsert = db.prepare(`INSERT INTO state (session, key, value, deleted, v_time, v_seq, v_id) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (session, key) DO UPDATE SET value = excluded.value, deleted = excluded.deleted,
@@ -48,6 +59,9 @@ export class SqliteSessionStateStore implements SessionStateStore {
       WHERE excluded.revision >= turns.revision`);
     this.setPosition = db.prepare(`INSERT INTO meta (name, value) VALUES ('position', ?)
       ON CONFLICT (name) DO UPDATE SET value = MAX(meta.value, excluded.value)`);
+    this.saveCheckpoint = db.prepare(`INSERT INTO checkpoint (id, format, position, data) VALUES (1, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET format = excluded.format, position = excluded.position, data = excluded.data`);
+    this.selectClosedAt = db.prepare("SELECT json_extract(body, '$.closedAtPos') AS at FROM turns WHERE session = ? AND turn = ?");
   }
 
   private row(session: string, key: string): StateRow | undefined {
@@ -71,8 +85,15 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   commitSync(batch: StateCommit): void {
     const totals = inTransaction(this.db, () => {
-      // Exactly-once: a batch at or below the committed position was applied already.
-      if (batch.position <= this.positionSync()) return undefined;
+      // Exactly-once: a batch at or below the committed position was applied already. A checkpoint
+      // alone may be saved at the committed position (a clean shutdown's).
+      const committed = this.positionSync();
+      if (batch.position < committed) return undefined;
+      if (batch.position === committed) {
+        if (batch.checkpoint !== undefined && batch.writes.length + batch.deltas.length + batch.turns.length === 0) this.storeCheckpoint(batch.checkpoint);
+        return undefined;
+      }
+      if (batch.checkpoint !== undefined) this.storeCheckpoint(batch.checkpoint);
       for (const w of batch.writes) this.applyWrite(w);
       const merged = this.applyDeltas(batch.deltas, batch.position);
       for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(toStoredTurn(turnRecord(t))));
@@ -85,6 +106,21 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   async commit(batch: StateCommit): Promise<void> {
     this.commitSync(batch);
+  }
+
+  private storeCheckpoint(c: Checkpoint): void {
+    this.saveCheckpoint.run(c.format, c.position, c.data);
+  }
+
+  /** The latest checkpoint committed, or undefined (none yet: a store from before checkpoints, or fresh). */
+  async checkpoint(): Promise<Checkpoint | undefined> {
+    const r = this.db.prepare('SELECT format, position, data FROM checkpoint WHERE id = 1').get() as Checkpoint | undefined;
+    return r === undefined ? undefined : { format: r.format, position: r.position, data: r.data };
+  }
+
+  closedTurnAt(session: string, turn: string): number | undefined {
+    const r = this.selectClosedAt.get(session, turn) as { at: number | null } | undefined;
+    return r === undefined ? undefined : (r.at ?? 0);
   }
 
   async get(session: string, key: string): Promise<StateEntry | undefined> {

@@ -122,6 +122,9 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
       prices: undefined,
       turnIdleTimeoutMs: 600_000,
       graceMs: 300_000,
+      checkpointEvery: 20_000,
+      checkpointIntervalMs: 5_000,
+      retainMs: undefined,
       maxBodyBytes: 8 * 1024 * 1024,
       maxInflightBodyBytes: 64 * 1024 * 1024,
       bodyIdleTimeoutMs: 30_000,
@@ -158,6 +161,9 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['prices', 'prices', 'TURNSTREAM_PRICES', 'prices', ['f.json', 'e.json', 'c.json'], ['f.json', 'e.json', 'c.json']],
     ['turnIdleTimeoutMs', 'turn-idle-timeout', 'TURNSTREAM_TURN_IDLE_TIMEOUT', 'turnIdleTimeout', ['1m', '2m', '3m'], [60_000, 120_000, 180_000]],
     ['graceMs', 'grace', 'TURNSTREAM_GRACE', 'grace', ['1s', '2s', 3000], [1000, 2000, 3000]],
+    ['checkpointEvery', 'checkpoint-every', 'TURNSTREAM_CHECKPOINT_EVERY', 'checkpointEvery', ['0', '500', 7000], [0, 500, 7000]],
+    ['checkpointIntervalMs', 'checkpoint-interval', 'TURNSTREAM_CHECKPOINT_INTERVAL', 'checkpointInterval', ['1s', '2m', 3000], [1000, 120_000, 3000]],
+    ['retainMs', 'retain', 'TURNSTREAM_RETAIN', 'retain', ['30d', '7d', '1h'], [2_592_000_000, 604_800_000, 3_600_000]],
     ['maxBodyBytes', 'max-body', 'TURNSTREAM_MAX_BODY', 'maxBody', ['1MiB', '2MiB', '3MB'], [1_048_576, 2_097_152, 3_000_000]],
     ['maxInflightBodyBytes', 'max-inflight-body', 'TURNSTREAM_MAX_INFLIGHT_BODY', 'maxInflightBody', ['1MiB', '2MiB', 3000], [1_048_576, 2_097_152, 3000]],
     ['bodyIdleTimeoutMs', 'body-idle-timeout', 'TURNSTREAM_BODY_IDLE_TIMEOUT', 'bodyIdleTimeout', ['5s', '6s', 7000], [5000, 6000, 7000]],
@@ -262,7 +268,7 @@ describe('resolveConfig: the config file', () => {
     const config = file('{"prot":8080}');
     configError(
       () => resolveConfig({ config }, {}),
-      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`,
+      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, checkpointEvery, checkpointInterval, retain, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`,
     );
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });

@@ -26,8 +26,9 @@ interface ChildRun {
  * Runs the ingesting child. If `killAfterAck` is given, SIGKILLs it as soon as it has acknowledged
  * that stream index. Resolves once the child is gone and reaped (a zombie's pid still looks alive).
  */
-function runChild(dataDir: string, args: string[], killAfterAck?: number): Promise<ChildRun> {
-  const child = spawn(process.execPath, [CHILD, dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function runChild(dataDir: string, args: string[], killAfterAck?: number, checkpointEvery?: number): Promise<ChildRun> {
+  const env = checkpointEvery === undefined ? process.env : { ...process.env, TURNSTREAM_TEST_CHECKPOINT_EVERY: String(checkpointEvery) };
+  const child = spawn(process.execPath, [CHILD, dataDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stdout = '';
   let stderr = '';
   let lastAck = -1;
@@ -69,8 +70,9 @@ async function checkDurable(dataDir: string, run: ChildRun): Promise<{ head: num
 }
 
 /** Restart after the crash, re-send the WHOLE stream (at-least-once source), and check exact totals. */
-async function recoverAndCheck(dataDir: string, head: number): Promise<void> {
-  let pipeline: EmbeddedPipeline | undefined = await openEmbeddedPipeline({ dataDir, prices: createPriceTable() });
+async function recoverAndCheck(dataDir: string, head: number, checkpointEvery?: number): Promise<void> {
+  const options = { dataDir, prices: createPriceTable(), ...(checkpointEvery === undefined ? {} : { checkpoints: { everyEvents: checkpointEvery } }) };
+  let pipeline: EmbeddedPipeline | undefined = await openEmbeddedPipeline(options);
   try {
     assert.equal(readFileSync(join(dataDir, 'turnstream.lock'), 'utf8'), String(process.pid), 'the stale lock was taken over');
     assert.equal(pipeline.processor.position, head, 'start() caught up with the log');
@@ -82,8 +84,8 @@ async function recoverAndCheck(dataDir: string, head: number): Promise<void> {
     assert.equal(pipeline.pump.failure, undefined);
     await checkFinal(pipeline, head);
     await pipeline.close();
-    // A clean restart replays the log again: still nothing counted twice.
-    pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable() });
+    // A clean restart (from the final checkpoint, or the log when checkpoints are off): still nothing counted twice.
+    pipeline = await openEmbeddedPipeline(options);
     await checkFinal(pipeline, head);
   } finally {
     await pipeline.close();
@@ -172,5 +174,29 @@ describe('crash recovery: kill -9, restart, re-send everything', { timeout: 60_0
       const { head } = await checkDurable(dataDir, run);
       await recoverAndCheck(dataDir, head);
     }
+  });
+});
+
+describe('crash recovery with a checkpoint every few events: kill -9 at many points', { timeout: 120_000 }, () => {
+  let dataDir: string;
+  beforeEach(() => {
+    dataDir = mkdtempSync(join(tmpdir(), 'turnstream-'));
+  });
+  afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
+
+  it('restores from the last checkpoint after each kill and always converges to the same totals', async () => {
+    for (const killAfterAck of [3, 31, 88, Math.floor(N / 2), Math.floor((3 * N) / 4), N - 20]) {
+      rmSync(dataDir, { recursive: true, force: true });
+      const run = await runChild(dataDir, ['3'], killAfterAck, 5);
+      const { head } = await checkDurable(dataDir, run);
+      await recoverAndCheck(dataDir, head, 5);
+    }
+  });
+
+  it('killed inside a commit (with a checkpoint every 5 events most commits carry one): rolled back whole, redone once', async () => {
+    const run = await runChild(dataDir, ['4', 'crash-in-commit=9'], undefined, 5);
+    const { head, position } = await checkDurable(dataDir, run);
+    assert.ok(position < head && position > 0, `committed ${position} of ${head}`);
+    await recoverAndCheck(dataDir, head, 5);
   });
 });

@@ -1,0 +1,45 @@
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
+import type { PriceTable } from '../events/price-table.ts';
+import type { EventLog } from '../log/event-log.ts';
+import type { DeadLetterStore } from '../log/dead-letter-store.ts';
+import type { StateCommitTarget } from '../state/session-state-store.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { BudgetRule } from '../streams/budget-rule.ts';
+import type { AlertSink } from '../exporters/alert-sinks.ts';
+import type { TurnTiming } from '../streams/window-turns.ts';
+import type { TurnSpanContext } from '../exporters/turn-spans.ts';
+import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
+import type { Logger } from '../logger.ts';
+
+export interface ProcessorOptions {
+  /** Where `start()`/`catchUp()` read from; not needed when batches are pushed (`restore()` + `process()`). */
+  readonly log?: EventLog;
+  /** Where effects are committed: only `commit` and `position` are used. */
+  readonly state: StateCommitTarget;
+  readonly deadLetters: DeadLetterStore;
+  readonly prices: PriceTable;
+  readonly metrics?: PipelineMetrics;
+  readonly spans?: SpanProcessor;
+  readonly spanContext?: TurnSpanContext;
+  readonly windows?: TurnTiming;
+  readonly logger?: Logger;
+  /** Live budget rules and where their alerts go (after the batch's effects are committed). */
+  readonly budgets?: { readonly rules: readonly BudgetRule[]; readonly sink: AlertSink };
+  /** Deduplicate by event id in the turn windows (for logs that do not dedupe on append). */
+  readonly dedupe?: boolean;
+  /** Called with every aggregate that takes effect (tests, benchmarks, alerting). */
+  readonly onAggregate?: (a: TurnAggregate) => void;
+  /** The stored text at a log position: the raw bytes of a `processing_error` dead letter. */
+  readonly rawAt?: (pos: number) => string | undefined;
+  /** How often the open work is checkpointed with a commit (when the target keeps checkpoints). */
+  readonly checkpoints?: CheckpointOptions;
+}
+
+export interface CheckpointOptions {
+  /** Checkpoint once this many events were fed since the last one. Default 20,000; 0 turns checkpoints off. */
+  readonly everyEvents?: number;
+  /** …or once this much wall time passed since the last one (with at least one new event). Default 5 s. */
+  readonly everyMs?: number;
+}
+
+export const CHECKPOINT_DEFAULTS = { everyEvents: 20_000, everyMs: 5_000 } as const satisfies Required<CheckpointOptions>;

@@ -1,0 +1,42 @@
+import type { StateCommitTarget } from '../state/session-state-store.ts';
+import { memoryClosedTurns, type ClosedTurns } from '../streams/operator-state.ts';
+
+/**
+ * The processor's `ClosedTurns`: a turn its operators released is looked up in the state store
+ * (the stored turn record's `closedAtPos`), so closed history never stays in memory. A turn
+ * released since the last commit is not in the store yet: it is held in `pending` until the
+ * commit that makes it durable (the batch that released it committed its close, or an earlier one
+ * did). A target that cannot answer (`closedTurnAt` absent: a replay's discarding target) falls back
+ * to remembering every released turn, which is bounded by that replay's input.
+ */
+export class StoreClosedTurns implements ClosedTurns {
+  private readonly lookup: ((session: string, turn: string) => number | undefined) | undefined;
+  private readonly pending = new Map<string, number>();
+  private readonly memory: ClosedTurns | undefined;
+
+  constructor(target: StateCommitTarget) {
+    this.lookup = target.closedTurnAt?.bind(target);
+    this.memory = this.lookup === undefined ? memoryClosedTurns() : undefined;
+  }
+
+  closedBefore(session: string, turn: string, pos: number): boolean {
+    if (this.memory !== undefined) return this.memory.closedBefore(session, turn, pos);
+    const at = this.pending.get(`${session}\u0000${turn}`) ?? this.lookup!(session, turn);
+    return at !== undefined && at < pos;
+  }
+
+  released(session: string, turn: string, closedAtPos: number): void {
+    if (this.memory !== undefined) this.memory.released(session, turn, closedAtPos);
+    else this.pending.set(`${session}\u0000${turn}`, closedAtPos);
+  }
+
+  /** Everything fed so far is committed: the store answers for the released turns from now on. */
+  committed(): void {
+    this.pending.clear();
+  }
+
+  /** Turns released but not yet durable (a gauge for tests: stays small). */
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+}

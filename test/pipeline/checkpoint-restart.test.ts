@@ -1,0 +1,174 @@
+import { afterEach, beforeEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPriceTable } from '../../src/events/price-table.ts';
+import { createLogger } from '../../src/logger.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
+import { openEmbeddedPipeline, type EmbeddedPipelineOptions } from '../../src/pipeline/open-embedded-pipeline.ts';
+import { generateStream } from '../fixtures/agent-stream.ts';
+
+const STREAM = generateStream();
+const N = STREAM.length;
+
+interface Run {
+  readonly aggregates: TurnAggregate[];
+  readonly logs: Record<string, unknown>[];
+}
+
+/** Opens the embedded pipeline on `dataDir`, collecting aggregates and log lines into `run`. */
+async function open(dataDir: string, run: Run, extra: Partial<EmbeddedPipelineOptions> = {}) {
+  const logger = createLogger({ level: 'info', write: (line) => run.logs.push(JSON.parse(line) as Record<string, unknown>) });
+  return openEmbeddedPipeline({ dataDir, prices: createPriceTable(), logger, onAggregate: (a) => run.aggregates.push(a), ...extra });
+}
+
+async function ingest(pipeline: Awaited<ReturnType<typeof open>>, lines: readonly string[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += 13) await pipeline.ingestor.ingest(lines.slice(i, i + 13), 'file:stream.ndjson');
+  await pipeline.pump.idle();
+  assert.equal(pipeline.pump.failure, undefined);
+}
+
+/** Everything the store holds for every session: what a restart must reproduce exactly. */
+async function storeView(pipeline: Awaited<ReturnType<typeof open>>) {
+  const { state } = pipeline.store;
+  const sessions = (await state.sessions()).map((s) => s.session).sort();
+  const out: Record<string, unknown> = {};
+  for (const s of sessions) out[s] = { totals: await state.totals(s), turns: await state.turns(s), state: await state.list(s) };
+  return { position: await state.position(), sessions: out, letters: await pipeline.store.deadLetters.countByReason() };
+}
+
+/** The uninterrupted run, with checkpoints off: the reference every restart must match. */
+async function reference(dir: string) {
+  const run: Run = { aggregates: [], logs: [] };
+  const p = await open(dir, run, { checkpoints: { everyEvents: 0 } });
+  try {
+    await ingest(p, STREAM);
+    return { aggregates: run.aggregates, view: await storeView(p) };
+  } finally {
+    await p.close();
+  }
+}
+
+const msgs = (run: Run): string[] => run.logs.map((l) => String(l['msg']));
+
+describe('checkpoints: a restart restores the open work and reads only the log after it', { timeout: 120_000 }, () => {
+  let root: string;
+  let ref: Awaited<ReturnType<typeof reference>>;
+  beforeEach(async () => {
+    root = mkdtempSync(join(tmpdir(), 'turnstream-ckpt-'));
+    ref = await reference(join(root, 'ref'));
+  });
+  afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+  it('crash (no final checkpoint) at many points: the aggregates after restart are exactly those of an uninterrupted run', async () => {
+    for (const cut of [1, 17, 60, Math.floor(N / 2), N - 3]) {
+      const dir = join(root, `cut-${cut}`);
+      const first: Run = { aggregates: [], logs: [] };
+      const p1 = await open(dir, first, { checkpoints: { everyEvents: 7, everyMs: 3_600_000 } });
+      await ingest(p1, STREAM.slice(0, cut));
+      const checkpointAt = p1.processor.checkpointPosition;
+      assert.ok(cut < 7 || checkpointAt > 0, `a checkpoint was written before the cut at ${cut}`);
+      // A crash: no final checkpoint, so the restart resumes from the last periodic one.
+      p1.processor.checkpointNow = async () => undefined;
+      await p1.close();
+      const second: Run = { aggregates: [], logs: [] };
+      const p2 = await open(dir, second, { checkpoints: { everyEvents: 7, everyMs: 3_600_000 } });
+      try {
+        assert.equal(p2.processor.checkpointPosition, checkpointAt, 'the restart starts from the last checkpoint');
+        if (checkpointAt > 0) assert.ok(msgs(second).includes('restored open work from checkpoint'), `cut ${cut}: ${msgs(second).join(' | ')}`);
+        await ingest(p2, STREAM.slice(cut));
+        assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates, `cut ${cut}: the same aggregates, in the same order`);
+        assert.deepEqual(await storeView(p2), ref.view, `cut ${cut}: the same store`);
+      } finally {
+        await p2.close();
+      }
+    }
+  });
+
+  it('a clean stop checkpoints at the committed position: the next start reads nothing of the log', async () => {
+    const dir = join(root, 'clean');
+    const first: Run = { aggregates: [], logs: [] };
+    const p1 = await open(dir, first);
+    await ingest(p1, STREAM.slice(0, 100));
+    await p1.close();
+    const second: Run = { aggregates: [], logs: [] };
+    const p2 = await open(dir, second);
+    try {
+      assert.equal(p2.processor.checkpointPosition, 100, 'the final checkpoint is at the committed position');
+      assert.equal(p2.processor.resumeFrom, 100);
+      await ingest(p2, STREAM.slice(100));
+      assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates);
+      assert.deepEqual(await storeView(p2), ref.view);
+    } finally {
+      await p2.close();
+    }
+  });
+
+  for (const [what, damage, reason] of [
+    ['a corrupted checkpoint', 'UPDATE checkpoint SET data = substr(data, 1, length(data) / 2)', 'does not parse'],
+    ['a checkpoint of another format version', 'UPDATE checkpoint SET format = format + 1', 'format'],
+    ['a checkpoint whose open work is damaged', `UPDATE checkpoint SET data = '{"settings":"x","work":{"windows":42,"poisoned":[]}}'`, 'other settings'],
+  ] as const) {
+    it(`${what} falls back to a full rebuild with one clear log line, and exact results`, async () => {
+      const dir = join(root, 'damaged');
+      const first: Run = { aggregates: [], logs: [] };
+      const p1 = await open(dir, first, { checkpoints: { everyEvents: 7 } });
+      await ingest(p1, STREAM.slice(0, 150));
+      p1.processor.checkpointNow = async () => undefined;
+      p1.store.db.exec(damage);
+      await p1.close();
+      const second: Run = { aggregates: [], logs: [] };
+      const p2 = await open(dir, second, { checkpoints: { everyEvents: 7 } });
+      try {
+        const line = second.logs.find((l) => l['msg'] === 'rebuilding open work from the start of the log');
+        assert.ok(line !== undefined, `one line says the open work is rebuilt: ${msgs(second).join(' | ')}`);
+        assert.match(String(line['reason']), new RegExp(reason));
+        assert.equal(p2.processor.resumeFrom, 150, 'caught up (the rebuild read the log from the start)');
+        await ingest(p2, STREAM.slice(150));
+        assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates);
+        assert.deepEqual(await storeView(p2), ref.view);
+      } finally {
+        await p2.close();
+      }
+    });
+  }
+
+  it('open work whose snapshot cannot be restored (valid JSON, wrong shape) also falls back, never crashes', async () => {
+    const dir = join(root, 'shape');
+    const first: Run = { aggregates: [], logs: [] };
+    const p1 = await open(dir, first, { checkpoints: { everyEvents: 7 } });
+    await ingest(p1, STREAM.slice(0, 120));
+    p1.processor.checkpointNow = async () => undefined;
+    // Same settings, same format, but the windows' snapshot replaced by something else.
+    p1.store.db.exec(`UPDATE checkpoint SET data = json_set(data, '$.work.windows', json('{"nonsense":true}'))`);
+    await p1.close();
+    const second: Run = { aggregates: [], logs: [] };
+    const p2 = await open(dir, second, { checkpoints: { everyEvents: 7 } });
+    try {
+      assert.ok(msgs(second).includes('the checkpoint could not be restored'), msgs(second).join(' | '));
+      assert.ok(msgs(second).includes('rebuilding open work from the start of the log'));
+      await ingest(p2, STREAM.slice(120));
+      assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates);
+      assert.deepEqual(await storeView(p2), ref.view);
+    } finally {
+      await p2.close();
+    }
+  });
+
+  it('a restart with other window settings does not continue open work made under the old ones', async () => {
+    const dir = join(root, 'settings');
+    const first: Run = { aggregates: [], logs: [] };
+    const p1 = await open(dir, first);
+    await ingest(p1, STREAM.slice(0, 80));
+    await p1.close();
+    const second: Run = { aggregates: [], logs: [] };
+    const p2 = await open(dir, second, { graceMs: 123_000 });
+    try {
+      const line = second.logs.find((l) => l['msg'] === 'rebuilding open work from the start of the log');
+      assert.match(String(line?.['reason']), /other settings/);
+    } finally {
+      await p2.close();
+    }
+  });
+});
