@@ -45,7 +45,8 @@ export interface ReplayLogs {
 
 /**
  * Replay's view of the embedded store's log: one log holding every session, with the SQLite
- * focused read and the indexed extent. Opened by the backend (`openBackend`), which checks that
+ * focused read and the indexed extent (which refuses, with `LogTrimmedError`, a session retention
+ * has taken events of). Opened by the backend (`openBackend`), which checks that
  * there is a store and lets go of it: `close` here releases nothing.
  */
 export function embeddedReplayLogs(log: SqliteEventLog, dir: string): ReplayLogs {
@@ -61,7 +62,9 @@ export function embeddedReplayLogs(log: SqliteEventLog, dir: string): ReplayLogs
         lastPos = 0,
         firstMs = Number.POSITIVE_INFINITY,
         lastMs = Number.NEGATIVE_INFINITY;
-      for await (const batch of log.read({ session, batchSize: 10_000 })) {
+      // A session that lost events to retention cannot be replayed: say so before anything is read.
+      log.refuseTrimmedSession(session);
+      for await (const batch of log.read({ session, batchSize: 10_000, after: log.trimmedThrough() })) {
         for (const { pos, event } of batch) {
           if (events++ === 0) firstPos = pos;
           lastPos = pos;

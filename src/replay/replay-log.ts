@@ -10,16 +10,23 @@ import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { collectDeadLetters } from './collect-dead-letters.ts';
 import { PendingTurns, type OpenTurn } from './pending-turns.ts';
 import { ReplayFeeder } from './replay-feeder.ts';
+import { TURN_WINDOW_DEFAULTS } from '../streams/window-turns.ts';
 
 /** Where a replay stops: before the first event later than an event time, or right after an event. */
 export type ReplayStop = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'event'; readonly id: string };
 
 /**
- * A read of the whole log for one session: that session's events, and every other event already
- * as a `watermarkStandIn` (position, id and event time only). A backend offers it when it can
- * skip parsing the other sessions' events (the embedded log: SQLite extracts their times).
+ * A read of the log for one session: that session's events, and in place of the others' only
+ * what moves the turn windows' clock, as `watermarkStandIn`s: every other event (position, id and
+ * event time), or, where the backend keeps them, only the clock ticks (the embedded log: its read
+ * is as long as the session, not the log). With a `stop`, the event it falls on is yielded even
+ * when it is another session's. `sweepMs` is the windows' sweep interval (ticks carry every sweep
+ * only when it is a whole number of seconds; otherwise the read falls back to every event).
  */
-export type FocusedRead = (session: string, options: { readonly batchSize: number }) => AsyncIterable<LoggedEvent[]>;
+export type FocusedRead = (
+  session: string,
+  options: { readonly batchSize: number; readonly sweepMs: number; readonly stop?: ReplayStop },
+) => AsyncIterable<LoggedEvent[]>;
 
 /** One session to follow: only its outputs are derived; the other sessions only move the watermark. */
 export interface ReplayFocus {
@@ -83,8 +90,8 @@ export interface ReplayLogResult<S extends StateCommitTarget = SessionStateStore
  * The whole log is fed, not just one session's events: turn windows run on a watermark that is
  * global to the log, so abandoning idle turns and turning away late events depend on every
  * session's event times. With a `focus`, other sessions' events are fed as watermark stand-ins
- * (see `watermarkStandIn`), which keeps the followed session's outputs identical at a fraction of
- * the cost. Deduplication follows the log (`dedupesOnAppend` false, as on Kafka, means the
+ * (see `watermarkStandIn`), or, through a `focusedRead` that has them, only the clock ticks (see
+ * `clockTick`), which keeps the followed session's outputs identical at a fraction of the cost. Deduplication follows the log (`dedupesOnAppend` false, as on Kafka, means the
  * Processor dedupes by id, as live). Resolves when the log (or the stop point) is reached; rejects
  * when reading or processing fails.
  */
@@ -103,7 +110,11 @@ export async function replayLog<S extends StateCommitTarget = SessionStateStore>
 
   try {
     const batchSize = o.batchSize ?? 5000;
-    const source = focus !== undefined && o.focusedRead !== undefined ? o.focusedRead(focus, { batchSize }) : o.log.read({ batchSize });
+    // The replay's Processor sweeps at the default interval: `windows` sets no other.
+    const source =
+      focus !== undefined && o.focusedRead !== undefined
+        ? o.focusedRead(focus, { batchSize, sweepMs: TURN_WINDOW_DEFAULTS.sweepIntervalMs, ...(o.stop === undefined ? {} : { stop: o.stop }) })
+        : o.log.read({ batchSize });
     reading: for await (const batch of source) {
       for (const logged of batch) {
         const e = logged.event;

@@ -25,3 +25,22 @@ export function watermarkStandIn(pos: number, id: string, timeMs: number): Logge
   const event: SessionStartEvent = { v: 1, id, type: 'session.start', session: STAND_IN_SESSION, time: timeMs, timeMs };
   return { pos, event };
 }
+
+/**
+ * Stand-in ids of clock ticks: longer than the 256 characters the schema allows an event id, so no
+ * logged event (and no `--at` id that finds one) can carry one; the position makes each unique.
+ */
+const TICK_ID_PREFIX = 'clock tick '.padEnd(257, '.');
+
+/**
+ * What replaying ONE session feeds for a clock tick (`ClockTicks`: where the largest event time so
+ * far entered a later second, with its value there) in place of the other sessions' events. The
+ * windows sweep only where the clock's second changes (their sweep interval is a whole number of
+ * seconds), and between sweeps one session's windows depend on its own events and the clock of
+ * the last sweep only: fed its own events and the ticks, in log order, the session comes out as
+ * fed everything. The clock between ticks may lag the real one within the same second; nothing
+ * of the session reads it there.
+ */
+export function clockTick(pos: number, clockMs: number): LoggedEvent {
+  return watermarkStandIn(pos, `${TICK_ID_PREFIX}${pos}`, clockMs);
+}

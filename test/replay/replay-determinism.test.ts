@@ -131,7 +131,10 @@ for (const c of cases) {
             onAggregate: (a) => focused.push(a),
           });
           const noClock = (x: typeof r) => ({ ...x, letters: x.letters.map(({ at: _at, ...l }) => l) }); // `at` is arrival (wall) time
-          assert.deepEqual(noClock(viaSql), noClock(r), `${session}: focused read`);
+          // The ticked read feeds the clock ticks, not every event: what it fed (and so where it last fed) differs, nothing else.
+          const outputs = ({ fed: _fed, position: _position, ...x }: typeof r) => noClock({ ...x, fed: 0, position: 0 });
+          assert.deepEqual(outputs(viaSql), outputs(r), `${session}: focused read`);
+          assert.ok(viaSql.fed <= r.fed, `${session}: the focused read feeds no more than the whole log (${viaSql.fed} vs ${r.fed})`);
           assert.deepEqual(focused, emitted);
           // Stopping once the session is settled gives the same as reading the whole log.
           const whole = await replaySession({ log: store.log, session, prices, ...(c.windows === undefined ? {} : { windows: c.windows }) });
