@@ -150,6 +150,8 @@ function replayProcessor<S extends StateCommitTarget>(o: ReplayLogOptions<S>, st
     deadLetters,
     prices: o.prices,
     dedupe: !o.log.dedupesOnAppend,
+    // A replay keeps nothing to restart from: snapshots of its open work would be wasted time.
+    checkpoints: { everyEvents: 0 },
     windows: {
       ...(o.windows?.turnIdleTimeoutMs === undefined ? {} : { turnIdleTimeoutMs: o.windows.turnIdleTimeoutMs }),
       ...(o.windows?.graceMs === undefined ? {} : { graceMs: o.windows.graceMs }),
