@@ -36,10 +36,10 @@ export interface ProcessorOptions {
 }
 
 export interface CheckpointOptions {
-  /** Checkpoint once this many events were fed since the last one. Default 20,000; 0 turns checkpoints off. */
+  /** Checkpoint once this many events were fed since the last one. Default 100,000; 0 turns checkpoints off. */
   readonly everyEvents?: number;
-  /** …or once this much wall time passed since the last one (with at least one new event). Default 5 s. */
+  /** …or once this much wall time passed since the last one (with at least one new event). Default 30 s. */
   readonly everyMs?: number;
 }
 
-export const CHECKPOINT_DEFAULTS = { everyEvents: 20_000, everyMs: 5_000 } as const satisfies Required<CheckpointOptions>;
+export const CHECKPOINT_DEFAULTS = { everyEvents: 100_000, everyMs: 30_000 } as const satisfies Required<CheckpointOptions>;
