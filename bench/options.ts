@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const STAGES = ['baseline', 'decode', 'append', 'uuid', 'pipeline', 'metrics', 'full', 'spans', 'latency', 'replay', 'memory'] as const;
+export const STAGES = ['baseline', 'decode', 'append', 'uuid', 'pipeline', 'metrics', 'full', 'spans', 'latency', 'replay', 'memory', 'history'] as const;
 export type Stage = (typeof STAGES)[number];
 /**
  * What runs without `--only`. `pipeline` (no telemetry at all) is left out to keep a full run
@@ -27,10 +27,18 @@ export interface BenchOptions {
   /** Profile one extra end-to-end run in-process and summarise it. */
   readonly profile: boolean;
   readonly out: string;
+  /** Events of history the history stage restarts and replays after (quick 200k, 1M; full 1M, 5M, 10M). */
+  readonly historySizes: readonly number[];
+  /** Rebuild the cached histories (bench/history-cache.ts) instead of reusing them. */
+  readonly freshHistory: boolean;
+  /** Kafka brokers for the takeover measurement (--brokers, else TURNSTREAM_TEST_KAFKA_BROKERS). */
+  readonly brokers: string | undefined;
+  /** Longest one restart of the history stage may take before it is reported as failed. */
+  readonly historyTimeoutSeconds: number;
 }
 
 export const USAGE = `usage: npm run bench -- [options]   (node --expose-gc bench/run.ts)
-  --quick               ~100k events, smaller latency/memory runs (CI-like, well under a minute)
+  --quick               ~100k events, smaller latency/memory runs, history at 200k and 1M events (CI-like)
   --events N            events in the workload (default 1,000,000; env BENCH_EVENTS)
   --sessions N          concurrent sessions (default 2,000)
   --seed N              workload seed (default 42)
@@ -44,8 +52,24 @@ export const USAGE = `usage: npm run bench -- [options]   (node --expose-gc benc
   --open-turns N        turns left open for the memory run (default 100,000, quick 20,000)
   --close-turns N       turns to close for the memory run (default 1,000,000, quick 150,000)
   --memory-seconds N    time budget for closing turns (default 30, quick 10)
+  --history-sizes a,b,… events of history for the history stage (default 1M,5M,10M; quick 200k,1M);
+                        built once and cached under ~/.cache/turnstream/bench-history (TURNSTREAM_BENCH_HISTORY_DIR)
+  --fresh-history       rebuild the cached histories
+  --history-timeout N   seconds one restart may take before it counts as failed (default 300)
+  --brokers LIST        Kafka brokers for the takeover row (default TURNSTREAM_TEST_KAFKA_BROKERS)
   --profile             CPU-profile one extra end-to-end run (bench/results/embedded.cpuprofile)
   --out FILE            JSON report (default bench/results/latest.json)`;
+
+/** "200k,1M,5_000_000" → [200000, 1000000, 5000000], ascending. */
+export function parseSizes(value: string): number[] {
+  const sizes = value.split(',').map((raw) => {
+    const m = /^\s*([\d_.]+)\s*([kKmM]?)\s*$/.exec(raw);
+    const n = m === null ? Number.NaN : Number(m[1]!.replaceAll('_', '')) * ({ k: 1e3, m: 1e6 }[m[2]!.toLowerCase()] ?? 1);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--history-sizes: "${raw}" is not a positive event count (e.g. 200k, 1M, 5000000)`);
+    return n;
+  });
+  return [...new Set(sizes)].sort((a, b) => a - b);
+}
 
 function positiveInt(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -55,6 +79,7 @@ function positiveInt(name: string, value: string | undefined, fallback: number):
 }
 
 /** Flags win over environment variables (BENCH_EVENTS, BENCH_QUICK=1), which win over defaults. */
+// long: one flag table and one result object, each field's default beside it
 export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): BenchOptions {
   const { values } = parseArgs({
     args: [...argv],
@@ -73,6 +98,10 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       'memory-seconds': { type: 'string' },
       'uuid-events': { type: 'string' },
       profile: { type: 'boolean' },
+      'history-sizes': { type: 'string' },
+      'fresh-history': { type: 'boolean' },
+      'history-timeout': { type: 'string' },
+      brokers: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -106,5 +135,9 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     uuidEvents: positiveInt('uuid-events', values['uuid-events'], 300_000),
     profile: values.profile ?? false,
     out: values.out ?? new URL('./results/latest.json', import.meta.url).pathname,
+    historySizes: parseSizes(values['history-sizes'] ?? (quick ? '200k,1M' : '1M,5M,10M')),
+    freshHistory: values['fresh-history'] ?? false,
+    brokers: values.brokers ?? (env['TURNSTREAM_TEST_KAFKA_BROKERS'] || undefined),
+    historyTimeoutSeconds: positiveInt('history-timeout', values['history-timeout'], 300),
   };
 }

@@ -35,6 +35,24 @@ export interface SplitRow {
   readonly pct: number;
 }
 
+/** One size of the history stage (bench/history.ts): restart and replay after `events` events. */
+export interface HistoryRow {
+  readonly events: number;
+  /** Spawn of `turnstream start` to the first /healthz 200 (absent: the restart failed). */
+  readonly healthyMs?: number;
+  /** Spawn to the first new turn's aggregate committed. */
+  readonly aggregateMs?: number;
+  readonly postToAggregateMs?: number;
+  readonly rssBytes?: number;
+  readonly peakRssBytes?: number;
+  /** One-session replay in-process (best run). */
+  readonly replayMs: number;
+  /** The same as `turnstream replay <session> --json`, wall time (best run). */
+  readonly replayCliMs: number;
+  readonly status: Status;
+  readonly notes: string;
+}
+
 export interface Machine {
   readonly cpu: string;
   readonly cores: number;
@@ -51,6 +69,7 @@ export interface BenchReport {
   readonly throughput: readonly ThroughputRow[];
   readonly split: readonly SplitRow[];
   readonly checks: readonly CheckRow[];
+  readonly history?: readonly HistoryRow[];
   readonly details: Readonly<Record<string, unknown>>;
   readonly totalSeconds: number;
 }
@@ -94,6 +113,27 @@ function table(header: readonly string[], rows: readonly (readonly string[])[], 
   return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
 }
 
+/** The history stage's rows as a table (ms rounded; "failed" where a restart did not finish). */
+function historyTable(rows: readonly HistoryRow[]): string {
+  const ms = (x: number | undefined): string => (x === undefined ? 'failed' : x.toFixed(0));
+  return table(
+    ['events', 'healthy ms', '1st aggregate ms', 'POST→aggregate ms', 'RSS', 'peak RSS', 'replay ms', 'replay CLI ms', 'status', 'notes'],
+    rows.map((h) => [
+      si(h.events),
+      ms(h.healthyMs),
+      ms(h.aggregateMs),
+      h.postToAggregateMs === undefined ? '' : ms(h.postToAggregateMs),
+      h.rssBytes === undefined ? '' : mib(h.rssBytes),
+      h.peakRssBytes === undefined ? '' : mib(h.peakRssBytes),
+      ms(h.replayMs),
+      ms(h.replayCliMs),
+      h.status,
+      h.notes,
+    ]),
+    new Set([0, 1, 2, 3, 4, 5, 6, 7]),
+  );
+}
+
 /** The human-readable report (what `npm run bench` prints at the end). */
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
@@ -132,6 +172,8 @@ export function formatReport(r: BenchReport): string {
       ),
     );
   }
+  if (r.history !== undefined && r.history.length > 0)
+    out.push('', 'history: restart (turnstream start, spawn → …) and one-session replay, by events of history:', historyTable(r.history));
   if (r.checks.length > 0)
     out.push(
       '',

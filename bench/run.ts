@@ -16,6 +16,7 @@ import { hasGc, repeat, secondsSince, type RateSummary } from './measure.ts';
 import { runMemory, type MemoryResult } from './memory.ts';
 import { parseOptions, USAGE, type BenchOptions, type Stage } from './options.ts';
 import { formatProfile, profileEmbedded, type EmbeddedProfile } from './profile-embedded.ts';
+import { runHistory } from './history.ts';
 import { runReplayFull, runReplayRead, runReplayRestart } from './replay.ts';
 import { describeMachine, formatReport, mib, si, status, writeReportJson, type CheckRow, type SplitRow, type ThroughputRow } from './report.ts';
 import { generateWorkload, withRandomUuids } from './workload.ts';
@@ -55,9 +56,24 @@ async function main(o: BenchOptions): Promise<void> {
     details['memory'] = memory;
   }
 
+  let history: Awaited<ReturnType<typeof runHistory>> | undefined;
+  if (on('history')) {
+    progress(`history: restart and one-session replay after ${o.historySizes.map(si).join(', ')} events of history …`);
+    history = await runHistory({
+      sizes: o.historySizes,
+      fresh: o.freshHistory,
+      brokers: o.brokers,
+      restartTimeoutSeconds: o.historyTimeoutSeconds,
+      progress: (m) => progress(m),
+    });
+    details['history'] = history.details;
+  }
+
+  // The workload only for the stages that read it (`--only history,memory` needs none).
   const t = process.hrtime.bigint();
-  const { lines, stats } = generateWorkload({ events: o.events, sessions: o.sessions, seed: o.seed });
-  progress(`workload generated in ${secondsSince(t).toFixed(1)} s: ${(stats.bytes / stats.events).toFixed(0)} bytes/line average`);
+  const needsLines = [...o.stages].some((s) => s !== 'memory' && s !== 'history');
+  const { lines, stats } = generateWorkload({ events: needsLines ? o.events : 0, sessions: o.sessions, seed: o.seed });
+  if (needsLines) progress(`workload generated in ${secondsSince(t).toFixed(1)} s: ${(stats.bytes / stats.events).toFixed(0)} bytes/line average`);
 
   const rows: ThroughputRow[] = [];
   let baselineBest: number | undefined;
@@ -250,13 +266,25 @@ async function main(o: BenchOptions): Promise<void> {
     });
   }
 
+  if (history !== undefined) checks.push(...history.checks);
+
   const report = {
     machine,
-    config: { mode: o.quick ? 'quick' : 'full', events: o.events, sessions: o.sessions, seed: o.seed, batch: o.batchSize, runs: o.runs, sqliteSync: 'normal' },
-    workload: { ...stats, avgLineBytes: Math.round(stats.bytes / stats.events) },
+    config: {
+      mode: o.quick ? 'quick' : 'full',
+      events: o.events,
+      sessions: o.sessions,
+      seed: o.seed,
+      batch: o.batchSize,
+      runs: o.runs,
+      sqliteSync: 'normal',
+      ...(on('history') ? { historySizes: o.historySizes.map(si).join('/') } : {}),
+    },
+    workload: needsLines ? { ...stats, avgLineBytes: Math.round(stats.bytes / stats.events) } : {},
     throughput: rows,
     split,
     checks,
+    ...(history === undefined ? {} : { history: history.rows }),
     details,
     totalSeconds: secondsSince(started),
   };

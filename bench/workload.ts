@@ -30,6 +30,11 @@ export interface WorkloadOptions {
   readonly eventTimeRate?: number;
   /** Event time of the first event (epoch ms). Must be in the past (decode rejects future skew). */
   readonly startMs?: number;
+  /**
+   * Receives each line instead of the returned `lines` (left empty): for workloads too large to
+   * hold in memory (bench/make-history.ts streams 10M events into a store).
+   */
+  readonly onLine?: (line: string) => void;
 }
 
 export interface WorkloadStats {
@@ -119,6 +124,7 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   let now = o.startMs ?? DEFAULT_START_MS;
 
   const lines: string[] = [];
+  let count = 0;
   const byType: Record<string, number> = {};
   let bytes = 0,
     minLine = Number.POSITIVE_INFINITY,
@@ -128,7 +134,7 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   const open: Turn[] = [];
 
   const emit = (s: Session, type: string, turn: string | undefined, fields: Record<string, unknown>): void => {
-    if (lines.length >= o.events) return;
+    if (count >= o.events) return;
     now += -Math.log(1 - rnd()) * meanGapMs;
     const head = {
       v: 1,
@@ -140,7 +146,9 @@ export function generateWorkload(o: WorkloadOptions): Workload {
       seq: s.seq++,
     };
     const line = JSON.stringify({ ...head, ...fields });
-    lines.push(line);
+    count++;
+    if (o.onLine === undefined) lines.push(line);
+    else o.onLine(line);
     byType[type] = (byType[type] ?? 0) + 1;
     bytes += line.length;
     if (line.length < minLine) minLine = line.length;
@@ -213,7 +221,7 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   };
 
   for (let i = 0; i < sessionsTarget; i++) startSession();
-  while (lines.length < o.events) {
+  while (count < o.events) {
     const i = Math.floor(rnd() * open.length);
     const t = open[i]!;
     const s = t.session;
@@ -238,7 +246,7 @@ export function generateWorkload(o: WorkloadOptions): Workload {
   return {
     lines,
     stats: {
-      events: lines.length,
+      events: count,
       bytes,
       minLineBytes: minLine,
       maxLineBytes: maxLine,
