@@ -13,6 +13,13 @@ if (major < 22 || (major === 22 && minor < 15)) {
   process.exit(1);
 }
 const installed = import.meta.url.includes('/node_modules/');
+// Node's on-disk compile cache (V8 code, and the type-stripped TypeScript) under the user cache:
+// a start then skips most of parsing and compiling turnstream and its dependencies (measured here:
+// ~1.6 s to a healthy server without it). Off with NODE_DISABLE_COMPILE_CACHE=1.
+if (process.features.typescript || installed) {
+  const { enableCompileCache } = await import('node:module');
+  enableCompileCache?.();
+}
 if (!installed && !process.features.typescript) {
   const r = spawnSync(process.execPath, ['--experimental-strip-types', '--no-warnings', ...process.argv.slice(1)], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
