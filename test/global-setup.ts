@@ -10,6 +10,9 @@ import { TOOL_ENV, type ToolName } from './helpers/tool-bin.ts';
  *   their paths go to PROMETHEUS_BIN, PROMTOOL_BIN, ALERTMANAGER_BIN, AMTOOL_BIN (and PATH).
  * - Jaeger v2 (the trace backend the span tests read back from): built once by
  *   deploy/tools/jaeger.sh; its path goes to JAEGER_BIN.
+ * - kit (the agent of test/kit/): built once per source version from ../shared/vendor/kit by
+ *   deploy/tools/kit.sh; its path goes to KIT_BIN. Not fatal here: the kit tests report why kit is
+ *   missing themselves (a failure under CI=true).
  * - Kafka: one broker (deploy/kafka/kafka.sh, free ports, fresh data) unless
  *   TURNSTREAM_TEST_KAFKA_BROKERS names one; globalTeardown resets it.
  * Environment variables set here reach every test file's process (the runner spawns them after
@@ -21,6 +24,7 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const kafkaScript = `${root}deploy/kafka/kafka.sh`;
 const toolsScript = `${root}deploy/tools/tools.sh`;
 const jaegerScript = `${root}deploy/tools/jaeger.sh`;
+const kitScript = `${root}deploy/tools/kit.sh`;
 let kafkaPort: string | undefined;
 
 /** Runs a script; resolves with its stdout, its stderr passing through (build progress). */
@@ -77,6 +81,19 @@ async function provisionJaeger(): Promise<string> {
   return `jaeger: ${bin} (${Date.now() - started} ms)`;
 }
 
+async function provisionKit(): Promise<string> {
+  if ((process.env['KIT_BIN'] ?? '') !== '') return `kit: ${process.env['KIT_BIN']} (KIT_BIN)`;
+  const started = Date.now();
+  try {
+    const bin = /KIT_BIN=(.+)/.exec(await run(kitScript, ['install']))?.[1]?.trim();
+    if (bin === undefined) return 'kit: deploy/tools/kit.sh install printed no KIT_BIN (the kit tests will say why)';
+    process.env['KIT_BIN'] = bin;
+    return `kit: ${bin} (${Date.now() - started} ms)`;
+  } catch (e) {
+    return `kit: not built (${(e as Error).message.slice(-300)}); the kit tests will say why`;
+  }
+}
+
 async function provisionKafka(): Promise<string> {
   const given = process.env['TURNSTREAM_TEST_KAFKA_BROKERS'];
   if (given !== undefined && given !== '') return `kafka: ${given} (TURNSTREAM_TEST_KAFKA_BROKERS)`;
@@ -121,8 +138,11 @@ export async function globalSetup(): Promise<void> {
     process.exit(1);
   }, RUN_DEADLINE_MILLIS).unref();
   // Kafka alongside the builds: a cold Go build is CPU-bound, a cold Kafka fetch network-bound. The
-  // two Go builds one after the other: on two cores, side by side they only take turns.
-  const results = await Promise.allSettled([provisionTools().then(async (tools) => `${tools}; ${await provisionJaeger()}`), provisionKafka()]);
+  // Go builds one after the other: on two cores, side by side they only take turns.
+  const results = await Promise.allSettled([
+    provisionTools().then(async (tools) => `${tools}; ${await provisionJaeger()}; ${await provisionKit()}`),
+    provisionKafka(),
+  ]);
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [r.reason as Error] : []));
   if (failures.length > 0) {
     resetKafka();
