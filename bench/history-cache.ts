@@ -64,8 +64,14 @@ export function historyCacheRoot(env: NodeJS.ProcessEnv = process.env): string {
   }
 }
 
-/** 12 hex digits of sha256 over the history-defining sources (paths and contents, sorted). */
+/**
+ * 12 hex digits of sha256 over the history-defining sources (paths and contents, sorted).
+ * TURNSTREAM_BENCH_HISTORY_FORMAT pins it: reuse histories built by an earlier state of the code
+ * whose store format is known to be the same (a rebuild at 10M events takes many minutes).
+ */
 export function historyFormat(): string {
+  const pinned = process.env['TURNSTREAM_BENCH_HISTORY_FORMAT'];
+  if (pinned !== undefined && pinned !== '') return pinned;
   const files: string[] = [];
   for (const dir of FORMAT_DIRS) {
     const abs = join(REPO, 'src', dir);
