@@ -60,6 +60,7 @@ export async function start(flags: Record<string, string | boolean | undefined>)
   await untilSignal(logger, async () => {
     server.close();
     server.closeIdleConnections();
+    await server.otlp.close(); // spans still waiting for their trace go to the log before it closes
     await backend.close();
     await telemetry.shutdown();
     logger.info('stopped', { ...backend.describe, processed: backend.processed() });

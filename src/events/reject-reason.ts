@@ -19,7 +19,11 @@ export type RejectReason =
   /** Acknowledged and logged, but processing it threw: the pipeline skipped it and went on. */
   | 'processing_error'
   /** Stands for dead letters not kept individually (per-request / per-source / total caps). */
-  | 'dead_letters_dropped';
+  | 'dead_letters_dropped'
+  /** An OTLP body that does not decode, or an OTLP item its mapping cannot use (bad ids, missing attributes). */
+  | 'invalid_otlp'
+  /** OTLP spans that did not fit the trace buffer (its trace, span or byte bound). */
+  | 'otlp_buffer_full';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'invalid_json',
@@ -34,6 +38,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'out_of_range',
   'processing_error',
   'dead_letters_dropped',
+  'invalid_otlp',
+  'otlp_buffer_full',
 ];
 
 /** A rejected input, kept with its raw bytes so nothing is lost. */

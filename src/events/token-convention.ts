@@ -17,3 +17,14 @@ export interface TokenCounts {
 export function otelInputTokens(t: TokenCounts): number {
   return t.inputTokens + t.cacheReadTokens + t.cacheWriteTokens;
 }
+
+/**
+ * The event's `inputTokens` from an OTel-convention input count (`gen_ai.usage.input_tokens`,
+ * which includes cache reads and writes): the cache tokens are taken out. A producer whose input
+ * count is smaller than its cache tokens evidently reported them apart already (some
+ * instrumentations follow the Anthropic convention); its count is kept as is, never made negative.
+ */
+export function eventInputTokens(otelInput: number, cacheReadTokens: number, cacheWriteTokens: number): number {
+  const cached = cacheReadTokens + cacheWriteTokens;
+  return otelInput >= cached ? otelInput - cached : otelInput;
+}

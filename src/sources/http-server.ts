@@ -10,6 +10,9 @@ import type { Body } from './read-body.ts';
 import { readRequestBody } from './read-request-body.ts';
 import { splitJsonArray } from './split-json-array.ts';
 import { ndjsonLineRanges } from './split-ndjson.ts';
+import { createOtlpReceiver, type OtlpReceiver } from '../otlp/otlp-receiver.ts';
+import type { OtlpSignal } from '../otlp/otlp-proto.ts';
+import type { TraceBufferLimits } from '../otlp/trace-buffer.ts';
 
 export interface HttpServerOptions {
   readonly ingestor: Ingestor;
@@ -31,9 +34,19 @@ export interface HttpServerOptions {
   readonly maxRequestDeadLetters?: number;
   /** Deepest nesting of one element of a JSON-array body; deeper is `too_deep` before any parse. Default 64. */
   readonly maxArrayElementDepth?: number;
+  /** Bounds and timings of the OTLP trace buffer (`POST /v1/traces`). */
+  readonly otlpTraceBuffer?: Partial<TraceBufferLimits>;
 }
 
-const ROUTES = ['POST /v1/events', 'GET /metrics', 'GET /healthz', 'HEAD /metrics', 'HEAD /healthz'];
+/** The ingest server, with its OTLP receiver's buffer: `otlp.close()` stores the spans waiting in it (call before closing the store). */
+export type IngestServer = Server & { readonly otlp: Pick<OtlpReceiver, 'flush' | 'close'> };
+
+const ROUTES = ['POST /v1/events', 'POST /v1/traces', 'POST /v1/logs', 'POST /v1/metrics', 'GET /metrics', 'GET /healthz', 'HEAD /metrics', 'HEAD /healthz'];
+const OTLP_PATHS: ReadonlyMap<string | undefined, OtlpSignal> = new Map([
+  ['/v1/traces', 'traces'],
+  ['/v1/logs', 'logs'],
+  ['/v1/metrics', 'metrics'],
+]);
 
 const isSpace = (b: number | undefined): boolean => b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 
@@ -58,8 +71,11 @@ function firstByte(bytes: Buffer): number | undefined {
  *
  * Bodies are read as bytes and split without parsing: each NDJSON line or array element is decoded
  * on its own from its exact bytes, so one bad, too-deep or non-UTF-8 input is rejected alone.
+ *
+ * `POST /v1/traces`, `/v1/logs`, `/v1/metrics`: OTLP/HTTP in (see `createOtlpReceiver`), with the
+ * same bearer token, body limits, gzip, in-flight budget and timeouts as `/v1/events`.
  */
-export function createHttpServer(o: HttpServerOptions): Server {
+export function createHttpServer(o: HttpServerOptions): IngestServer {
   const authorized = bearerAuth(o.token);
   const log = o.logger;
   const budget = o.bodyBudget ?? createBodyBudget(o.maxInflightBodyBytes ?? 64 * 1024 * 1024);
@@ -107,15 +123,23 @@ export function createHttpServer(o: HttpServerOptions): Server {
     }
   };
 
-  return createServer((req, res) => {
+  const otlp = createOtlpReceiver({ ingestor: o.ingestor, logger: log, authorized, read, maxRequestDeadLetters: maxListed, traceBuffer: o.otlpTraceBuffer });
+  const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?', 1)[0];
     const route = `${req.method} ${path}`;
-    dispatch(route, path, req, res, { ...o, ingest }).catch((error: unknown) => {
+    dispatch(route, path, req, res, { ...o, ingest, otlp }).catch((error: unknown) => {
       log.error('request failed', { route, error });
       if (!res.headersSent) send(res, 500, { error: 'internal error' });
       else res.destroy();
     });
   });
+  return withOtlp(server, otlp);
+}
+
+/** The server with its OTLP receiver's `flush` and `close`; a server closed without `otlp.close()` first still tries to store what the trace buffer holds. */
+function withOtlp(server: Server, otlp: OtlpReceiver): IngestServer {
+  server.once('close', () => void otlp.close().catch(() => undefined));
+  return Object.assign(server, { otlp: { flush: () => otlp.flush(), close: () => otlp.close() } });
 }
 
 /**
@@ -155,11 +179,15 @@ async function dispatch(
   path: string | undefined,
   req: IncomingMessage,
   res: ServerResponse,
-  o: Pick<HttpServerOptions, 'metrics' | 'health'> & { ingest: (req: IncomingMessage, res: ServerResponse) => Promise<void> },
+  o: Pick<HttpServerOptions, 'metrics' | 'health'> & { ingest: (req: IncomingMessage, res: ServerResponse) => Promise<void>; otlp: OtlpReceiver },
 ): Promise<void> {
   switch (route) {
     case 'POST /v1/events':
       return o.ingest(req, res);
+    case 'POST /v1/traces':
+    case 'POST /v1/logs':
+    case 'POST /v1/metrics':
+      return o.otlp.handle(OTLP_PATHS.get(path)!, req, res);
     case 'GET /metrics':
     case 'HEAD /metrics':
       return o.metrics(req, res);
@@ -169,7 +197,7 @@ async function dispatch(
       return send(res, h.ok ? 200 : 503, h);
     }
     default:
-      return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' ? 405 : 404, {
+      return send(res, path === '/v1/events' || path === '/metrics' || path === '/healthz' || OTLP_PATHS.has(path) ? 405 : 404, {
         error: `no route for ${route}; try ${ROUTES.join(', ')}`,
       });
   }

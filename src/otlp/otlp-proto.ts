@@ -1,0 +1,50 @@
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import protobuf from 'protobufjs';
+
+/** The three OTLP/HTTP signals, as their paths name them (`/v1/<signal>`). */
+export type OtlpSignal = 'traces' | 'logs' | 'metrics';
+
+export const OTLP_SIGNALS: readonly OtlpSignal[] = ['traces', 'logs', 'metrics'];
+
+/** The request and response message types of one signal's export service. */
+export interface OtlpMessages {
+  readonly request: protobuf.Type;
+  readonly response: protobuf.Type;
+}
+
+// The OpenTelemetry project's own .proto files, vendored unchanged (see proto/SOURCE.md).
+const PROTO_DIR = fileURLToPath(new URL('./proto/', import.meta.url));
+const SERVICE: Readonly<Record<OtlpSignal, { file: string; pkg: string; name: string }>> = {
+  traces: { file: 'trace', pkg: 'trace', name: 'Trace' },
+  logs: { file: 'logs', pkg: 'logs', name: 'Logs' },
+  metrics: { file: 'metrics', pkg: 'metrics', name: 'Metrics' },
+};
+
+let messages: ReadonlyMap<OtlpSignal, OtlpMessages> | undefined;
+
+function load(): ReadonlyMap<OtlpSignal, OtlpMessages> {
+  const root = new protobuf.Root();
+  // Imports inside the files are relative to the proto root (`opentelemetry/proto/...`).
+  root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
+  root.loadSync(OTLP_SIGNALS.map((s) => `opentelemetry/proto/collector/${SERVICE[s].file}/v1/${SERVICE[s].file}_service.proto`));
+  root.resolveAll();
+  const byName = new Map<OtlpSignal, OtlpMessages>();
+  for (const s of OTLP_SIGNALS) {
+    const { pkg, name } = SERVICE[s];
+    byName.set(s, {
+      request: root.lookupType(`opentelemetry.proto.collector.${pkg}.v1.Export${name}ServiceRequest`),
+      response: root.lookupType(`opentelemetry.proto.collector.${pkg}.v1.Export${name}ServiceResponse`),
+    });
+  }
+  return byName;
+}
+
+/**
+ * The `Export*ServiceRequest` / `Export*ServiceResponse` types of a signal, built by protobufjs from
+ * the vendored official OTLP definitions (parsed once, on first use: a few milliseconds).
+ */
+export function otlpMessages(signal: OtlpSignal): OtlpMessages {
+  messages ??= load();
+  return messages.get(signal)!;
+}

@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { MappedEvent } from '../../src/otlp/map-claude-code-logs.ts';
+import type { OtlpSpan } from '../../src/otlp/otlp-spans.ts';
+import { TraceBuffer } from '../../src/otlp/trace-buffer.ts';
+
+const span = (trace: string, id: string, parent = ''): OtlpSpan => ({
+  traceId: trace,
+  spanId: id,
+  parentSpanId: parent,
+  name: 'x',
+  startMs: 1,
+  startSubMs: 0,
+  endMs: 2,
+  attrs: new Map(),
+});
+/** One event per span, id from the span: deterministic, like the real mapping. */
+const toEvents = (spans: readonly OtlpSpan[]): MappedEvent[] => spans.map((s) => ({ id: `${s.traceId}:${s.spanId}`, type: 'llm.usage' }));
+
+describe('TraceBuffer', () => {
+  it('keeps a trace whose store failed and stores it, once, on the next try', async () => {
+    const stored: string[] = [];
+    let fail = true;
+    const buffer = new TraceBuffer({
+      settleMs: 60_000,
+      toEvents,
+      store: async (events) => {
+        if (fail) throw new Error('disk full');
+        stored.push(...events.map((e) => e.id));
+      },
+    });
+    assert.deepEqual(buffer.add([span('t1', 'a'), span('t1', 'b', 'a')]), []);
+    await assert.rejects(buffer.flush(), /disk full/);
+    assert.equal(buffer.held.spans, 2);
+    fail = false;
+    await buffer.flush();
+    await buffer.flush();
+    assert.deepEqual(stored, ['t1:a', 't1:b']);
+    // A late span of the same trace stores only what is new.
+    buffer.add([span('t1', 'c', 'a'), span('t1', 'a')]);
+    await buffer.close();
+    assert.deepEqual(stored, ['t1:a', 't1:b', 't1:c']);
+  });
+
+  it('returns the spans over its bounds, after making room by forgetting traces already stored', async () => {
+    const buffer = new TraceBuffer({ maxTraces: 2, maxSpans: 3, settleMs: 60_000, toEvents, store: async () => undefined });
+    assert.deepEqual(buffer.add([span('t1', 'a'), span('t2', 'a')]), []);
+    const over = buffer.add([span('t3', 'a')]);
+    assert.deepEqual(
+      over.map((s) => s.traceId),
+      ['t3'],
+      'two traces wait: a third does not fit',
+    );
+    await buffer.flush();
+    assert.deepEqual(buffer.add([span('t3', 'a'), span('t4', 'a')]), [], 'stored traces make room');
+    assert.equal(buffer.held.traces, 2);
+    await buffer.close();
+  });
+
+  it('maps a rooted trace by itself after the settle time', async () => {
+    const stored: string[] = [];
+    const buffer = new TraceBuffer({ settleMs: 20, idleMs: 60_000, toEvents, store: async (events) => void stored.push(...events.map((e) => e.id)) });
+    buffer.add([span('t1', 'b', 'a')]);
+    await new Promise((ok) => setTimeout(ok, 100));
+    assert.deepEqual(stored, [], 'no root yet: it waits');
+    buffer.add([span('t1', 'a')]);
+    await new Promise((ok) => setTimeout(ok, 150));
+    assert.deepEqual(stored.sort(), ['t1:a', 't1:b']);
+    await buffer.close();
+  });
+});
