@@ -211,7 +211,8 @@ Options:
   --watch                        keep following: new files and appended lines are sent as
                                  Claude Code writes them (a line still being written waits
                                  for its newline; an answer's last API call is sent once
-                                 the transcript has been quiet for 30 s); Ctrl-C stops
+                                 its stop reason is written, or the transcript has been
+                                 quiet for 30 s); Ctrl-C stops
 ${settingsOf('import')}
   --batch <n>                    events per send [default: 2000]
   --json                         print the summary as JSON (with --watch: one JSON line per send)
@@ -223,8 +224,9 @@ or with --data-dir straight into that embedded store (no server may be running o
 it holds already are not sent again). For live dashboards and budget alerts, run
 'turnstream start' and --watch to it.
 
-A transcript written to within --turn-idle-timeout counts as live: its last API call and turn
-are sent by a later import or by --watch, once complete; one quiet for longer ends its session.
+A call whose stop reason is written (Claude Code 2.1) is final at once, so an import right after
+'claude -p' includes its last prompt. In a transcript written to within --turn-idle-timeout, a
+last call without one waits for a later import or --watch; one quiet for longer ends its session.
 Lines that cannot be used (malformed JSON, unknown line types, assistant lines without usage,
 a truncated last line, unreadable files) are skipped and counted in the summary; the import
 goes on. Exit code 1 if the pipeline rejected an event.

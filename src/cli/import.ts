@@ -131,7 +131,7 @@ async function importOnce({ roots, target, config, flags, batchSize, prices }: R
   printStats(roots, r.stats, r.sent);
   if (r.activeFiles > 0)
     out.line(
-      `  note: ${r.activeFiles} transcript${r.activeFiles === 1 ? ' was' : 's were'} written to in the last ${Math.round(config.turnIdleTimeoutMs / 60_000)} min: the last call and turn of each wait for the next import (or follow them with --watch)`,
+      `  note: ${r.activeFiles} transcript${r.activeFiles === 1 ? ' was' : 's were'} written to in the last ${Math.round(config.turnIdleTimeoutMs / 60_000)} min: their sessions stay open, and a last call still without its stop reason waits for the next import (or follow them with --watch)`,
     );
   if (late > 0)
     out.line(

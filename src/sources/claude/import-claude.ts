@@ -34,7 +34,7 @@ export interface ImportClaudeResult {
   readonly stats: ImportStats;
   readonly sent: SendResult;
   readonly sessions: SessionTally[];
-  /** Transcripts written to within `idleMs`: their last call and turn wait for the next import. */
+  /** Transcripts written to within `idleMs`: their sessions stay open, and a last call without its stop reason waits for the next import. */
   readonly activeFiles: number;
   readonly readMillis: number;
   readonly sendMillis: number;
@@ -44,9 +44,10 @@ export interface ImportClaudeResult {
  * One-shot import: reads every transcript under `roots`, maps it (`TranscriptMapper`), orders the
  * events of all files by event time, and sends them in batches. Transcripts quiet for `idleMs`
  * are complete: their last calls are sent and their sessions ended. A transcript written to more
- * recently is live: its last pending call (whose final line may not be written yet) and its open
- * turn are left for a later import or `--watch`, because an event, once sent, cannot be changed
- * (its id is taken). Bad lines and unreadable files are counted in `stats`, never thrown.
+ * recently is live: its last call is sent if its stop reason is written (Claude Code 2.1 writes it
+ * once the response is complete; a final answer then ends its turn), else it and its open turn are
+ * left for a later import or `--watch`, because an event, once sent, cannot be changed (its id is
+ * taken); the session stays open. Bad lines and unreadable files are counted in `stats`, never thrown.
  */
 export async function importClaude(o: ImportClaudeOptions): Promise<ImportClaudeResult> {
   const nowMs = o.nowMs ?? Date.now();

@@ -52,10 +52,15 @@ export interface TranscriptUsage {
 
 /**
  * Line types that carry nothing to import (progress of hooks and tools — including copies of
- * subagent messages, which are imported from the subagent's own file —, file snapshots, titles…).
+ * subagent messages, which are imported from the subagent's own file —, file snapshots, titles,
+ * request bodies…).
  * Recognised and passed over without counting them as skipped; any other type is `unknown_type`.
  */
-const IGNORED_TYPES: ReadonlySet<string> = new Set(['summary', 'progress', 'file-history-snapshot', 'queue-operation', 'custom-title', 'agent-name', 'tag']);
+const IGNORED_TYPES: ReadonlySet<string> = new Set([
+  ...['summary', 'progress', 'file-history-snapshot', 'queue-operation', 'custom-title', 'agent-name', 'tag'],
+  // Claude Code 2.1.3xx: context attachments, request shapes and bodies, its own cost state, mode.
+  ...['attachment', 'last-prompt', 'atis-latch', 'api-request', 'api-request-shape', 'api-request-blob', 'tools-used', 'cost-state', 'mode'],
+]);
 
 export type ParsedLine =
   | { readonly kind: 'line'; readonly line: TranscriptLine; readonly timeMs: number }

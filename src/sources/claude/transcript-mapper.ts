@@ -19,6 +19,8 @@ export interface TranscriptMapperOptions {
 
 const MAIN = '';
 const RECENT_CALLS = 16;
+/** Stop reasons after which the model is done with the prompt (a final answer). */
+const ANSWERED = new Set(['end_turn', 'stop_sequence', 'refusal']);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -101,6 +103,22 @@ export class TranscriptMapper {
    */
   seal(): void {
     for (const t of this.threads.values()) this.sendCall(t, true);
+  }
+
+  /**
+   * Sends the pending calls whose stop reason is written (Claude Code 2.x writes it on every line
+   * of a call once the response is complete): their usage is final even though nothing follows
+   * them yet. A final answer (a stop reason other than `tool_use`, no tool asked for) ends its
+   * turn, as `seal()` would; the session stays open. Lets an import run right after `claude -p`
+   * include the last prompt instead of holding it back until the transcript is idle.
+   */
+  sealFinished(): void {
+    for (const t of this.threads.values()) {
+      const stop = t.call?.stopReason;
+      // max_tokens / pause_turn: Claude Code may go on with another call; left to seal() as before.
+      if (stop === 'tool_use') this.sendCall(t, false);
+      else if (stop !== undefined && ANSWERED.has(stop)) this.sendCall(t, true);
+    }
   }
 
   /**
@@ -324,19 +342,15 @@ export class TranscriptMapper {
 
   /**
    * A later line of a call already sent: sends how much its counts grew (nothing if they did not).
-   * If sending the call ended its turn (it looked like the final answer), the turn is reopened, so
-   * what follows keeps the turn id a one-shot import gives it; the pipeline revises the closed turn.
+   * If sending the call ended its turn (it looked like the final answer) and the line adds tokens or
+   * a tool, the turn is reopened, so what follows keeps the turn id a one-shot import gives it; the
+   * pipeline revises the closed turn.
    */
   private continued(
     t: Thread,
     sent: SentCall,
     c: { messageId: string; requestId: string; tokens: Tokens; askedForTools: boolean; lineId: string; timeMs: number },
   ): string {
-    if (t.turn === undefined && t.prompt === undefined && t.ended?.id === sent.turn) {
-      t.turn = t.ended;
-      t.ended = undefined;
-    }
-    if (c.askedForTools && t.turn?.id === sent.turn) t.turn.lastStop = 'tool_use';
     const more: Partial<Tokens> = {};
     let grew = false;
     for (const f of TOKEN_FIELDS) {
@@ -344,6 +358,12 @@ export class TranscriptMapper {
       if (d > 0) grew = true;
       if (c.tokens[f] !== undefined || sent.tokens[f] !== undefined) more[f] = Math.max(0, d);
     }
+    // Another block of a complete answer (same counts, no tool) leaves its ended turn ended.
+    if ((grew || c.askedForTools) && t.turn === undefined && t.prompt === undefined && t.ended?.id === sent.turn) {
+      t.turn = t.ended;
+      t.ended = undefined;
+    }
+    if (c.askedForTools && t.turn?.id === sent.turn) t.turn.lastStop = 'tool_use';
     if (!grew) return sent.turn;
     for (const f of TOKEN_FIELDS) if (c.tokens[f] !== undefined) sent.tokens[f] = Math.max(c.tokens[f]!, sent.tokens[f] ?? 0);
     const attrs: Attrs = { ...t.attrs, 'claude.continued': true };

@@ -122,7 +122,10 @@ export class TranscriptSet {
     return events;
   }
 
-  /** Seals or finishes files by how long they have been quiet (see `SettleOptions`). */
+  /**
+   * Seals or finishes files by how long they have been quiet (see `SettleOptions`); a file written
+   * to more recently still has its complete calls (stop reason written) sent.
+   */
   settle(o: SettleOptions): MappedEvent[] {
     const events: MappedEvent[] = [];
     for (const f of this.tracked.values()) {
@@ -131,7 +134,7 @@ export class TranscriptSet {
       const quietMs = o.nowMs - Math.max(m.lastLineMs, f.grewAtMs);
       if (quietMs >= o.finishAfterMs) m.finish();
       else if (quietMs >= o.sealAfterMs) m.seal();
-      else continue;
+      else m.sealFinished();
       for (const e of m.drain()) events.push(e);
     }
     return events;

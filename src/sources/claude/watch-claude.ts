@@ -14,7 +14,7 @@ export interface WatchClaudeOptions {
   readonly prices?: PriceTable;
   /** Stops the watcher; the returned promise resolves after a last read and send. */
   readonly signal: AbortSignal;
-  /** A file quiet this long has its last API call sent (see below). Default 30 s. */
+  /** A file quiet this long has its last API call sent (see below); one whose stop reason is written is sent at once. Default 30 s. */
   readonly quietMs?: number;
   /** A file quiet this long is a finished session. Default 10 min. */
   readonly idleMs?: number;

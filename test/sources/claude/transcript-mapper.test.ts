@@ -306,4 +306,59 @@ describe('TranscriptMapper', () => {
       ],
     );
   });
+
+  it('sealFinished: a call whose stop reason is written is sent at once, a final answer ends its turn (Claude Code 2.1, issue 12)', () => {
+    const stopped = (line: ReturnType<typeof assistant>, reason: string) => ({ ...line, message: { ...line.message, stop_reason: reason } });
+    const lines = [
+      prompt('run it'),
+      stopped(assistant('msg_f1', 'req_f1', [text('Running.')], usage(3, 40, 500, 0)), 'tool_use'),
+      stopped(assistant('msg_f1', 'req_f1', [toolUse('toolu_f1', 'Bash')], usage(3, 40, 500, 0)), 'tool_use'),
+      toolResult('toolu_f1'),
+      stopped(assistant('msg_f2', 'req_f2', [text('Done.')], usage(5, 12, 0, 500)), 'end_turn'),
+    ];
+    const stats = new ImportStats();
+    const m = new TranscriptMapper({ session: 's-1', subagentFile: false, stats });
+    const feed = (l: object) => {
+      const p = parseTranscriptLine(JSON.stringify(l));
+      if (p.kind === 'line') m.line(p.line, p.timeMs);
+    };
+    feed(lines[0]!);
+    feed(lines[1]!);
+    m.sealFinished();
+    const first = m.drain().map((e) => e.event);
+    assert.deepEqual(
+      first.map((e) => e.type),
+      ['session.start', 'turn.start', 'llm.usage'],
+      'stop reason tool_use: the call is final, its turn goes on',
+    );
+    for (const l of lines.slice(2)) feed(l);
+    m.sealFinished();
+    const rest = m.drain().map((e) => e.event);
+    assert.deepEqual(
+      rest.map((e) => e.type),
+      ['tool.start', 'tool.end', 'llm.usage', 'turn.end'],
+      'the later line of msg_f1 adds no tokens (no continued usage); the final answer ends the turn',
+    );
+    // Another block of the final answer with the same counts (read by --watch after the seal) leaves the turn ended.
+    feed(stopped(assistant('msg_f2', 'req_f2', [text('More.')], usage(5, 12, 0, 500)), 'end_turn'));
+    m.seal();
+    assert.deepEqual(m.drain(), []);
+    const all = [...first, ...rest];
+    const calls = ofType(all, 'llm.usage');
+    assert.deepEqual(
+      calls.map((c) => [c.outputTokens, c.finishReason]),
+      [
+        [40, 'tool_use'],
+        [12, 'end_turn'],
+      ],
+    );
+    assert.deepEqual(
+      map(lines)
+        .events.filter((e) => e.type !== 'session.end')
+        .map((e) => e.id)
+        .sort(),
+      all.map((e) => e.id).sort(),
+      'the same event ids as a one-shot import of the finished file',
+    );
+  });
 });
