@@ -1,6 +1,20 @@
 import { parseArgs } from 'node:util';
 
-export const STAGES = ['baseline', 'decode', 'append', 'uuid', 'pipeline', 'metrics', 'full', 'spans', 'latency', 'replay', 'memory', 'history'] as const;
+export const STAGES = [
+  'baseline',
+  'decode',
+  'append',
+  'uuid',
+  'pipeline',
+  'metrics',
+  'full',
+  'spans',
+  'latency',
+  'replay',
+  'memory',
+  'history',
+  'otlp',
+] as const;
 export type Stage = (typeof STAGES)[number];
 /**
  * What runs without `--only`. `pipeline` (no telemetry at all) is left out to keep a full run

@@ -3,7 +3,9 @@
  * Prints a report and writes it as JSON (bench/results/latest.json and latest-{quick,full}.json).
  * See `--help` in options.ts for flags.
  */
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -204,7 +206,7 @@ async function main(o: BenchOptions): Promise<void> {
     });
     await measure('replay: restart (rebuild windows)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), {
       target: TARGET_REPLAY,
-      notes: 'fresh pipeline, processor.start(); effects ≤ committed position suppressed',
+      notes: 'no checkpoint: processor.start() re-reads the whole log, effects ≤ committed suppressed (with one: see history)',
     });
     await measure('replay: full re-derive + re-export', () => repeat(o.runs, () => runReplayFull(dir, prices, lines.length)), {
       target: TARGET_REPLAY,
@@ -212,6 +214,31 @@ async function main(o: BenchOptions): Promise<void> {
     });
   }
   if (logDir !== undefined) rmSync(logDir, { recursive: true, force: true });
+
+  if (on('otlp')) {
+    // Through the real HTTP server, in a child (its own heap and event loop): the same turns as
+    // NDJSON on /v1/events, as Claude Code log records and as GenAI spans in OTLP protobuf.
+    progress('otlp: ingest through the HTTP server, /v1/events vs /v1/logs vs /v1/traces …');
+    const turns = o.quick ? 4_000 : 20_000;
+    const child = spawnSync(process.execPath, [join(dirname(fileURLToPath(import.meta.url)), 'otlp-ingest.ts'), '--turns', String(turns)], {
+      encoding: 'utf8',
+    });
+    const line = child.stdout.split('\n').find((l) => l.startsWith('{"bench":"otlp-ingest"'));
+    if (child.status !== 0 || line === undefined) throw new Error(`bench/otlp-ingest.ts failed (${child.status}): ${child.stderr.slice(-2000)}`);
+    const r = JSON.parse(line) as { results: { name: string; eventsPerSec: number; requests: number; bodyMiB: number }[] };
+    for (const x of r.results) {
+      rows.push({
+        stage: `ingest over HTTP: ${x.name}`,
+        unit: 'events/s',
+        best: x.eventsPerSec,
+        median: x.eventsPerSec,
+        runs: 1,
+        ...(baselineBest === undefined ? {} : { vsBaselinePct: (100 * x.eventsPerSec) / baselineBest }),
+        notes: `${turns.toLocaleString('en')} turns, 4 clients, ${x.requests} requests, ${x.bodyMiB} MiB: appended and processed`,
+      });
+    }
+    details['otlp'] = r;
+  }
 
   let profile: EmbeddedProfile | undefined;
   if (o.profile) {
