@@ -86,6 +86,13 @@ export class TurnWindow {
   private previous: TurnAggregate | undefined;
   /** What the latest emission was made of beside the window's state: enough to rebuild `previous` after a restore. */
   private emitted: EmitMeta | undefined;
+  /**
+   * Set by `restore`: the latest aggregate is rebuilt from the state only when something needs it
+   * (the next event or emission). Most restored windows are closed turns waiting out their grace
+   * that never see another event; building all their aggregates made restarts ~0.3 s slower per
+   * 16k held turns.
+   */
+  private unbuiltPrevious: { readonly status: TurnStatus; readonly pos: number; readonly session: { agent?: string; user?: string } } | undefined;
 
   constructor(session: string, turn: string) {
     this.session = session;
@@ -94,6 +101,7 @@ export class TurnWindow {
 
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
+    this.buildPrevious();
     const k = keyOf(e);
     this.eventCount++;
     if (this.first === undefined || before(k, this.first)) this.first = k;
@@ -158,12 +166,21 @@ export class TurnWindow {
    * previous one. `closedAtPos` is the log position of the event that caused this emission.
    */
   emit(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
+    this.buildPrevious();
     this.revision++;
     const agg = this.build(status, closedAtPos, session);
     const aggregate = this.previous === undefined ? agg : { ...agg, supersedes: this.previous };
     this.previous = agg;
     this.emitted = [agg.status, closedAtPos, session?.agent ?? null, session?.user ?? null];
     return aggregate;
+  }
+
+  /** The restored latest aggregate, built from the state it was emitted with (before that state changes). */
+  private buildPrevious(): void {
+    const p = this.unbuiltPrevious;
+    if (p === undefined) return;
+    this.unbuiltPrevious = undefined;
+    this.previous = this.build(p.status, p.pos, p.session);
   }
 
   /** The aggregate of the current state at the current revision, without `supersedes`. */
@@ -273,7 +290,7 @@ export class TurnWindow {
       const a = r.optionalString(agent, at);
       const u = r.optionalString(user, at);
       const pos = r.number(closedAtPos, at);
-      w.previous = w.build(status, pos, { ...(a === undefined ? {} : { agent: a }), ...(u === undefined ? {} : { user: u }) });
+      w.unbuiltPrevious = { status, pos, session: { ...(a === undefined ? {} : { agent: a }), ...(u === undefined ? {} : { user: u }) } };
       w.emitted = [status, pos, a ?? null, u ?? null];
     }
     return w;
