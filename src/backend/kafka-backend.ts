@@ -7,7 +7,7 @@ import { silentLogger } from '../logger.ts';
 import { openKafkaPipeline } from '../pipeline/open-kafka-pipeline.ts';
 import type { PipelineOptions } from '../pipeline/pipeline-options.ts';
 import { kafkaReplayLogs } from '../replay/open-replay-logs.ts';
-import { KafkaStateView } from '../state/kafka-state-view.ts';
+import { KafkaStateQueries } from '../state/kafka-state-queries.ts';
 import type { Backend, BackendReaders, ServingBackend, BackendConfig } from './backend.ts';
 
 const prefixOf = (config: BackendConfig): string => config.kafkaTopicPrefix ?? 'turnstream';
@@ -33,19 +33,15 @@ export async function openKafkaBackend(config: BackendConfig, brokers: readonly 
   }
   const { view, topics, partitions } = pipeline;
   const where = `Kafka ${brokers.join(',')} (${prefixOf(config)}.*)`;
+  // Sessions of the partitions this process owns come from its view; others are read from their partition.
+  const state = new KafkaStateQueries({ kafka: pipeline.kafka, topics, logger: o.logger ?? silentLogger, view, groupPrefix: `${groupId}-read` });
   return {
     mode: 'kafka',
     where,
     describe: { kafka: brokers, group: groupId, topics: topics.events, partitions },
     ingest: pipeline.ingestor,
     readers: {
-      state: {
-        get: (s, k) => view.get(s, k),
-        list: (s) => view.list(s),
-        totals: (s) => view.sessionTotals(s),
-        sessions: (x) => view.sessions(x),
-        turns: (s) => view.sessionTurns(s),
-      },
+      state,
       deadLetters: pipeline.deadLetters,
       log: kafkaReplayLogs({ kafka: pipeline.kafka, topic: topics.events, partitions, where }),
     },
@@ -59,8 +55,8 @@ export async function openKafkaBackend(config: BackendConfig, brokers: readonly 
 /**
  * Reading Kafka: a first look with a fail-fast client (an unreachable broker is reported in
  * seconds, not after the serving client's half-minute of backoff), then readers opened on first
- * use (the state view reads the whole state topic: replay needs it only to compare costs). No
- * transactional producer is opened, so no running processor is fenced.
+ * use (a session's state is read from its partition alone; listing sessions reads every partition).
+ * No transactional producer is opened, so no running processor is fenced.
  */
 export async function readKafkaBackend(config: BackendConfig, brokers: readonly string[], purpose: 'report' | 'replay'): Promise<Backend> {
   const prefix = prefixOf(config);
@@ -109,7 +105,7 @@ async function firstLook(brokers: readonly string[], topics: TopicNames, prefix:
   }
 }
 
-/** The state view and dead-letter reader, each opened once, when first used. */
+/** The state readers and the dead-letter reader, each opened when first used. */
 function lazyReaders(
   kafka: Kafka,
   topics: TopicNames,
@@ -125,18 +121,18 @@ function lazyReaders(
           : new TurnstreamError(`cannot read from Kafka at ${brokers.join(',')}: ${(error as Error).message}`, { cause: error });
       }));
   };
-  let view: Promise<KafkaStateView> | undefined;
+  const queries = new KafkaStateQueries({ kafka, topics, logger: silentLogger, keep: true, groupPrefix: 'turnstream-cli' });
+  const reading = <T>(read: () => Promise<T>): Promise<T> => opening(read)();
   let letters: Promise<KafkaDeadLetterStore> | undefined;
-  const viewOf = opening(() => (view = KafkaStateView.open({ kafka, topics, logger: silentLogger, groupPrefix: 'turnstream-cli' })));
   const lettersOf = opening(() => (letters = KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions })));
   return {
     readers: {
       state: {
-        get: async (s, k) => (await viewOf()).get(s, k),
-        list: async (s) => (await viewOf()).list(s),
-        totals: async (s) => (await viewOf()).sessionTotals(s),
-        sessions: async (x) => (await viewOf()).sessions(x),
-        turns: async (s) => (await viewOf()).sessionTurns(s),
+        get: (s, k) => reading(() => queries.get(s, k)),
+        list: (s) => reading(() => queries.list(s)),
+        totals: (s) => reading(() => queries.totals(s)),
+        sessions: (x) => reading(() => queries.sessions(x)),
+        turns: (s) => reading(() => queries.turns(s)),
       },
       deadLetters: {
         list: async (x) => (await lettersOf()).list(x),
@@ -145,10 +141,7 @@ function lazyReaders(
     },
     close: async () => {
       await Promise.all([
-        view?.then(
-          (v) => v.close(),
-          () => undefined,
-        ),
+        queries.close(),
         letters?.then(
           (d) => d.close(),
           () => undefined,

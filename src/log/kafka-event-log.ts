@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { Admin, Consumer, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
+import type { Admin, Kafka, Message, Producer, RecordMetadata } from 'kafkajs';
 import { parseLoggedEvent } from '../events/parse-logged-event.ts';
 import { unreadableEvent } from './unreadable-event.ts';
+import { whenRunning } from './kafka-consumer-running.ts';
 import type { LoggedEvent } from '../events/step-event.ts';
 import { partitionFor } from '../kafka/partition-for.ts';
 import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';
@@ -151,7 +152,7 @@ export class KafkaEventLog implements EventLog {
           failure = error;
           notify();
         });
-      await seekOnceRunning(consumer, { topic: this.topic, partition: this.partition, offset: String(after) });
+      await whenRunning(() => consumer.seek({ topic: this.topic, partition: this.partition, offset: String(after) }));
       for (;;) {
         while (queue.length >= size || (queue.length > 0 && reached >= end)) yield queue.splice(0, size);
         if (failure !== undefined) throw failure;
@@ -168,24 +169,6 @@ export class KafkaEventLog implements EventLog {
 
   async close(): Promise<void> {
     await Promise.all([this.appender.close(), this.admin.disconnect()]);
-  }
-}
-
-/**
- * `consumer.run()` resolves before the consumer group exists when the group coordinator is still
- * loading (a freshly started broker): `seek` then throws "Consumer group was not initialized".
- * Retry it for a bounded time instead of failing the read.
- */
-async function seekOnceRunning(consumer: Consumer, target: { topic: string; partition: number; offset: string }, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      consumer.seek(target);
-      return;
-    } catch (error) {
-      if (!/not initialized/i.test((error as Error).message) || Date.now() > deadline) throw error;
-      await new Promise((r) => setTimeout(r, 100));
-    }
   }
 }
 

@@ -1,9 +1,9 @@
-import type { Kafka } from 'kafkajs';
+import type { Batch, Kafka } from 'kafkajs';
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { TopicNames } from '../kafka/topics.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
 import type { EventLog } from '../log/event-log.ts';
-import { KafkaEventLog } from '../log/kafka-event-log.ts';
+import { KafkaEventLog, parseStored, positionOf } from '../log/kafka-event-log.ts';
 import type { Logger } from '../logger.ts';
 import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
 import type { KafkaStateView } from '../state/kafka-state-view.ts';
@@ -13,6 +13,10 @@ interface Worker {
   readonly processor: Processor;
   readonly store: KafkaSessionStateStore;
   readonly log: EventLog;
+  /** The offset after the last one handed to the processor (from `resumeFrom` on): where the next batch must start, at the latest. */
+  delivered: number;
+  /** Batches handed to the processor (the first is logged: where reading started). */
+  batches: number;
 }
 
 export interface PartitionWorkersOptions {
@@ -21,39 +25,100 @@ export interface PartitionWorkersOptions {
   readonly partitions: number;
   /** Transactional ids are `<groupId>-<partition>`: a new owner fences the previous one. */
   readonly groupId: string;
+  /** The pipeline's view, scope `assigned`: it holds the state of the partitions this process owns. */
   readonly view: KafkaStateView;
   readonly deadLetters: DeadLetterStore;
   /** Everything a partition's `Processor` shares with the others (windows, metrics, spans, budgets). */
   readonly processing: Omit<ProcessorOptions, 'state' | 'deadLetters' | 'log'>;
+  /** Moves the group consumer's next fetch of a partition of the events topic to `offset`. */
+  readonly seek: (partition: number, offset: number) => void;
   readonly logger: Logger;
 }
 
+/** The offset a fetched batch was asked from (kafkajs keeps it on the batch, untyped); else its first record's. */
+const fetchedFrom = (batch: Batch): number => Number((batch as Batch & { fetchedOffset?: string }).fetchedOffset ?? batch.firstOffset() ?? 0);
+
 /**
  * The processors of the partitions this process owns, one per partition, each the same
- * `Processor` as the embedded one over a per-partition `KafkaSessionStateStore`. A worker opens on
- * its partition's first batch: it fences the previous owner, restores that partition's state and
- * committed position from the compacted state topic, and its processor suppresses effects up to
- * that position while the batches from offset 0 rebuild its windows.
+ * `Processor` as the embedded one over a per-partition `KafkaSessionStateStore`.
+ *
+ * Takeover without re-reading: on assignment the view re-reads the partition's state (its own
+ * records only, see `KafkaStateView`), the worker fences the previous owner, and its processor
+ * restores the open work from the partition's checkpoint; the group consumer is then SOUGHT to the
+ * checkpoint's position (`resumeFrom`; positions are offsets + 1, so the next offset to read is
+ * that number). Without a usable checkpoint `resumeFrom` is 0: the partition is read from the start
+ * and effects up to the committed position are suppressed, as before checkpoints. Seeking, rather
+ * than committing group offsets in the state transaction (`sendOffsets`): the position lives in one
+ * place, the state topic, written in the commit's transaction; falling back to offset 0 needs no
+ * second copy to reset; and a group offset could not say "the checkpoint is unusable". The cost is
+ * one fetch from offset 0 per newly assigned partition, dropped.
+ *
+ * Every batch is checked against what the worker was given: a batch fetched from beyond it (a seek
+ * of an earlier generation landing late) would leave a hole in the windows, so the consumer is
+ * sought back and the batch left; one from before it is fed (the processor skips what it has).
  */
 export class PartitionWorkers {
   private readonly o: PartitionWorkersOptions;
   private readonly workers = new Map<number, Promise<Worker>>();
   private readonly faults = new Map<number, string>();
+  /** Resolves once the view holds the current assignment (a worker opens after it). */
+  private viewAssigned: Promise<void> = Promise.resolve();
 
   constructor(o: PartitionWorkersOptions) {
     this.o = o;
   }
 
   /**
-   * Feeds one fetched batch to its partition's worker; false when the partition was lost while its
-   * worker opened (the batch is left to the next owner). A failure is kept for `/healthz`, then
-   * rethrown (kafkajs retries the batch).
+   * A group (re)join gave this process `partitions`. Workers of partitions it keeps stay when the
+   * member stayed in the group throughout (`continued`: no one else can have owned them in
+   * between), with the consumer sought to where each is; the others are closed (with a last
+   * checkpoint, when it can still commit). Then the view takes the assignment and the new
+   * partitions' workers open at once, in parallel, instead of on their first batch.
    */
-  async process(partition: number, logged: LoggedEvent[], stillOwned: () => boolean): Promise<boolean> {
+  assign(partitions: readonly number[], continued: boolean): void {
+    const keep = new Set(continued ? partitions : []);
+    const closing: Promise<void>[] = [];
+    for (const [partition, w] of this.workers) {
+      if (keep.has(partition)) {
+        void w.then((worker) => this.o.seek(partition, worker.delivered)).catch(() => undefined);
+        continue;
+      }
+      this.workers.delete(partition);
+      this.faults.delete(partition);
+      closing.push(
+        w.then((worker) => closeWorker(worker)).catch((error: unknown) => this.o.logger.warn('closing a partition worker failed', { partition, error })),
+      );
+    }
+    // Chained: a join that follows another takes effect after it, in order.
+    this.viewAssigned = this.viewAssigned
+      .then(() => Promise.all(closing))
+      .then(() => this.o.view.assign(partitions))
+      .catch((error: unknown) => this.o.logger.warn('the state view could not take the assignment', { partitions, error }));
+    for (const partition of partitions) void this.worker(partition).catch(() => undefined);
+  }
+
+  /**
+   * Feeds one fetched batch to its partition's worker; false when the batch was left (the partition
+   * was lost or sought while its worker opened, or the batch starts beyond the processor's
+   * position). A failure is kept for `/healthz`, then rethrown (kafkajs retries the batch).
+   */
+  async process(partition: number, batch: Batch, stillOwned: () => boolean, heartbeat: () => Promise<void>): Promise<boolean> {
     try {
-      const { processor } = await this.worker(partition);
+      const worker = await heartbeating(this.worker(partition), heartbeat);
       if (!stillOwned()) return false;
-      await processor.process(logged);
+      const next = worker.delivered;
+      if (fetchedFrom(batch) > next) {
+        this.o.seek(partition, next);
+        return false;
+      }
+      const logged: LoggedEvent[] = [];
+      for (const m of batch.messages) {
+        const pos = positionOf(m.offset);
+        if (pos > next && m.value !== null) logged.push({ pos, event: parseStored(m.value.toString()) });
+      }
+      if (worker.batches++ === 0) this.o.logger.info('partition reading', { partition, fromOffset: fetchedFrom(batch), events: logged.length });
+      await heartbeating(worker.processor.process(logged), heartbeat);
+      worker.delivered = Math.max(next, positionOf(batch.lastOffset()));
       this.faults.delete(partition);
       return true;
     } catch (error) {
@@ -68,16 +133,7 @@ export class PartitionWorkers {
     return undefined;
   }
 
-  /** Lets go of every worker (a rebalance: whoever owns a partition next rebuilds it), in the background. */
-  dropAll(): void {
-    for (const [partition, w] of this.workers) {
-      void w.then((worker) => closeWorker(worker)).catch((error: unknown) => this.o.logger.warn('closing a partition worker failed', { partition, error }));
-    }
-    this.workers.clear();
-    this.faults.clear();
-  }
-
-  /** Stops and closes every worker, waiting for them (shutdown). */
+  /** Stops and closes every worker, each with a last checkpoint, waiting for them (shutdown). */
   async close(): Promise<void> {
     for (const [, w] of this.workers) {
       const worker = await w.catch(() => undefined);
@@ -91,23 +147,64 @@ export class PartitionWorkers {
     if (worker === undefined) {
       worker = this.open(partition);
       this.workers.set(partition, worker);
-      worker.catch(() => this.workers.delete(partition));
+      worker.catch(() => {
+        if (this.workers.get(partition) === worker) this.workers.delete(partition);
+      });
     }
     return worker;
   }
 
   private async open(partition: number): Promise<Worker> {
     const { kafka, topics, partitions, groupId, view, deadLetters, processing, logger } = this.o;
+    const started = performance.now();
+    await this.viewAssigned;
+    if (!view.holds(partition)) throw new Error(`partition ${partition} is not assigned to this process`);
+    // Fences the previous owner, then waits until the view has the partition's records up to now.
     const store = await KafkaSessionStateStore.open({ kafka, topics, partitions, partition, transactionalIdPrefix: groupId, logger, view });
+    const caughtUp = performance.now();
     const log = lazyPartitionLog(() => KafkaEventLog.open({ kafka, topic: topics.events, partition, partitions }));
     const processor = new Processor({ ...processing, log, state: store, deadLetters, dedupe: true });
     await processor.restore();
-    logger.info('partition assigned', { partition, committed: processor.committedPosition });
-    return { processor, store, log };
+    if (processor.resumeFrom > 0) this.o.seek(partition, processor.resumeFrom);
+    logger.info('partition assigned', {
+      partition,
+      committed: processor.committedPosition,
+      resumeFrom: processor.resumeFrom,
+      stateMs: Math.round(caughtUp - started),
+      restoreMs: Math.round(performance.now() - caughtUp),
+    });
+    return { processor, store, log, delivered: processor.resumeFrom, batches: 0 };
   }
 }
 
+/**
+ * Awaits `promise`, heartbeating the group every second meanwhile: kafkajs heartbeats only between
+ * batches, and opening a worker (its partition's state re-read) or a commit with a big checkpoint
+ * can take longer than the group's session timeout on a busy machine; without heartbeats the
+ * member would be dropped and every partition rebalanced. A heartbeat that fails (the group is
+ * rebalancing) is left for the batch's own heartbeat after the work, which rejoins: the work itself
+ * is never abandoned halfway (a processor takes one batch at a time).
+ */
+async function heartbeating<T>(promise: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
+  for (;;) {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const tick = new Promise<typeof TICK>((resolve) => {
+        timer = setTimeout(() => resolve(TICK), 1_000);
+      });
+      const outcome = await Promise.race([promise.then((value) => ({ value })), tick]);
+      if (outcome !== TICK) return outcome.value;
+    } finally {
+      clearTimeout(timer);
+    }
+    await heartbeat().catch(() => undefined);
+  }
+}
+const TICK = Symbol('tick');
+
+/** A last checkpoint at the committed position (the next owner reads nothing before it), then closes. */
 async function closeWorker(worker: Worker): Promise<void> {
+  await worker.processor.checkpointNow().catch(() => undefined); // fenced or broker gone: the previous checkpoint stays
   worker.processor.stop();
   await Promise.all([worker.store.close(), worker.log.close()]);
 }

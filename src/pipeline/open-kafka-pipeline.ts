@@ -2,12 +2,12 @@ import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import type { PriceTable } from '../events/price-table.ts';
-import type { LoggedEvent } from '../events/step-event.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import { ensureTopics, partitionCount, topicNames, type TopicNames } from '../kafka/topics.ts';
 import type { EventLog } from '../log/event-log.ts';
 import { KafkaDeadLetterStore } from '../log/kafka-dead-letter-store.ts';
-import { KafkaEventAppender, parseStored, positionOf } from '../log/kafka-event-log.ts';
+import { whenRunning } from '../log/kafka-consumer-running.ts';
+import { KafkaEventAppender } from '../log/kafka-event-log.ts';
 import { silentLogger, type Logger } from '../logger.ts';
 import { KafkaStateView } from '../state/kafka-state-view.ts';
 import { fanOutAlertSink } from '../exporters/alert-sinks.ts';
@@ -27,8 +27,21 @@ export interface KafkaPipelineOptions extends PipelineOptions {
   readonly topicPrefix?: string;
   /** Partitions for topics created at start (existing topics keep theirs). Default 6. */
   readonly partitions?: number;
+  /** Configs of the compacted topics (state, turns) when created here. Default `COMPACTED_TOPIC_DEFAULTS`. */
   readonly compactedConfig?: Readonly<Record<string, string>>;
 }
+
+/**
+ * The compacted topics as created by turnstream. The log cleaner never compacts a partition's
+ * active segment, and Kafka's default segment is 1 GiB (or 7 days): every checkpoint (megabytes,
+ * every few seconds per partition) would stay in the log, and a new owner's re-read of the
+ * partition would grow with history. Small segments let the cleaner keep each partition near one
+ * checkpoint plus one record per key, plus at most a few segments not cleaned yet.
+ */
+export const COMPACTED_TOPIC_DEFAULTS: Readonly<Record<string, string>> = {
+  'segment.bytes': String(16 * 1024 * 1024),
+  'min.cleanable.dirty.ratio': '0.25',
+};
 
 export interface KafkaHealth {
   readonly ok: boolean;
@@ -63,9 +76,11 @@ export interface KafkaPipeline {
 /**
  * Kafka mode: HTTP/file ingest produces to the events topic (acknowledged once the broker has
  * it); a consumer group shares the partitions among turnstream processes, each partition processed
- * by its worker (`PartitionWorkers`). Every (re)join restarts each assigned partition from offset
- * 0: consumer offsets are never committed, the position lives with the state, in the same
- * transaction as the effects (exactly-once effect without relying on the group's offsets).
+ * by its worker (`PartitionWorkers`). Consumer offsets are never committed: the position and the
+ * checkpoint live with the state, in the same transaction as the effects (exactly-once effect
+ * without relying on the group's offsets), and a newly assigned partition's worker seeks the
+ * consumer to its checkpoint (offset 0 without one). The state view holds only the partitions this
+ * process owns.
  */
 // long: wiring only (connection, workers, progress, ingest, health): one dependency per statement, in start-up order
 export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaPipeline> {
@@ -76,7 +91,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   const topics = topicNames(o.topicPrefix ?? 'turnstream');
   const partitions = await prepareTopics(kafka, topics, o);
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
-  const view = await KafkaStateView.open({ kafka, topics, logger, groupPrefix: groupId });
+  const view = await KafkaStateView.open({ kafka, topics, logger, groupPrefix: groupId, scope: 'assigned' });
   const appender = await KafkaEventAppender.open({ kafka, topic: topics.events, partitions });
   const deadLetters = await KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions });
   // Produce outcomes feed `/healthz`: not ready while ingest cannot produce.
@@ -96,6 +111,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   const alertSink =
     o.budgets === undefined ? undefined : fanOutAlertSink([o.budgets.sink, await kafkaAlertSink({ kafka, topic: topics.alerts, partitions, logger })]);
   const processing = processorOptions(o, metrics, logger);
+  let consumer: Consumer | undefined; // workers seek it once it runs (they open on its first join)
   const workers = new PartitionWorkers({
     kafka,
     topics,
@@ -105,9 +121,13 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     deadLetters,
     logger,
     processing: { ...processing, ...(o.budgets === undefined || alertSink === undefined ? {} : { budgets: { rules: o.budgets.rules, sink: alertSink } }) },
+    seek: (partition, offset) => {
+      const c = consumer;
+      if (c !== undefined) void whenRunning(() => c.seek({ topic: topics.events, partition, offset: String(offset) })).catch(() => undefined);
+    },
   });
   const progress = new KafkaProgress(view.positions);
-  const consumer = await runConsumer({ kafka, topics, groupId, workers, progress, connection, logger });
+  consumer = await runConsumer({ kafka, topics, groupId, workers, progress, connection, logger, started: (c) => (consumer = c) });
   metrics?.observeLag(() => progress.lag());
 
   let closing: Promise<void> | undefined;
@@ -126,7 +146,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     close: () => {
       closing ??= (async () => {
         connection.closing();
-        await consumer.disconnect();
+        await consumer?.disconnect();
         await workers.close();
         await Promise.all([appender.close(), deadLetters.close(), view.close(), alertSink?.shutdown()]);
         await o.telemetry?.forceFlush();
@@ -158,7 +178,7 @@ async function prepareTopics(kafka: Kafka, topics: TopicNames, o: KafkaPipelineO
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await ensureTopics(admin, topics, { partitions: o.partitions ?? 6, ...(o.compactedConfig === undefined ? {} : { compactedConfig: o.compactedConfig }) });
+    await ensureTopics(admin, topics, { partitions: o.partitions ?? 6, compactedConfig: o.compactedConfig ?? COMPACTED_TOPIC_DEFAULTS });
     return await partitionCount(admin, topics.events);
   } finally {
     await admin.disconnect();
@@ -173,13 +193,17 @@ interface ConsumerRun {
   readonly progress: KafkaProgress;
   readonly connection: KafkaConnection;
   readonly logger: Logger;
+  /** The consumer, before it joins: workers opened on the first join seek it. */
+  readonly started: (consumer: Consumer) => void;
 }
 
 /**
- * Joins the group and feeds each fetched batch to its partition's worker. Every (re)join drops
- * the workers: fresh ones rebuild their windows from offset 0, suppressing what was committed.
+ * Joins the group and feeds each fetched batch to its partition's worker. A (re)join hands the
+ * assignment to the workers: they keep the partitions this member kept (when it stayed in the group
+ * throughout: a new member id means it was dropped, and someone else may have owned them since),
+ * and open the new ones from their checkpoints.
  */
-async function runConsumer({ kafka, topics, groupId, workers, progress, connection, logger }: ConsumerRun): Promise<Consumer> {
+async function runConsumer({ kafka, topics, groupId, workers, progress, connection, logger, started }: ConsumerRun): Promise<Consumer> {
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
@@ -188,21 +212,23 @@ async function runConsumer({ kafka, topics, groupId, workers, progress, connecti
     heartbeatInterval: 1_000,
     rebalanceTimeout: 30_000,
   });
+  started(consumer);
   let generation = 0;
+  let memberId: string | undefined;
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     generation++;
-    workers.dropAll();
-    progress.assign(payload.memberAssignment[topics.events] ?? []);
-    logger.info('joined consumer group', { groupId, assignment: payload.memberAssignment[topics.events] ?? [] });
+    const assignment = payload.memberAssignment[topics.events] ?? [];
+    workers.assign(assignment, payload.memberId === memberId);
+    memberId = payload.memberId;
+    progress.assign(assignment);
+    logger.info('joined consumer group', { groupId, assignment });
   });
   connection.watch(consumer);
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     connection.reconnected();
     const gen = generation;
     progress.sawEnd(batch.partition, Number(batch.highWatermark));
-    const logged: LoggedEvent[] = [];
-    for (const m of batch.messages) if (m.value !== null) logged.push({ pos: positionOf(m.offset), event: parseStored(m.value.toString()) });
-    if (await workers.process(batch.partition, logged, () => isRunning() && !isStale() && gen === generation)) await heartbeat();
+    if (await workers.process(batch.partition, batch, () => isRunning() && !isStale() && gen === generation, heartbeat)) await heartbeat();
   };
   await consumer.connect();
   await consumer.subscribe({ topic: topics.events, fromBeginning: true });

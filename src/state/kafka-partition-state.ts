@@ -1,0 +1,88 @@
+import type { JsonValue } from '../model/json-value.ts';
+import { winsOver, type StateEntry, type StateVersion } from '../model/state-write.ts';
+import { fromStoredTurn, replacesRevision, type TurnRecord } from '../model/turn-record.ts';
+import { CheckpointRecords } from './kafka-checkpoint-records.ts';
+import { header, SEP, type StoredRecord, type TotalsRecord } from './kafka-state-records.ts';
+import { TOTALS_KEY } from './session-state-store.ts';
+
+/** How much a view holds of one partition (for tests and logs). */
+export interface PartitionSizes {
+  readonly sessions: number;
+  readonly keys: number;
+  readonly turns: number;
+  readonly checkpointBytes: number;
+}
+
+/**
+ * What a `KafkaStateView` holds of ONE partition of the state and turns topics: the sessions that
+ * hash to it (LWW entries, totals, latest turn revisions) and its checkpoint records. Every apply
+ * is idempotent and order-safe (LWW versions, totals positions, turn revisions), so a record
+ * applied twice, or an older one after a newer, changes nothing.
+ */
+export class KafkaPartitionState {
+  readonly state = new Map<string, Map<string, StateEntry>>();
+  readonly totals = new Map<string, TotalsRecord>();
+  readonly turns = new Map<string, Map<string, TurnRecord>>();
+  readonly checkpoint = new CheckpointRecords();
+
+  /** A session record of the state topic (`<session>\0<key>`); `only` keeps one session's records. */
+  applyStateRecord(m: StoredRecord, only?: string): void {
+    const sep = m.key.indexOf(SEP);
+    const session = m.key.slice(0, sep);
+    if (only !== undefined && session !== only) return;
+    const name = m.key.slice(sep + 1);
+    if (name === TOTALS_KEY) {
+      if (m.value !== null) this.applyTotals(session, JSON.parse(m.value.toString()) as TotalsRecord);
+      return;
+    }
+    if (m.value === null) {
+      const version: StateVersion = { time: Number(header(m.headers, 't')), seq: Number(header(m.headers, 's')), id: header(m.headers, 'i') ?? '' };
+      this.applyEntry(session, name, { value: undefined, deleted: true, version });
+      return;
+    }
+    const rec = JSON.parse(m.value.toString()) as { value: JsonValue; t: number; s: number; i: string };
+    this.applyEntry(session, name, { value: rec.value, deleted: false, version: { time: rec.t, seq: rec.s, id: rec.i } });
+  }
+
+  /** A record of the turns topic; `only` keeps one session's turns. */
+  applyTurnRecord(value: Buffer | null, only?: string): void {
+    if (value === null) return;
+    const t = fromStoredTurn(JSON.parse(value.toString()));
+    if (only === undefined || t.session === only) this.applyTurn(t);
+  }
+
+  /** Applies an entry if it is newer than the one held (LWW). Returns whether it was applied. */
+  applyEntry(session: string, key: string, entry: StateEntry): boolean {
+    let keys = this.state.get(session);
+    const existing = keys?.get(key);
+    if (existing !== undefined && !winsOver(entry.version, existing.version)) return false;
+    if (keys === undefined) {
+      keys = new Map();
+      this.state.set(session, keys);
+    }
+    keys.set(key, entry);
+    return true;
+  }
+
+  applyTotals(session: string, rec: TotalsRecord): void {
+    if (rec.p > (this.totals.get(session)?.p ?? -1)) this.totals.set(session, rec);
+  }
+
+  applyTurn(t: TurnRecord): void {
+    let turns = this.turns.get(t.session);
+    if (turns === undefined) {
+      turns = new Map();
+      this.turns.set(t.session, turns);
+    }
+    if (replacesRevision(t, turns.get(t.turn))) turns.set(t.turn, t);
+  }
+
+  sizes(): PartitionSizes {
+    const sessions = new Set([...this.state.keys(), ...this.totals.keys(), ...this.turns.keys()]);
+    let keys = 0;
+    for (const k of this.state.values()) keys += k.size;
+    let turns = 0;
+    for (const t of this.turns.values()) turns += t.size;
+    return { sessions: sessions.size, keys, turns, checkpointBytes: this.checkpoint.bytes() };
+  }
+}
