@@ -80,7 +80,10 @@ describe('--retain: the log keeps N days, never beyond the checkpoint', { timeou
       await p1.close();
     }
     await assert.rejects(openEmbeddedPipeline({ ...options, graceMs: 1_000 }), (e: unknown) => {
-      assert.match(String((e as Error).message), /cannot start: the open work must be rebuilt from the start of the log \(the checkpoint was written with other settings/);
+      assert.match(
+        String((e as Error).message),
+        /cannot start: the open work must be rebuilt from the start of the log \(the checkpoint was written with other settings/,
+      );
       assert.match(String((e as Error).message), /trimmed through position \d+/);
       assert.match(String((e as Error).message), /Start with the settings the checkpoint was written with, or with a new --data-dir/);
       return true;
