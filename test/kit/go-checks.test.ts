@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -14,7 +14,10 @@ import { captureExtension, goMissing, kitUnavailable, root, turnstreamExtension 
  * read-only). go vet needs the `kit/ext` import (a package only kit's interpreter provides) to be
  * the real one, github.com/mark3labs/kit/internal/extensions, so it vets a copy with that import.
  */
-const kitSrc = resolve(process.env['KIT_SRC'] ?? join(root, '../shared/vendor/kit'));
+// The real path: go resolves its working directory through symlinks, and an overlay entry must name
+// the file as go sees it (a checkout whose shared/ is a symlink otherwise matched no file and ran no test).
+const kitSrcGiven = resolve(process.env['KIT_SRC'] ?? join(root, '../shared/vendor/kit'));
+const kitSrc = existsSync(kitSrcGiven) ? realpathSync(kitSrcGiven) : kitSrcGiven;
 const testFile = join(root, 'integrations/kit/turnstream_test.go');
 
 function go(args: string[], env: Record<string, string> = {}): { status: number | null; out: string } {
