@@ -187,7 +187,7 @@ export class HeldTurns<W> {
   }
 
   /** The state as plain data; `body` encodes each turn's operator state. */
-  snapshot<B>(body: (w: W) => B): HeldTurnsSnapshot<B> {
+  snapshot<B>(body: (w: W, closed: boolean) => B): HeldTurnsSnapshot<B> {
     return {
       wm: finiteOrNull(this.wm),
       bucket: this.bucket === undefined ? null : finiteOrNull(this.bucket),
@@ -204,7 +204,7 @@ export class HeldTurns<W> {
           h.closedAtSession ?? null,
           finiteOrNull(h.closedAtClock),
           h.closedAtPos,
-          body(h.body),
+          body(h.body, h.closedAtSession !== undefined),
         ],
       ),
     };

@@ -92,6 +92,12 @@ export class TurnWindow {
    * that never see another event; building all their aggregates made restarts ~0.3 s slower per
    * 16k held turns.
    */
+  /**
+   * Set by `restoreText`: the window's snapshot as JSON text, parsed only when the window is first
+   * used. A restart restores every turn closed within the grace period; most never see another
+   * event, and parsing and building them all was most of a restart's cost (and its garbage).
+   */
+  private unparsed: { readonly text: string; readonly r: SnapshotReader; readonly where: string } | undefined;
   private unbuiltPrevious: { readonly status: TurnStatus; readonly pos: number; readonly session: { agent?: string; user?: string } } | undefined;
 
   constructor(session: string, turn: string) {
@@ -101,6 +107,7 @@ export class TurnWindow {
 
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
+    this.parse();
     this.buildPrevious();
     const k = keyOf(e);
     this.eventCount++;
@@ -166,6 +173,7 @@ export class TurnWindow {
    * previous one. `closedAtPos` is the log position of the event that caused this emission.
    */
   emit(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
+    this.parse();
     this.buildPrevious();
     this.revision++;
     const agg = this.build(status, closedAtPos, session);
@@ -222,8 +230,35 @@ export class TurnWindow {
     };
   }
 
+  /** The window's snapshot as JSON text: what `restoreText` takes (kept as given while unparsed). */
+  snapshotText(): string {
+    return this.unparsed?.text ?? JSON.stringify(this.snapshot());
+  }
+
+  /** Fills the window from its snapshot text, if it was restored from one and not used since. */
+  private parse(): void {
+    const u = this.unparsed;
+    if (u === undefined) return;
+    this.unparsed = undefined;
+    let data: unknown;
+    try {
+      data = JSON.parse(u.text);
+    } catch {
+      u.r.fail(u.where, 'is not JSON');
+    }
+    TurnWindow.fill(this, data, u.r, u.where);
+  }
+
+  /** A window restored from its snapshot text; parsed (and checked) when first used. */
+  static restoreText(session: string, turn: string, text: string, r: SnapshotReader, where: string): TurnWindow {
+    const w = new TurnWindow(session, turn);
+    w.unparsed = { text, r, where };
+    return w;
+  }
+
   /** The window as plain data (see `TurnWindowSnapshot`). */
   snapshot(): TurnWindowSnapshot {
+    this.parse();
     return [
       this.revision,
       finiteOrNull(this.startMs),
@@ -258,8 +293,13 @@ export class TurnWindow {
 
   /** A window of turn (`session`, `turn`) with a snapshot's state. Throws (through `r`) on a wrong shape. */
   static restore(session: string, turn: string, data: unknown, r: SnapshotReader, where: string): TurnWindow {
-    const [revision, startMs, endMs, first, last, ended, stopReason, eventCount, llm, tools, emitted] = r.array(data, where, 11);
     const w = new TurnWindow(session, turn);
+    TurnWindow.fill(w, data, r, where);
+    return w;
+  }
+
+  private static fill(w: TurnWindow, data: unknown, r: SnapshotReader, where: string): void {
+    const [revision, startMs, endMs, first, last, ended, stopReason, eventCount, llm, tools, emitted] = r.array(data, where, 11);
     const order = (x: unknown, at: string): OrderKey => {
       const [t, s, id] = r.array(x, at, 3);
       return { t: r.number(t, at), s: r.number(s, at), id: r.string(id, at) };
@@ -293,7 +333,6 @@ export class TurnWindow {
       w.unbuiltPrevious = { status, pos, session: { ...(a === undefined ? {} : { agent: a }), ...(u === undefined ? {} : { user: u }) } };
       w.emitted = [status, pos, a ?? null, u ?? null];
     }
-    return w;
   }
 }
 

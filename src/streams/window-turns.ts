@@ -31,7 +31,11 @@ export type WindowOutput =
 /** The open work of `windowTurns` as JSON-safe data: clocks, sessions, and held windows in order. */
 export interface WindowsSnapshot {
   readonly v: 1;
-  readonly held: HeldTurnsSnapshot<TurnWindowSnapshot>;
+  /**
+   * A closed window (held for its grace period) as its snapshot's JSON text: a restore keeps the
+   * text and parses it only if the turn sees another event (most never do).
+   */
+  readonly held: HeldTurnsSnapshot<TurnWindowSnapshot | string>;
 }
 
 /**
@@ -84,7 +88,9 @@ class TurnWindows {
       const r = new SnapshotReader('windowTurns');
       const o = r.object(initial, 'the snapshot');
       if (o['v'] !== 1) r.fail('v', 'is not 1');
-      this.held.restore(o['held'], r, (b, where, session, turn) => TurnWindow.restore(session, turn, b, r, where));
+      this.held.restore(o['held'], r, (b, where, session, turn) =>
+        typeof b === 'string' ? TurnWindow.restoreText(session, turn, b, r, where) : TurnWindow.restore(session, turn, b, r, where),
+      );
     }
   }
 
@@ -124,7 +130,7 @@ class TurnWindows {
   }
 
   snapshot(): WindowsSnapshot {
-    return { v: 1, held: this.held.snapshot((w) => w.snapshot()) };
+    return { v: 1, held: this.held.snapshot((w, closed) => (closed ? w.snapshotText() : w.snapshot())) };
   }
 
   clear(): void {
