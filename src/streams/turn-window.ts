@@ -107,8 +107,7 @@ export class TurnWindow {
 
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
-    this.parse();
-    this.buildPrevious();
+    this.ready();
     const k = keyOf(e);
     this.eventCount++;
     if (this.first === undefined || before(k, this.first)) this.first = k;
@@ -173,14 +172,19 @@ export class TurnWindow {
    * previous one. `closedAtPos` is the log position of the event that caused this emission.
    */
   emit(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
-    this.parse();
-    this.buildPrevious();
+    this.ready();
     this.revision++;
     const agg = this.build(status, closedAtPos, session);
     const aggregate = this.previous === undefined ? agg : { ...agg, supersedes: this.previous };
     this.previous = agg;
     this.emitted = [agg.status, closedAtPos, session?.agent ?? null, session?.user ?? null];
     return aggregate;
+  }
+
+  /** A restored window made whole before it is used: its state parsed, its latest aggregate rebuilt. */
+  private ready(): void {
+    this.parse();
+    this.buildPrevious();
   }
 
   /** The restored latest aggregate, built from the state it was emitted with (before that state changes). */
