@@ -21,7 +21,8 @@ import { PipelineLetters } from './pipeline-letters.ts';
 import { decodeCheckpoint, encodeCheckpoint, type OpenWork } from './checkpoint-codec.ts';
 import { StoreClosedTurns } from './store-closed-turns.ts';
 import { wireOperators, type WiredOperators } from './wire-operators.ts';
-import { CHECKPOINT_DEFAULTS, type ProcessorOptions } from './processor-options.ts';
+import type { ProcessorOptions } from './processor-options.ts';
+import { CheckpointSchedule } from './checkpoint-schedule.ts';
 
 export type { BatchEffects } from './batch-effects.ts';
 
@@ -65,9 +66,8 @@ export class Processor {
   private readonly poisoned = new Map<number, string>();
   private readonly closedTurns: StoreClosedTurns;
   private readonly letters: PipelineLetters;
-  /** The checkpoint the operators were last restored from or saved to: a rebuild starts there. */
-  private base: Checkpoint | undefined;
-  private lastCheckpointAt = Date.now();
+  /** When to checkpoint, and the checkpoint a rebuild starts from. */
+  private readonly checkpoints: CheckpointSchedule;
   /** Why the last `restore()` rebuilds from the start of the log instead of a checkpoint. */
   private rebuilding: string | undefined;
   /** What every checkpoint is tied to: open work made under other settings cannot be continued. */
@@ -79,6 +79,7 @@ export class Processor {
     this.options = options;
     this.closedTurns = new StoreClosedTurns(options.state);
     this.letters = new PipelineLetters(options.rawAt);
+    this.checkpoints = new CheckpointSchedule(options.state.checkpoint !== undefined, options.checkpoints);
     this.settings = JSON.stringify({
       windows: { ...TURN_WINDOW_DEFAULTS, ...options.windows },
       dedupe: options.dedupe === true,
@@ -138,14 +139,14 @@ export class Processor {
     const stored = await this.options.state.checkpoint?.();
     const decoded = decodeCheckpoint(stored, this.settings, this.committed);
     if (decoded.ok && this.restoreFrom(decoded.position, decoded.work)) {
-      this.base = stored;
+      this.checkpoints.base = stored;
       this.rebuilding = undefined;
       this.options.logger?.info('restored open work from checkpoint', { position: decoded.position, committed: this.committed });
       return;
     }
     this.ops = this.wire();
     this.fed = 0;
-    this.base = undefined;
+    this.checkpoints.base = undefined;
     this.rebuilding = decoded.ok ? 'the checkpoint could not be restored' : decoded.reason;
     if (this.committed > 0 && this.options.state.checkpoint !== undefined) {
       const reason = this.rebuilding;
@@ -173,7 +174,7 @@ export class Processor {
 
   /** Position of the checkpoint a restart would resume from (0 when none): the log after it must stay. */
   get checkpointPosition(): number {
-    return this.base?.position ?? 0;
+    return this.checkpoints.position;
   }
 
   /** Log position whose effects are durable. */
@@ -259,7 +260,7 @@ export class Processor {
     }
     this.committed = this.fed;
     this.closedTurns.committed();
-    if (checkpoint !== undefined) this.saved(checkpoint);
+    if (checkpoint !== undefined) this.checkpoints.saved(checkpoint);
     try {
       this.export(effects.aggregates);
     } catch (error) {
@@ -322,9 +323,10 @@ export class Processor {
    */
   private async rebuild(): Promise<void> {
     for (;;) {
-      const base = this.base === undefined ? undefined : decodeCheckpoint(this.base, this.settings, this.committed);
+      const stored = this.checkpoints.base;
+      const base = stored === undefined ? undefined : decodeCheckpoint(stored, this.settings, this.committed);
       if (base?.ok !== true || !this.restoreFrom(base.position, base.work)) {
-        this.base = undefined;
+        this.checkpoints.base = undefined;
         this.ops = this.wire();
         this.fed = 0;
       }
@@ -347,14 +349,9 @@ export class Processor {
     }
   }
 
-  /** A checkpoint of the open work as of `fed`, when one is due and the target keeps them. */
+  /** A checkpoint of the open work as of `fed`, when one is due. */
   private dueCheckpoint(): Checkpoint | undefined {
-    if (this.options.state.checkpoint === undefined) return undefined;
-    const { everyEvents, everyMs } = { ...CHECKPOINT_DEFAULTS, ...this.options.checkpoints };
-    if (everyEvents <= 0) return undefined;
-    const since = this.fed - (this.base?.position ?? 0);
-    if (since < everyEvents && (since <= 0 || Date.now() - this.lastCheckpointAt < everyMs)) return undefined;
-    return this.takeCheckpoint();
+    return this.checkpoints.due(this.fed) ? this.takeCheckpoint() : undefined;
   }
 
   private takeCheckpoint(): Checkpoint | undefined {
@@ -364,14 +361,9 @@ export class Processor {
     } catch (error) {
       // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
       this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
-      this.lastCheckpointAt = Date.now();
+      this.checkpoints.failed();
       return undefined;
     }
-  }
-
-  private saved(checkpoint: Checkpoint): void {
-    this.base = checkpoint;
-    this.lastCheckpointAt = Date.now();
   }
 
   /**
@@ -379,12 +371,11 @@ export class Processor {
    * nothing of the log). Only when everything fed is committed and something changed since the last.
    */
   async checkpointNow(): Promise<void> {
-    if (this.options.state.checkpoint === undefined || this.fed !== this.committed || this.fed <= (this.base?.position ?? 0)) return;
-    if ((this.options.checkpoints?.everyEvents ?? CHECKPOINT_DEFAULTS.everyEvents) <= 0) return;
+    if (!this.checkpoints.enabled || this.fed !== this.committed || this.fed <= this.checkpoints.position) return;
     const checkpoint = this.takeCheckpoint();
     if (checkpoint === undefined) return;
     await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
-    this.saved(checkpoint);
+    this.checkpoints.saved(checkpoint);
   }
 
   private export(aggregates: readonly TurnAggregate[]): void {
