@@ -2,8 +2,9 @@ import { claudeEventIds as ids } from './claude-event-ids.ts';
 import type { ImportStats } from './import-stats.ts';
 import { RANK, type MappedEvent, type OutgoingEvent } from './mapped-event.ts';
 import { blocksOf, userLineKind, type TranscriptLine } from './transcript-line.ts';
-import { TOKEN_FIELDS, tokensOf, type Tokens } from './call-tokens.ts';
+import { tokensOf } from './call-tokens.ts';
 import type { Attrs, OpenTurn, SentCall, Thread, ToolCall } from './mapper-threads.ts';
+import { callCorrection, type LaterLine } from './call-correction.ts';
 
 export interface TranscriptMapperOptions {
   /** Session the file belongs to (a subagent file: its parent's). */
@@ -340,51 +341,13 @@ export class TranscriptMapper {
     if (quiet && !c.askedForTools) this.endTurn(t, turn.lastStop);
   }
 
-  /**
-   * A later line of a call already sent: sends how much its counts grew (nothing if they did not).
-   * If sending the call ended its turn (it looked like the final answer) and the line adds tokens or
-   * a tool, the turn is reopened, so what follows keeps the turn id a one-shot import gives it; the
-   * pipeline revises the closed turn.
-   */
-  private continued(
-    t: Thread,
-    sent: SentCall,
-    c: { messageId: string; requestId: string; tokens: Tokens; askedForTools: boolean; lineId: string; timeMs: number },
-  ): string {
-    const more: Partial<Tokens> = {};
-    let grew = false;
-    for (const f of TOKEN_FIELDS) {
-      const d = (c.tokens[f] ?? 0) - (sent.tokens[f] ?? 0);
-      if (d > 0) grew = true;
-      if (c.tokens[f] !== undefined || sent.tokens[f] !== undefined) more[f] = Math.max(0, d);
+  /** A later line of a call already sent (see `callCorrection`): sends the correction, if any. */
+  private continued(t: Thread, sent: SentCall, c: LaterLine): string {
+    const correction = callCorrection(t, sent, c, this.o.session);
+    if (correction !== undefined) {
+      this.emit(correction, c.timeMs);
+      this.touch(t, sent.turn, c.timeMs);
     }
-    // Another block of a complete answer (same counts, no tool) leaves its ended turn ended.
-    if ((grew || c.askedForTools) && t.turn === undefined && t.prompt === undefined && t.ended?.id === sent.turn) {
-      t.turn = t.ended;
-      t.ended = undefined;
-    }
-    if (c.askedForTools && t.turn?.id === sent.turn) t.turn.lastStop = 'tool_use';
-    if (!grew) return sent.turn;
-    for (const f of TOKEN_FIELDS) if (c.tokens[f] !== undefined) sent.tokens[f] = Math.max(c.tokens[f]!, sent.tokens[f] ?? 0);
-    const attrs: Attrs = { ...t.attrs, 'claude.continued': true };
-    this.emit(
-      {
-        v: 1,
-        id: ids.correction(c.messageId, c.requestId, c.lineId),
-        type: 'llm.usage',
-        session: this.o.session,
-        turn: sent.turn,
-        time: iso(c.timeMs),
-        provider: 'anthropic',
-        model: sent.model,
-        inputTokens: 0,
-        outputTokens: 0,
-        ...more,
-        attrs,
-      },
-      c.timeMs,
-    );
-    this.touch(t, sent.turn, c.timeMs);
     return sent.turn;
   }
 
