@@ -34,9 +34,4 @@ export class StoreClosedTurns implements ClosedTurns {
   committed(): void {
     this.pending.clear();
   }
-
-  /** Turns released but not yet durable (a gauge for tests: stays small). */
-  get pendingCount(): number {
-    return this.pending.size;
-  }
 }

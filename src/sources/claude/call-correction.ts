@@ -1,6 +1,6 @@
 import { claudeEventIds as ids } from './claude-event-ids.ts';
 import { TOKEN_FIELDS, type Tokens } from './call-tokens.ts';
-import type { OutgoingEvent } from './mapped-event.ts';
+import { iso, type OutgoingEvent } from './mapped-event.ts';
 import type { Attrs, SentCall, Thread } from './mapper-threads.ts';
 
 /** A later transcript line of an LLM call that was already sent. */
@@ -52,5 +52,3 @@ export function callCorrection(t: Thread, sent: SentCall, c: LaterLine, session:
     attrs,
   };
 }
-
-const iso = (ms: number): string => new Date(ms).toISOString();

@@ -33,3 +33,6 @@ export const RANK: Readonly<Record<OutgoingEvent['type'], number>> = {
 export function compareMapped(a: MappedEvent, b: MappedEvent): number {
   return a.timeMs - b.timeMs || a.rank - b.rank;
 }
+
+/** An event time as the events carry it (RFC 3339, UTC, milliseconds). */
+export const iso = (ms: number): string => new Date(ms).toISOString();

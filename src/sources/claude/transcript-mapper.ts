@@ -1,6 +1,6 @@
 import { claudeEventIds as ids } from './claude-event-ids.ts';
 import type { ImportStats } from './import-stats.ts';
-import { RANK, type MappedEvent, type OutgoingEvent } from './mapped-event.ts';
+import { iso, RANK, type MappedEvent, type OutgoingEvent } from './mapped-event.ts';
 import { blocksOf, userLineKind, type TranscriptLine } from './transcript-line.ts';
 import { tokensOf } from './call-tokens.ts';
 import type { Attrs, OpenTurn, SentCall, Thread, ToolCall } from './mapper-threads.ts';
@@ -22,8 +22,6 @@ const MAIN = '';
 const RECENT_CALLS = 16;
 /** Stop reasons after which the model is done with the prompt (a final answer). */
 const ANSWERED = new Set(['end_turn', 'stop_sequence', 'refusal']);
-
-const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
  * Maps the lines of one Claude Code transcript file, in file order, to v1 events. Stateful (it
