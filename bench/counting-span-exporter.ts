@@ -43,9 +43,9 @@ export type TelemetryMode = 'none' | 'metrics' | 'full';
  * `createTelemetry` as the composition root would call it, isolated from the environment
  * (`env: {}`: no OTLP endpoint), with the counting exporter when `mode` is `full`.
  */
-export function benchTelemetry(mode: TelemetryMode): { telemetry: Telemetry | undefined; exporter: CountingSpanExporter | undefined } {
+export async function benchTelemetry(mode: TelemetryMode): Promise<{ telemetry: Telemetry | undefined; exporter: CountingSpanExporter | undefined }> {
   if (mode === 'none') return { telemetry: undefined, exporter: undefined };
   const exporter = mode === 'full' ? new CountingSpanExporter() : undefined;
-  const telemetry = createTelemetry({ version: 'bench', env: {}, ...(exporter === undefined ? {} : { spanExporter: exporter }) });
+  const telemetry = await createTelemetry({ version: 'bench', env: {}, ...(exporter === undefined ? {} : { spanExporter: exporter }) });
   return { telemetry, exporter };
 }

@@ -13,7 +13,7 @@ import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } fro
 
 export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
 
-/** Decode + validate only (JSON.parse, Ajv, time normalisation), in ingest-sized batches. */
+/** Decode + validate only (JSON.parse, schema validation, time normalisation), in ingest-sized batches. */
 export function runDecodeOnly(lines: readonly string[], batchSize: number): Sample {
   const start = process.hrtime.bigint();
   let ok = 0;
@@ -67,7 +67,7 @@ export interface PipelineRunOptions {
  */
 export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dataDir?: string }> {
   const data = tempDataDir();
-  const { telemetry, exporter } = benchTelemetry(o.telemetry);
+  const { telemetry, exporter } = await benchTelemetry(o.telemetry);
   let aggregates = 0;
   let pipeline: EmbeddedPipeline | undefined;
   try {

@@ -72,7 +72,7 @@ export async function runKafkaBench(): Promise<void> {
 
   // End to end: ingest → group → windows → transactional commit → metrics.
   const prefix2 = `bench-${randomUUID().slice(0, 8)}`;
-  const telemetry = createTelemetry({ version: 'bench', env: {} });
+  const telemetry = await createTelemetry({ version: 'bench', env: {} });
   const ends = new Map<string, number>();
   const latencies: number[] = [];
   const p = await openKafkaPipeline({

@@ -59,7 +59,7 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   const data = tempDataDir();
-  const { telemetry } = benchTelemetry('full');
+  const { telemetry } = await benchTelemetry('full');
   const pipeline = await openEmbeddedPipeline({
     dataDir: data.dir,
     prices: o.prices,

@@ -78,7 +78,7 @@ const usage = (session: string, turn: string, id: string, ms: number): string =>
 
 async function openPipeline(prices: PriceTable) {
   const data = tempDataDir();
-  const { telemetry } = benchTelemetry('full');
+  const { telemetry } = await benchTelemetry('full');
   let aggregates = 0;
   const pipeline: EmbeddedPipeline = await openEmbeddedPipeline({
     dataDir: data.dir,

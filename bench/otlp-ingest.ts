@@ -139,7 +139,7 @@ interface Case {
 
 async function run(c: Case, expected: number): Promise<{ name: string; eventsPerSec: number; requests: number; bodyMiB: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-bench-otlp-'));
-  const telemetry = createTelemetry({ version: 'bench', env: {} });
+  const telemetry = await createTelemetry({ version: 'bench', env: {} });
   const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
   const server = createHttpServer({
     ingestor: pipeline.ingestor,

@@ -58,7 +58,7 @@ export async function runReplayFull(sourceDir: string, prices: PriceTable, event
   const db = new DatabaseSync(join(copy.dir, DB_FILE));
   db.exec('DELETE FROM state; DELETE FROM turns; DELETE FROM meta; DELETE FROM dead_letters; DELETE FROM checkpoint;');
   db.close();
-  const { telemetry, exporter } = benchTelemetry('full');
+  const { telemetry, exporter } = await benchTelemetry('full');
   try {
     const start = process.hrtime.bigint();
     const pipeline = await openEmbeddedPipeline({ dataDir: copy.dir, prices, logger: benchLogger, ...(telemetry === undefined ? {} : { telemetry }) });

@@ -8,7 +8,6 @@ import type { PipelineOptions } from '../pipeline/pipeline-options.ts';
 import { loadBudgetRules } from '../streams/budget-rule.ts';
 import type { Backend, BackendConfig, ServingBackend } from './backend.ts';
 import { openEmbeddedBackend, readEmbeddedBackend } from './embedded-backend.ts';
-import { openKafkaBackend, readKafkaBackend } from './kafka-backend.ts';
 
 /** Serving: ingest and process (`start`, `send --data-dir`, `import --data-dir`). */
 export interface ServeOptions {
@@ -47,14 +46,18 @@ export function openBackend(config: BackendConfig, o: ServeOptions): Promise<Ser
 export function openBackend(config: BackendConfig, o: ReadOptions): Promise<Backend>;
 export async function openBackend(config: BackendConfig, o: ServeOptions | ReadOptions): Promise<Backend> {
   const kafka = config.kafka === undefined ? undefined : brokerList(config.kafka);
-  if (o.mode === 'read') return kafka === undefined ? readEmbeddedBackend(config, o.purpose) : readKafkaBackend(config, kafka, o.purpose);
+  // The Kafka backend (and kafkajs) is loaded only when asked for: an embedded start does not pay for it.
+  if (o.mode === 'read')
+    return kafka === undefined ? readEmbeddedBackend(config, o.purpose) : (await kafkaBackend()).readKafkaBackend(config, kafka, o.purpose);
   const pipeline = pipelineOptions(config, o);
   if (kafka !== undefined && config.retainMs !== undefined)
     throw new TurnstreamError(
       '--retain applies to the embedded store; on Kafka the events topic keeps what its retention.ms says (set it with kafka-configs.sh on <prefix>.events)',
     );
-  return kafka === undefined ? openEmbeddedBackend(config, pipeline) : openKafkaBackend(config, kafka, pipeline);
+  return kafka === undefined ? openEmbeddedBackend(config, pipeline) : (await kafkaBackend()).openKafkaBackend(config, kafka, pipeline);
 }
+
+const kafkaBackend = (): Promise<typeof import('./kafka-backend.ts')> => import('./kafka-backend.ts');
 
 /** What both pipelines are configured with, budget alerts included when asked for. */
 function pipelineOptions(config: BackendConfig, o: ServeOptions): PipelineOptions {

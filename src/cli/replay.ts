@@ -140,7 +140,7 @@ async function replayOne(o: SessionRun): Promise<number> {
   const speed = str(flags, 'speed') === undefined ? undefined : parseSpeed(str(flags, 'speed')!);
   // Before reading anything: a missing endpoint is a configuration error.
   const spanExport: SpanExport | undefined = flags['export']
-    ? openSpanExport({ version: version(), ...(deps.env === undefined ? {} : { env: deps.env }) })
+    ? await openSpanExport({ version: version(), ...(deps.env === undefined ? {} : { env: deps.env }) })
     : undefined;
   let logs: ReplayLogs | undefined;
   try {

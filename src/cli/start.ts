@@ -23,7 +23,7 @@ export async function start(flags: Record<string, string | boolean | undefined>)
   const config = resolveConfig(flags);
   const logger = createLogger();
   const prices = loadPriceTable(config.prices === undefined ? {} : { file: config.prices });
-  const telemetry = createTelemetry({
+  const telemetry = await createTelemetry({
     version: version(),
     maxLabelValues: config.metricLabelValues,
     maxLabelSets: config.metricLabelSets,

@@ -56,14 +56,14 @@ export interface TelemetryOptions {
  * `SpanProcessor` it returns. Batching and retry are the SDK's; nothing here re-implements them.
  */
 // long: the OpenTelemetry composition root: one branch per reader/exporter the environment asks for, read top to bottom
-export function createTelemetry(options: TelemetryOptions): Telemetry {
+export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
   const resource = resourceFromAttributes({
     'service.name': env['OTEL_SERVICE_NAME'] ?? options.serviceName ?? 'turnstream',
     'service.version': options.version,
   });
   const scope: InstrumentationScope = { name: 'turnstream', version: options.version };
-  const otlp = otlpFromEnv(env);
+  const otlp = await otlpFromEnv(env);
   const describe: string[] = ['metrics: Prometheus on /metrics'];
 
   const prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });

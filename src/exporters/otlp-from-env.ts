@@ -1,7 +1,3 @@
-import { OTLPMetricExporter as OTLPMetricExporterHttp } from '@opentelemetry/exporter-metrics-otlp-http';
-import { OTLPMetricExporter as OTLPMetricExporterProto } from '@opentelemetry/exporter-metrics-otlp-proto';
-import { OTLPTraceExporter as OTLPTraceExporterHttp } from '@opentelemetry/exporter-trace-otlp-http';
-import { OTLPTraceExporter as OTLPTraceExporterProto } from '@opentelemetry/exporter-trace-otlp-proto';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../errors.ts';
@@ -41,19 +37,26 @@ function endpoint(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): string 
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT is set (or
  * OTEL_{TRACES,METRICS}_EXPORTER=otlp), unless OTEL_{TRACES,METRICS}_EXPORTER=none. The URL is
  * derived from `env` here; headers, timeout and compression the exporters read from the process
- * environment themselves (OTEL_EXPORTER_OTLP_HEADERS, …).
+ * environment themselves (OTEL_EXPORTER_OTLP_HEADERS, …). The exporter packages are imported only
+ * for a signal that is exported: a process without OTLP does not load them (start-up time).
  */
-export function otlpFromEnv(env: NodeJS.ProcessEnv): OtlpExporters {
+export async function otlpFromEnv(env: NodeJS.ProcessEnv): Promise<OtlpExporters> {
   const out: { traces?: OtlpExporters['traces']; metrics?: OtlpExporters['metrics'] } = {};
   if (enabled(env, 'TRACES')) {
     const p = protocol(env, 'TRACES');
     const url = endpoint(env, 'TRACES');
-    out.traces = { exporter: p === 'http/json' ? new OTLPTraceExporterHttp({ url }) : new OTLPTraceExporterProto({ url }), describe: `${p} ${url}` };
+    const { OTLPTraceExporter } = await (p === 'http/json'
+      ? import('@opentelemetry/exporter-trace-otlp-http')
+      : import('@opentelemetry/exporter-trace-otlp-proto'));
+    out.traces = { exporter: new OTLPTraceExporter({ url }), describe: `${p} ${url}` };
   }
   if (enabled(env, 'METRICS')) {
     const p = protocol(env, 'METRICS');
     const url = endpoint(env, 'METRICS');
-    out.metrics = { exporter: p === 'http/json' ? new OTLPMetricExporterHttp({ url }) : new OTLPMetricExporterProto({ url }), describe: `${p} ${url}` };
+    const { OTLPMetricExporter } = await (p === 'http/json'
+      ? import('@opentelemetry/exporter-metrics-otlp-http')
+      : import('@opentelemetry/exporter-metrics-otlp-proto'));
+    out.metrics = { exporter: new OTLPMetricExporter({ url }), describe: `${p} ${url}` };
   }
   return out;
 }

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import protobuf from 'protobufjs';
 import type { OtlpFormat } from './decode-otlp.ts';
-import { otlpMessages, type OtlpSignal } from './otlp-proto.ts';
+import { otlpMessages, statusMessage, type OtlpSignal } from './otlp-proto.ts';
 
 /** The `partial_success` field naming the rejected items of each signal. */
 const REJECTED_FIELD: Readonly<Record<OtlpSignal, string>> = {
@@ -11,10 +10,6 @@ const REJECTED_FIELD: Readonly<Record<OtlpSignal, string>> = {
 };
 
 const CONTENT_TYPE: Readonly<Record<OtlpFormat, string>> = { protobuf: 'application/x-protobuf', json: 'application/json' };
-
-/** `google.rpc.Status` (code, message): the body OTLP/HTTP gives failed requests. Details are not sent. */
-const STATUS = new protobuf.Type('Status').add(new protobuf.Field('code', 1, 'int32')).add(new protobuf.Field('message', 2, 'string'));
-new protobuf.Root().define('google.rpc').add(STATUS);
 
 /** gRPC status codes used in `Status.code`. */
 export const GRPC_INVALID_ARGUMENT = 3;
@@ -45,7 +40,8 @@ export function sendStatus(
   message: string,
   headers: Record<string, string> = {},
 ): void {
-  const bytes = format === 'protobuf' ? STATUS.encode(STATUS.fromObject({ code, message })).finish() : Buffer.from(JSON.stringify({ code, message }));
+  const status = format === 'protobuf' ? statusMessage() : undefined;
+  const bytes = status !== undefined ? status.encode(status.fromObject({ code, message })).finish() : Buffer.from(JSON.stringify({ code, message }));
   sendBytes(res, httpStatus, format, bytes, headers);
 }
 

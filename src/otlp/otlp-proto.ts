@@ -1,6 +1,12 @@
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import protobuf from 'protobufjs';
+import type { Type } from 'protobufjs';
+
+// protobufjs (CommonJS) is loaded on the first OTLP/protobuf request, not when the server starts:
+// a start-up that receives no OTLP does not pay for it.
+const requireCjs = createRequire(import.meta.url);
+const protobufjs = (): typeof import('protobufjs') => requireCjs('protobufjs') as typeof import('protobufjs');
 
 /** The three OTLP/HTTP signals, as their paths name them (`/v1/<signal>`). */
 export type OtlpSignal = 'traces' | 'logs' | 'metrics';
@@ -9,8 +15,8 @@ export const OTLP_SIGNALS: readonly OtlpSignal[] = ['traces', 'logs', 'metrics']
 
 /** The request and response message types of one signal's export service. */
 export interface OtlpMessages {
-  readonly request: protobuf.Type;
-  readonly response: protobuf.Type;
+  readonly request: Type;
+  readonly response: Type;
 }
 
 // The OpenTelemetry project's own .proto files, vendored unchanged (see proto/SOURCE.md).
@@ -24,7 +30,7 @@ const SERVICE: Readonly<Record<OtlpSignal, { file: string; pkg: string; name: st
 let messages: ReadonlyMap<OtlpSignal, OtlpMessages> | undefined;
 
 function load(): ReadonlyMap<OtlpSignal, OtlpMessages> {
-  const root = new protobuf.Root();
+  const root = new (protobufjs().Root)();
   // Imports inside the files are relative to the proto root (`opentelemetry/proto/...`).
   root.resolvePath = (_origin, target) => join(PROTO_DIR, target);
   root.loadSync(OTLP_SIGNALS.map((s) => `opentelemetry/proto/collector/${SERVICE[s].file}/v1/${SERVICE[s].file}_service.proto`));
@@ -47,4 +53,16 @@ function load(): ReadonlyMap<OtlpSignal, OtlpMessages> {
 export function otlpMessages(signal: OtlpSignal): OtlpMessages {
   messages ??= load();
   return messages.get(signal)!;
+}
+
+let status: Type | undefined;
+
+/** `google.rpc.Status` (code, message): the body OTLP/HTTP gives failed requests. Details are not sent. */
+export function statusMessage(): Type {
+  if (status === undefined) {
+    const { Type: MessageType, Field, Root } = protobufjs();
+    status = new MessageType('Status').add(new Field('code', 1, 'int32')).add(new Field('message', 2, 'string'));
+    new Root().define('google.rpc').add(status);
+  }
+  return status;
 }

@@ -61,8 +61,8 @@ class ConfirmingExporter implements SpanExporter {
  * re-exported: counters would count the same turns twice. Throws a `TurnstreamError` when no OTLP
  * trace endpoint is configured.
  */
-export function openSpanExport({ version, env = process.env }: { version: string; env?: NodeJS.ProcessEnv }): SpanExport {
-  const otlp = otlpFromEnv(env).traces;
+export async function openSpanExport({ version, env = process.env }: { version: string; env?: NodeJS.ProcessEnv }): Promise<SpanExport> {
+  const otlp = (await otlpFromEnv(env)).traces;
   if (otlp === undefined) {
     throw new TurnstreamError(
       '--export needs an OTLP endpoint: set OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), e.g. http://localhost:4318, and not OTEL_TRACES_EXPORTER=none',
@@ -70,7 +70,7 @@ export function openSpanExport({ version, env = process.env }: { version: string
   }
   const exporter = new ConfirmingExporter(otlp.exporter);
   // The OTLP exporter is injected here, so the root must not build its own (nor a metrics one).
-  const telemetry = createTelemetry({ version, env: { ...env, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' }, spanExporter: exporter });
+  const telemetry = await createTelemetry({ version, env: { ...env, OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' }, spanExporter: exporter });
   const context = { resource: telemetry.resource, scope: telemetry.scope };
   let turns = 0,
     spans = 0;

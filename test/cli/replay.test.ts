@@ -85,7 +85,7 @@ describe('turnstream replay', () => {
   before(async () => {
     // The live run exports its spans to the receiver, as `turnstream start` would with OTEL_* set.
     recv = await otlpReceiver();
-    const telemetry = createTelemetry({
+    const telemetry = await createTelemetry({
       version: 'test',
       env: { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' },
     });

@@ -38,7 +38,7 @@ async function receiver(): Promise<{ url: string; received: Received[]; server: 
 
 async function runExample(env: NodeJS.ProcessEnv): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-otlp-'));
-  const telemetry = createTelemetry({ version: 'test', env, exportIntervalMillis: 60_000 });
+  const telemetry = await createTelemetry({ version: 'test', env, exportIntervalMillis: 60_000 });
   const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
   await pipeline.ingestor.ingest(splitNdjson(readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8')), 'test');
   await pipeline.close(); // drains and force-flushes spans and metrics
@@ -106,9 +106,9 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     assert.equal(recv.received.filter((r) => r.path.includes('metrics')).length, 0, 'OTEL_METRICS_EXPORTER=none turns metrics off');
   });
 
-  it('exports nothing over OTLP when no endpoint is set, and refuses gRPC with a clear error', () => {
-    assert.deepEqual(otlpFromEnv({}), {});
-    assert.throws(
+  it('exports nothing over OTLP when no endpoint is set, and refuses gRPC with a clear error', async () => {
+    assert.deepEqual(await otlpFromEnv({}), {});
+    await assert.rejects(
       () => otlpFromEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://x:4317', OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }),
       (e: unknown) => e instanceof ConfigError && /grpc is not supported; use http\/protobuf/.test(e.message),
     );

@@ -29,7 +29,7 @@ export async function startPipeline(
 ): Promise<RunningPipeline> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'turnstream-'));
   const spans = new InMemorySpanExporter();
-  const telemetry = createTelemetry({ version: 'test', spanExporter: spans, env: {} });
+  const telemetry = await createTelemetry({ version: 'test', spanExporter: spans, env: {} });
   const pipeline = await openEmbeddedPipeline({
     dataDir,
     prices: createPriceTable(),

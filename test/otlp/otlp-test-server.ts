@@ -30,7 +30,7 @@ export async function startOtlpServer(
   o: { token?: string; traceBuffer?: Partial<TraceBufferLimits>; maxBodyBytes?: number; turnIdleTimeoutMs?: number } = {},
 ): Promise<OtlpTestServer> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-otlp-'));
-  const telemetry = createTelemetry({ version: 'test', env: {} });
+  const telemetry = await createTelemetry({ version: 'test', env: {} });
   const pipeline = await openEmbeddedPipeline({
     dataDir,
     prices: createPriceTable(),

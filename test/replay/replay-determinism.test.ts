@@ -48,7 +48,7 @@ function keysBySession(lines: readonly string[]): Map<string, Set<string>> {
 async function live(c: Case): Promise<{ dataDir: string; spans: ReadableSpan[]; telemetry: Telemetry }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-replay-'));
   const exporter = new InMemorySpanExporter();
-  const telemetry = createTelemetry({ version: 'test', spanExporter: exporter, env: {} });
+  const telemetry = await createTelemetry({ version: 'test', spanExporter: exporter, env: {} });
   const p = await openEmbeddedPipeline({ dataDir, prices, telemetry, ...c.windows });
   const sizes = [1, 7, 23, 3, 50, 11];
   for (let i = 0, k = 0; i < c.lines.length; k++) {

@@ -53,7 +53,7 @@ describe('replay from the Kafka events topic reproduces the Kafka pipeline (real
 
   before(async () => {
     exporter = new InMemorySpanExporter();
-    telemetry = createTelemetry({ version: 'test', spanExporter: exporter, env: {} });
+    telemetry = await createTelemetry({ version: 'test', spanExporter: exporter, env: {} });
     pipeline = await openKafkaPipeline({ brokers, prices, telemetry, topicPrefix: prefix, groupId: prefix, partitions: PARTITIONS, ...MESSY_WINDOWS });
     for (let i = 0; i < lines.length; i += 40) await pipeline.ingestor.ingest(lines.slice(i, i + 40), 'test');
     const admin = pipeline.kafka.admin();
