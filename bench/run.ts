@@ -109,7 +109,9 @@ async function main(o: BenchOptions): Promise<void> {
     baselineBest = b.best;
   }
   if (on('decode'))
-    await measure('decode + validate', () => repeat(o.runs, () => runDecodeOnly(lines, o.batchSize)), { notes: 'decodeEvent: JSON.parse + Ajv + Date.parse' });
+    await measure('decode + validate', () => repeat(o.runs, () => runDecodeOnly(lines, o.batchSize)), {
+      notes: 'decodeEvent: JSON.parse + schema validation + Date.parse',
+    });
   if (on('append'))
     await measure('decode + append (ULID ids)', () => repeat(o.runs, () => runDecodeAppend(lines, o.batchSize)), {
       notes: `Ingestor → SQLite WAL sync=normal, ${o.batchSize}-line transactions`,

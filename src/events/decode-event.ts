@@ -1,9 +1,8 @@
-import { Ajv, type ErrorObject } from 'ajv';
-import { readFileSync } from 'node:fs';
 import type { StepEvent } from './step-event.ts';
 import type { RejectReason } from './reject-reason.ts';
 import { jsonTextTooDeep } from './json-text-too-deep.ts';
 import { checkJsonValue } from './check-json-value.ts';
+import { validateEvent, type EventError } from './validate-event.ts';
 
 export interface DecodeLimits {
   /** Largest accepted event, in UTF-8 bytes. It also bounds every state value and unknown field. */
@@ -49,40 +48,6 @@ export type DecodeResult =
       readonly eventId?: string;
     };
 
-const schemaText = readFileSync(new URL('./event-v1.schema.json', import.meta.url), 'utf8');
-type Validator = ReturnType<Ajv['compile']>;
-type Schema = { definitions: Record<string, { maximum?: number; properties: Record<string, { maximum?: number }> }> };
-
-/**
- * One compiled validator per distinct set of numeric limits: the schema file carries the default
- * maxima; other limits are written into a copy of it, compiled once, and reused. Looked up per
- * limits object first, so the per-event cost is one WeakMap hit.
- */
-const byValues = new Map<string, Validator>();
-const byLimits = new WeakMap<DecodeLimits, Validator>();
-function validatorFor(limits: DecodeLimits): Validator {
-  let validate = byLimits.get(limits);
-  if (validate !== undefined) return validate;
-  const maxTokens = limits.maxTokensPerCall ?? DEFAULT_DECODE_LIMITS.maxTokensPerCall;
-  const maxCost = limits.maxCostPerCallUsd ?? DEFAULT_DECODE_LIMITS.maxCostPerCallUsd;
-  const maxDurationMs = limits.maxDurationMs ?? DEFAULT_DECODE_LIMITS.maxDurationMs;
-  const key = `${maxTokens}/${maxCost}/${maxDurationMs}`;
-  validate = byValues.get(key);
-  if (validate === undefined) {
-    const schema = JSON.parse(schemaText) as Schema;
-    const d = schema.definitions;
-    d['tokens']!.maximum = maxTokens;
-    d['llm.usage']!.properties['cost']!.maximum = maxCost;
-    d['llm.usage']!.properties['durationMs']!.maximum = maxDurationMs;
-    d['tool.end']!.properties['durationMs']!.maximum = maxDurationMs;
-    validate = new Ajv({ discriminator: true, allErrors: false, strict: false }).compile(schema);
-    byValues.set(key, validate);
-  }
-  byLimits.set(limits, validate);
-  return validate;
-}
-const defaultValidator = validatorFor(DEFAULT_DECODE_LIMITS);
-
 /** What each bounded field means (unit; what to check), so an `out_of_range` message says what to change. */
 const RANGE_HINT: Readonly<Record<string, readonly [string, string]>> = {
   cost: [' USD for one LLM call', 'cost is in USD, not cents or micro-dollars'],
@@ -102,26 +67,49 @@ const TOKEN_FIELDS = new Set([
 ]);
 
 /** A value above a schema maximum is `out_of_range` (a sane bound), not a malformed event. */
-function outOfRange(e: ErrorObject, obj: Record<string, unknown>): string {
-  const field = e.instancePath.slice(1);
+function outOfRange(e: EventError, obj: Record<string, unknown>): string {
+  const field = e.field;
   const [unit, advice] = TOKEN_FIELDS.has(field) ? TOKEN_HINT : (RANGE_HINT[field] ?? ['', 'see the published schema']);
-  return `${field}: ${String(obj[field])} is above the limit of ${String(e.params['limit'])}${unit}; ${advice}`;
+  return `${field}: ${String(obj[field])} is above the limit of ${String(e.param)}${unit}; ${advice}`;
 }
 
-function describe(errors: ErrorObject[] | null | undefined): string {
-  const e = errors?.[0];
-  if (!e) return 'does not match schema v1';
-  const where = e.instancePath === '' ? 'event' : e.instancePath.slice(1).replaceAll('/', '.');
-  if (e.keyword === 'required') return `${where}: missing required field "${String(e.params['missingProperty'])}"`;
-  if (e.keyword === 'discriminator' || (e.keyword === 'const' && e.instancePath === '/type')) {
-    return 'type: unknown event type (expected session.start|session.end|turn.start|turn.end|llm.usage|tool.start|tool.end|state.set|state.delete)';
+const UNKNOWN_TYPE = 'type: unknown event type (expected session.start|session.end|turn.start|turn.end|llm.usage|tool.start|tool.end|state.set|state.delete)';
+
+/**
+ * The `schema` message for a validation error. The generic ones keep the wording the decoder gave
+ * when it ran Ajv (`id: must NOT have fewer than 1 characters`): producers and tests match on it.
+ */
+function describe(e: EventError): string {
+  switch (e.keyword) {
+    case 'required':
+      return `event: missing required field "${e.field}"`;
+    case 'discriminator':
+      return UNKNOWN_TYPE;
+    case 'time':
+      return 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0';
+    case 'attrName':
+      // UTF-16 length, as before: the limit counts code points, the message the name's units.
+      return `attrs: an attribute name must be at most 256 characters (got ${String(e.param).length})`;
+    case 'attrValue':
+      // The attribute named as a JSON Pointer segment would name it (~ → ~0, / → ~1), as before.
+      return `attrs.${String(e.param).replaceAll('~', '~0').replaceAll('/', '~1')}: an attribute value must be a string (at most 1024 characters), a number or a boolean`;
+    case 'pattern':
+      return 'key: the prefix "$turnstream/" is reserved';
+    case 'type':
+      return `${e.field}: must be ${String(e.param)}`;
+    case 'const':
+      return `${e.field}: must be equal to constant`;
+    case 'minLength':
+      return `${e.field}: must NOT have fewer than ${String(e.param)} characters`;
+    case 'maxLength':
+      return `${e.field}: must NOT have more than ${String(e.param)} characters`;
+    case 'minimum':
+      return `${e.field}: must be >= ${String(e.param)}`;
+    case 'maximum':
+      return `${e.field}: must be <= ${String(e.param)}`;
+    case 'enum':
+      return `${e.field}: must be equal to one of the allowed values`;
   }
-  if (e.instancePath === '/time') return 'time: must be an RFC 3339 timestamp (2026-03-02T10:00:00Z) or whole epoch milliseconds >= 0';
-  if (e.instancePath === '/attrs' && e.propertyName !== undefined)
-    return `attrs: an attribute name must be at most 256 characters (got ${e.propertyName.length})`;
-  if (e.instancePath.startsWith('/attrs/')) return `${where}: an attribute value must be a string (at most 1024 characters), a number or a boolean`;
-  if (e.keyword === 'pattern' && e.instancePath === '/key') return 'key: the prefix "$turnstream/" is reserved';
-  return `${where}: ${e.message ?? 'invalid'}`;
 }
 
 /** Epoch ms, or NaN for a calendar date that does not exist (Date.parse would roll 02-30 over to 03-02). */
@@ -140,6 +128,13 @@ function toEpochMs(time: string | number): number {
 function stringField(obj: Record<string, unknown>, key: string): string | undefined {
   const value = obj[key];
   return typeof value === 'string' ? value : undefined;
+}
+
+/** A rejection of an object, with its session and id when they are strings (built only on rejection: none on the valid path). */
+function rejected(obj: Record<string, unknown>, reason: RejectReason, message: string): DecodeResult {
+  const session = stringField(obj, 'session');
+  const eventId = stringField(obj, 'id');
+  return { ok: false, reason, message, ...(session === undefined ? {} : { session }), ...(eventId === undefined ? {} : { eventId }) };
 }
 
 function tooDeepMessage(field: string, maxDepth: number): string {
@@ -179,47 +174,38 @@ export function decodeEvent(input: string | unknown, now: number, limits: Decode
     return { ok: false, reason: 'schema', message: 'an event must be a JSON object' };
   }
   const obj = value as Record<string, unknown>;
-  const session = stringField(obj, 'session');
-  const eventId = stringField(obj, 'id');
-  const ids = { ...(session === undefined ? {} : { session }), ...(eventId === undefined ? {} : { eventId }) };
   // Every number, wherever it is (JSON.parse turns 1e309 into Infinity); and, for a parsed value
   // (an element of a JSON-array body), the depth, without recursion, before JSON.stringify measures it.
   const breach = checkJsonValue(obj, maxDepth);
-  if (breach?.kind === 'too_deep') return { ok: false, reason: 'too_deep', message: tooDeepMessage(breach.path.split('.')[0] ?? '', maxDepth), ...ids };
+  if (breach?.kind === 'too_deep') return rejected(obj, 'too_deep', tooDeepMessage(breach.path.split('.')[0] ?? '', maxDepth));
   if (breach?.kind === 'not_finite') {
-    return {
-      ok: false,
-      reason: 'out_of_range',
-      message: `${breach.path}: a number too large for a double (it parses as ±Infinity); every number must be finite`,
-      ...ids,
-    };
+    return rejected(obj, 'out_of_range', `${breach.path}: a number too large for a double (it parses as ±Infinity); every number must be finite`);
   }
   if (typeof input !== 'string') {
     const tooLarge = sizeCheck(JSON.stringify(obj), limits.maxEventBytes);
     if (tooLarge !== undefined) return tooLarge;
   }
   if (obj['v'] !== 1) {
-    return { ok: false, reason: 'unknown_version', message: `v: ${JSON.stringify(obj['v'] ?? null)} is not a supported schema version (supported: 1)`, ...ids };
+    return rejected(obj, 'unknown_version', `v: ${JSON.stringify(obj['v'] ?? null)} is not a supported schema version (supported: 1)`);
   }
-  const validate = limits === DEFAULT_DECODE_LIMITS ? defaultValidator : validatorFor(limits);
-  if (!validate(obj)) {
-    const e = validate.errors?.[0];
-    if (e?.keyword === 'maximum') return { ok: false, reason: 'out_of_range', message: outOfRange(e, obj), ...ids };
-    return { ok: false, reason: 'schema', message: describe(validate.errors), ...ids };
+  const invalid = validateEvent(
+    obj,
+    limits.maxTokensPerCall ?? DEFAULT_DECODE_LIMITS.maxTokensPerCall,
+    limits.maxCostPerCallUsd ?? DEFAULT_DECODE_LIMITS.maxCostPerCallUsd,
+    limits.maxDurationMs ?? DEFAULT_DECODE_LIMITS.maxDurationMs,
+  );
+  if (invalid !== undefined) {
+    return invalid.keyword === 'maximum' ? rejected(obj, 'out_of_range', outOfRange(invalid, obj)) : rejected(obj, 'schema', describe(invalid));
   }
   const attrs = obj['attrs'];
   if (attrs !== undefined && Object.keys(attrs as object).length > limits.maxAttributes) {
-    return { ok: false, reason: 'schema', message: `attrs: more than ${limits.maxAttributes} attributes`, ...ids };
+    return rejected(obj, 'schema', `attrs: more than ${limits.maxAttributes} attributes`);
   }
   const timeMs = toEpochMs(obj['time'] as string | number);
-  if (!Number.isFinite(timeMs)) return { ok: false, reason: 'schema', message: 'time: not a valid date', ...ids };
+  if (!Number.isFinite(timeMs)) return rejected(obj, 'schema', 'time: not a valid date');
   if (timeMs > now + limits.maxFutureSkewMs) {
-    return {
-      ok: false,
-      reason: 'time_skew',
-      message: `time is ${Math.round((timeMs - now) / 1000)} s in the future (limit ${limits.maxFutureSkewMs / 1000} s); check the producer's clock`,
-      ...ids,
-    };
+    const ahead = Math.round((timeMs - now) / 1000);
+    return rejected(obj, 'time_skew', `time is ${ahead} s in the future (limit ${limits.maxFutureSkewMs / 1000} s); check the producer's clock`);
   }
   obj['timeMs'] = timeMs;
   return { ok: true, event: obj as unknown as StepEvent };

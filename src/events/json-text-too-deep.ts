@@ -1,7 +1,7 @@
 /**
  * A linear pre-parse check of one JSON text, so the decoder refuses deep nesting before
  * `JSON.parse` builds it: V8's parser is iterative, but code downstream that walks a value
- * (`JSON.stringify` in the state store, `structuredClone`, Ajv) recurses, and a 5,000-deep state
+ * (`JSON.stringify` in the state store, `structuredClone`, the schema validator) recurses, and a 5,000-deep state
  * value once overflowed the stack there on every restart.
  */
 
