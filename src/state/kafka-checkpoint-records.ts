@@ -43,7 +43,7 @@ export async function encodeCheckpoint(
 ): Promise<EncodedCheckpoint> {
   // Off the event loop (libuv's pool), at the fastest level: JSON of open windows still shrinks
   // several times, and a commit waits for this.
-  const data = await gzipAsync(Buffer.from(checkpoint.data, 'utf8'), { level: constants.Z_BEST_SPEED });
+  const data = await gzipAsync(checkpoint.data, { level: constants.Z_BEST_SPEED });
   const position = String(checkpoint.position);
   const count = data.length > chunkBytes ? Math.ceil(data.length / chunkBytes) : 0;
   const stored: StoredRecord[] = [];
@@ -139,7 +139,7 @@ export class CheckpointRecords {
     if (createHash('sha256').update(data).digest('hex') !== head.sha256)
       return { ok: false, reason: `the checkpoint at position ${head.position} does not match its hash (damaged)` };
     try {
-      return { ok: true, checkpoint: { format: head.format, position: head.position, data: (await gunzipAsync(data)).toString('utf8') } };
+      return { ok: true, checkpoint: { format: head.format, position: head.position, data: await gunzipAsync(data) } };
     } catch (error) {
       return { ok: false, reason: `the checkpoint at position ${head.position} does not decompress (${(error as Error).message})` };
     }

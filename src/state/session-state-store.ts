@@ -19,13 +19,13 @@ export interface StateCommit {
 
 /**
  * The processor's open work (windows, dedupe ids, budget sums, clocks) at a log position: a restart
- * loads it and reads the log after `position` only. `data` is opaque to the store; `format` says
- * how to read it (a reader that does not know the format rebuilds from the log instead).
+ * loads it and reads the log after `position` only. `data` is opaque bytes to the store; `format`
+ * says how to read them (a reader that does not know the format rebuilds from the log instead).
  */
 export interface Checkpoint {
   readonly format: number;
   readonly position: number;
-  readonly data: string;
+  readonly data: Uint8Array;
 }
 
 export interface SessionSummary {

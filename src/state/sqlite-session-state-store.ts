@@ -49,7 +49,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
         session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
         UNIQUE (session, turn));
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, position INTEGER NOT NULL, data TEXT NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL);`);
     this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
     this.upsert = db.prepare(`INSERT INTO state (session, key, value, deleted, v_time, v_seq, v_id) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (session, key) DO UPDATE SET value = excluded.value, deleted = excluded.deleted,
@@ -114,8 +114,11 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   /** The latest checkpoint committed, or undefined (none yet: a store from before checkpoints, or fresh). */
   async checkpoint(): Promise<Checkpoint | undefined> {
-    const r = this.db.prepare('SELECT format, position, data FROM checkpoint WHERE id = 1').get() as Checkpoint | undefined;
-    return r === undefined ? undefined : { format: r.format, position: r.position, data: r.data };
+    const r = this.db.prepare('SELECT format, position, data FROM checkpoint WHERE id = 1').get() as
+      | { format: number; position: number; data: Uint8Array | string }
+      | undefined;
+    // Format 1 was written as TEXT (and is not read any more, but is returned as what it is).
+    return r === undefined ? undefined : { format: r.format, position: r.position, data: typeof r.data === 'string' ? Buffer.from(r.data) : r.data };
   }
 
   closedTurnAt(session: string, turn: string): number | undefined {

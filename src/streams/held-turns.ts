@@ -231,25 +231,16 @@ export class HeldTurns<W> {
         ...(u === undefined ? {} : { user: u }),
       });
     }
-    for (const [i, x] of r.array(o['turns'], 'turns').entries()) {
-      const where = `turns[${i}]`;
-      const [s, t, lastEventMs, seenAt, closedAtSession, closedAtClock, closedAtPos, b] = r.array(x, where, 8);
-      const session = r.string(s, `${where} session`);
-      const turn = r.string(t, `${where} turn`);
-      const info = this.sessions.get(session) ?? r.fail(where, `is a turn of session "${session}", which the snapshot does not hold`);
-      const h: HeldTurn<W> = {
-        session,
-        turn,
-        body: body(b, `${where} body`, session, turn),
-        lastEventMs: r.numberOr(lastEventMs, `${where} lastEventMs`, inf),
-        seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
-        closedAtSession: closedAtSession === null ? undefined : r.number(closedAtSession, `${where} closedAtSession`),
-        closedAtClock: r.numberOr(closedAtClock, `${where} closedAtClock`, inf),
-        closedAtPos: r.number(closedAtPos, `${where} closedAtPos`),
-      };
-      this.turns.set(key(session, turn), h);
+    const turns = r.array(o['turns'], 'turns');
+    for (let i = 0; i < turns.length; i++) {
+      const h = restoredTurn(turns[i]) ?? checkedTurn(turns[i], r, `turns[${i}]`);
+      const info = this.sessions.get(h.session) ?? r.fail(`turns[${i}]`, `is a turn of session "${h.session}", which the snapshot does not hold`);
+      // The tuple's body decoded in place: `h` is this loop's own new object.
+      (h as { body: unknown }).body = body(h.body, `turns[${i}] body`, h.session, h.turn);
+      const held = h as HeldTurn<W>;
+      this.turns.set(key(h.session, h.turn), held);
       info.held++;
-      if (h.closedAtSession === undefined) info.open.add(h);
+      if (h.closedAtSession === undefined) info.open.add(held);
     }
   }
 
@@ -262,4 +253,41 @@ export class HeldTurns<W> {
     this.turns.clear();
     this.sessions.clear();
   }
+}
+
+const finiteOr = (x: unknown, ifNull: number): number | undefined => (x === null ? ifNull : typeof x === 'number' && Number.isFinite(x) ? x : undefined);
+
+/**
+ * A held turn's snapshot tuple as a turn (body still encoded), or undefined when anything in it is
+ * off: then `checkedTurn` reads it again to say what. A restart reads ~16k of these (every turn
+ * closed within the grace period): this path builds no message strings.
+ */
+function restoredTurn(x: unknown): HeldTurn<unknown> | undefined {
+  if (!Array.isArray(x) || x.length !== 8) return undefined;
+  const [session, turn, last, seen, atSession, atClock, atPos, body] = x as unknown[];
+  const inf = Number.NEGATIVE_INFINITY;
+  const lastEventMs = finiteOr(last, inf);
+  const seenAt = finiteOr(seen, inf);
+  const closedAtSession = finiteOr(atSession, Number.NaN);
+  const closedAtClock = finiteOr(atClock, inf);
+  const closedAtPos = finiteOr(atPos, Number.NaN);
+  if (typeof session !== 'string' || typeof turn !== 'string' || lastEventMs === undefined || seenAt === undefined) return undefined;
+  if (closedAtSession === undefined || closedAtClock === undefined || closedAtPos === undefined || Number.isNaN(closedAtPos)) return undefined;
+  return { session, turn, body, lastEventMs, seenAt, closedAtSession: Number.isNaN(closedAtSession) ? undefined : closedAtSession, closedAtClock, closedAtPos };
+}
+
+/** `restoredTurn`, checking each field through `r`: throws naming the first one that is wrong. */
+function checkedTurn(x: unknown, r: SnapshotReader, where: string): HeldTurn<unknown> {
+  const inf = Number.NEGATIVE_INFINITY;
+  const [s, t, lastEventMs, seenAt, closedAtSession, closedAtClock, closedAtPos, b] = r.array(x, where, 8);
+  return {
+    session: r.string(s, `${where} session`),
+    turn: r.string(t, `${where} turn`),
+    body: b,
+    lastEventMs: r.numberOr(lastEventMs, `${where} lastEventMs`, inf),
+    seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
+    closedAtSession: closedAtSession === null ? undefined : r.number(closedAtSession, `${where} closedAtSession`),
+    closedAtClock: r.numberOr(closedAtClock, `${where} closedAtClock`, inf),
+    closedAtPos: r.number(closedAtPos, `${where} closedAtPos`),
+  };
 }

@@ -4,6 +4,22 @@ import { addUsage, ZERO_USAGE, type TokenUsage } from '../model/token-usage.ts';
 import type { LlmCallSummary, ModelBreakdown, ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
 
+/**
+ * A window's snapshot JSON as UTF-8 bytes `start`–`end` of a larger buffer (a checkpoint's): a
+ * restore keeps it so, undecoded, until the window is used (a plain object: ~5× cheaper to make
+ * than a typed-array view, and a restart makes ~16k of them).
+ */
+export interface TextSlice {
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** A window's snapshot as JSON text, or as a slice of UTF-8 bytes. */
+export type SnapshotText = string | TextSlice;
+
+const utf8 = new TextDecoder();
+
 /** Event-time order key: time, then seq (absent sorts first), then id. */
 interface OrderKey {
   readonly t: number;
@@ -97,7 +113,7 @@ export class TurnWindow {
    * used. A restart restores every turn closed within the grace period; most never see another
    * event, and parsing and building them all was most of a restart's cost (and its garbage).
    */
-  private unparsed: { readonly text: string; readonly r: SnapshotReader; readonly where: string } | undefined;
+  private unparsed: { readonly text: SnapshotText; readonly r: SnapshotReader; readonly where: string } | undefined;
   private unbuiltPrevious: { readonly status: TurnStatus; readonly pos: number; readonly session: { agent?: string; user?: string } } | undefined;
 
   constructor(session: string, turn: string) {
@@ -235,7 +251,7 @@ export class TurnWindow {
   }
 
   /** The window's snapshot as JSON text: what `restoreText` takes (kept as given while unparsed). */
-  snapshotText(): string {
+  snapshotText(): SnapshotText {
     return this.unparsed?.text ?? JSON.stringify(this.snapshot());
   }
 
@@ -246,7 +262,7 @@ export class TurnWindow {
     this.unparsed = undefined;
     let data: unknown;
     try {
-      data = JSON.parse(u.text);
+      data = JSON.parse(typeof u.text === 'string' ? u.text : utf8.decode(u.text.bytes.subarray(u.text.start, u.text.end)));
     } catch {
       u.r.fail(u.where, 'is not JSON');
     }
@@ -254,7 +270,7 @@ export class TurnWindow {
   }
 
   /** A window restored from its snapshot text; parsed (and checked) when first used. */
-  static restoreText(session: string, turn: string, text: string, r: SnapshotReader, where: string): TurnWindow {
+  static restoreText(session: string, turn: string, text: SnapshotText, r: SnapshotReader, where: string): TurnWindow {
     const w = new TurnWindow(session, turn);
     w.unparsed = { text, r, where };
     return w;

@@ -1,8 +1,9 @@
-import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import type { OperatorFunction, Subscriber } from 'rxjs';
+import { Observable } from './rx.ts';
 import { isTurnScoped, type LlmUsageEvent, type LoggedEvent, type TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
-import { TurnWindow, type TurnWindowSnapshot } from './turn-window.ts';
+import { TurnWindow, type SnapshotText, type TurnWindowSnapshot } from './turn-window.ts';
 import { forwardEvents } from './forward-events.ts';
 import { HeldTurns, type HeldTurn, type HeldTurnsSnapshot, type SessionEntry } from './held-turns.ts';
 import { memoryClosedTurns, type ClosedTurns, type OperatorState } from './operator-state.ts';
@@ -30,12 +31,15 @@ export type WindowOutput =
 
 /** The open work of `windowTurns` as JSON-safe data: clocks, sessions, and held windows in order. */
 export interface WindowsSnapshot {
-  readonly v: 1;
+  readonly v: 2;
+  /** Held windows: an open one as its snapshot, a closed one (held for its grace period) as an index into `texts`. */
+  readonly held: HeldTurnsSnapshot<TurnWindowSnapshot | number>;
   /**
-   * A closed window (held for its grace period) as its snapshot's JSON text: a restore keeps the
-   * text and parses it only if the turn sees another event (most never do).
+   * Closed windows' snapshots as JSON text (slices of UTF-8 bytes after a restore from bytes): a restore keeps
+   * the text and parses it only if the turn sees another event (most never do). Apart from the rest,
+   * so a checkpoint can store them outside its JSON document and hand them back as bytes unparsed.
    */
-  readonly held: HeldTurnsSnapshot<TurnWindowSnapshot | string>;
+  readonly texts: readonly SnapshotText[];
 }
 
 /**
@@ -87,10 +91,15 @@ class TurnWindows {
     if (initial !== undefined) {
       const r = new SnapshotReader('windowTurns');
       const o = r.object(initial, 'the snapshot');
-      if (o['v'] !== 1) r.fail('v', 'is not 1');
-      this.held.restore(o['held'], r, (b, where, session, turn) =>
-        typeof b === 'string' ? TurnWindow.restoreText(session, turn, b, r, where) : TurnWindow.restore(session, turn, b, r, where),
-      );
+      if (o['v'] !== 2) r.fail('v', 'is not 2');
+      const texts = r.array(o['texts'], 'texts');
+      this.held.restore(o['held'], r, (b, where, session, turn) => {
+        if (typeof b !== 'number') return TurnWindow.restore(session, turn, b, r, where);
+        const text = texts[b];
+        if (typeof text === 'string' || (typeof text === 'object' && text !== null && 'bytes' in text))
+          return TurnWindow.restoreText(session, turn, text as SnapshotText, r, where);
+        return r.fail(where, `names text ${b}, which the snapshot does not hold`);
+      });
     }
   }
 
@@ -130,7 +139,9 @@ class TurnWindows {
   }
 
   snapshot(): WindowsSnapshot {
-    return { v: 1, held: this.held.snapshot((w, closed) => (closed ? w.snapshotText() : w.snapshot())) };
+    const texts: SnapshotText[] = [];
+    const held = this.held.snapshot((w, closed) => (closed ? texts.push(w.snapshotText()) - 1 : w.snapshot()));
+    return { v: 2, held, texts };
   }
 
   clear(): void {

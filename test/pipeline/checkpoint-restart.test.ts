@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DatabaseSync } from 'node:sqlite';
 import { createPriceTable } from '../../src/events/price-table.ts';
 import { createLogger } from '../../src/logger.ts';
 import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
@@ -105,25 +106,32 @@ describe('checkpoints: a restart restores the open work and reads only the log a
     }
   });
 
-  for (const [what, damage, reason] of [
-    ['a corrupted checkpoint', 'UPDATE checkpoint SET data = substr(data, 1, length(data) / 2)', 'does not parse'],
-    ['a checkpoint of another format version', 'UPDATE checkpoint SET format = format + 1', 'format'],
-    ['a checkpoint whose open work is damaged', `UPDATE checkpoint SET data = '{"settings":"x","work":{"windows":42,"poisoned":[]}}'`, 'other settings'],
-  ] as const) {
+  const damages: readonly (readonly [string, (db: DatabaseSync) => void, RegExp])[] = [
+    ['a checkpoint cut in half', (db) => db.exec('UPDATE checkpoint SET data = substr(data, 1, length(data) / 2)'), /damaged \(.*cut short\)/],
+    ['a checkpoint whose document does not parse', (db) => rewriteDocument(db, (doc) => doc.slice(0, doc.length / 2)), /does not parse/],
+    ['a checkpoint of another format version', (db) => db.exec('UPDATE checkpoint SET format = format + 1'), /format/],
+    [
+      'a checkpoint whose open work is damaged',
+      (db) => rewriteDocument(db, () => '{"settings":"x","work":{"windows":42,"poisoned":[]}}'),
+      /open work is missing/,
+    ],
+    ['a checkpoint written with other settings', (db) => rewriteDocument(db, (doc) => JSON.stringify({ ...JSON.parse(doc), settings: 'x' })), /other settings/],
+  ];
+  for (const [what, damage, reason] of damages) {
     it(`${what} falls back to a full rebuild with one clear log line, and exact results`, async () => {
       const dir = join(root, 'damaged');
       const first: Run = { aggregates: [], logs: [] };
       const p1 = await open(dir, first, { checkpoints: { everyEvents: 7 } });
       await ingest(p1, STREAM.slice(0, 150));
       p1.processor.checkpointNow = async () => undefined;
-      p1.store.db.exec(damage);
+      damage(p1.store.db);
       await p1.close();
       const second: Run = { aggregates: [], logs: [] };
       const p2 = await open(dir, second, { checkpoints: { everyEvents: 7 } });
       try {
         const line = second.logs.find((l) => l['msg'] === 'rebuilding open work from the start of the log');
         assert.ok(line !== undefined, `one line says the open work is rebuilt: ${msgs(second).join(' | ')}`);
-        assert.match(String(line['reason']), new RegExp(reason));
+        assert.match(String(line['reason']), reason);
         assert.equal(p2.processor.resumeFrom, 150, 'caught up (the rebuild read the log from the start)');
         await ingest(p2, STREAM.slice(150));
         assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates);
@@ -141,7 +149,7 @@ describe('checkpoints: a restart restores the open work and reads only the log a
     await ingest(p1, STREAM.slice(0, 120));
     p1.processor.checkpointNow = async () => undefined;
     // Same settings, same format, but the windows' snapshot replaced by something else.
-    p1.store.db.exec(`UPDATE checkpoint SET data = json_set(data, '$.work.windows', json('{"nonsense":true}'))`);
+    rewriteDocument(p1.store.db, (doc) => JSON.stringify({ ...JSON.parse(doc), work: { ...JSON.parse(doc).work, windows: { nonsense: true } } }));
     await p1.close();
     const second: Run = { aggregates: [], logs: [] };
     const p2 = await open(dir, second, { checkpoints: { everyEvents: 7 } });
@@ -172,3 +180,14 @@ describe('checkpoints: a restart restores the open work and reads only the log a
     }
   });
 });
+
+/** Replaces the JSON document of the stored (format 2) checkpoint, keeping its texts: damage of one part only. */
+function rewriteDocument(db: DatabaseSync, change: (doc: string) => string): void {
+  const { data } = db.prepare('SELECT data FROM checkpoint WHERE id = 1').get() as { data: Uint8Array };
+  const bytes = Buffer.from(data);
+  const end = 4 + bytes.readUInt32BE(0);
+  const doc = Buffer.from(change(bytes.toString('utf8', 4, end)));
+  const length = Buffer.alloc(4);
+  length.writeUInt32BE(doc.length);
+  db.prepare('UPDATE checkpoint SET data = ? WHERE id = 1').run(Buffer.concat([length, doc, bytes.subarray(end)]));
+}

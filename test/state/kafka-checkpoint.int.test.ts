@@ -75,14 +75,14 @@ describe('Kafka checkpoints in the state topic (real broker)', { timeout: 180_00
     let store = await open();
     try {
       assert.equal(await store.checkpoint(), undefined, 'none before the first');
-      const small: Checkpoint = { format: 1, position: 5, data: JSON.stringify({ windows: ['open turn'] }) };
+      const small: Checkpoint = { format: 1, position: 5, data: Buffer.from(JSON.stringify({ windows: ['open turn'] })) };
       await store.commit({ writes: [], deltas: [], turns: [turn('s', 't1', 4)], position: 5, checkpoint: small });
       assert.deepEqual(await store.checkpoint(), small);
       assert.equal(store.closedTurnAt('s', 't1'), 4, 'closedTurnAt reads the stored turn');
       assert.equal(store.closedTurnAt('s', 'nope'), undefined);
 
       // Random base64 hardly compresses: ~2.7 MB of text, ~2 MB gzip, so several chunks.
-      const big: Checkpoint = { format: 1, position: 9, data: randomBytes(2_000_000).toString('base64') };
+      const big: Checkpoint = { format: 1, position: 9, data: randomBytes(2_000_000) };
       await store.commit({ writes: [], deltas: [], turns: [], position: 9, checkpoint: big });
       assert.deepEqual(await store.checkpoint(), big);
       await store.close();
@@ -95,7 +95,7 @@ describe('Kafka checkpoints in the state topic (real broker)', { timeout: 180_00
 
       // A checkpoint alone at the committed position (a clean shutdown's) is stored too; the
       // chunks the big one left are tombstoned.
-      const after: Checkpoint = { format: 1, position: 9, data: '{"windows":[]}' };
+      const after: Checkpoint = { format: 1, position: 9, data: Buffer.from('{"windows":[]}') };
       await store.commit({ writes: [], deltas: [], turns: [], position: 9, checkpoint: after });
       assert.deepEqual(await store.checkpoint(), after);
       assert.equal(await store.position(), 9);
@@ -121,7 +121,7 @@ describe('Kafka checkpoints in the state topic (real broker)', { timeout: 180_00
     const lines: string[] = [];
     const logger = createLogger({ level: 'warn', write: (line) => lines.push(line) });
     let store = await open(logger);
-    const big: Checkpoint = { format: 1, position: 7, data: randomBytes(1_200_000).toString('base64') };
+    const big: Checkpoint = { format: 1, position: 7, data: randomBytes(1_200_000) };
     await store.commit({ writes: [], deltas: [], turns: [], position: 7, checkpoint: big });
     await store.close();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });

@@ -182,12 +182,20 @@ describe('priceAndDedupe and windowTurns decide identically', () => {
 });
 
 describe('operator snapshots: damaged ones', () => {
-  const wrong: [string, unknown][] = [
-    ['not an object', 'oops'],
-    ['another version', { v: 2, held: {} }],
-    ['a missing list', { v: 1, held: { wm: null, bucket: null, clock: null, sessions: [] } }],
-    ['a short tuple', { v: 1, held: { wm: 1, bucket: 0, clock: 1, sessions: [['s1', null, null, 1]], turns: [] } }],
-    ['a turn of a session it does not hold', { v: 1, held: { wm: 1, bucket: 0, clock: 1, sessions: [], turns: [['s1', 't1', 1, 1, null, null, -1, []]] } }],
+  // Each made for the operator's own snapshot version `v`, so only the named damage is wrong.
+  const wrong: [string, (v: number) => unknown][] = [
+    ['not an object', () => 'oops'],
+    ['another version', (v) => ({ v: v + 1, held: {}, texts: [] })],
+    ['a missing list', (v) => ({ v, held: { wm: null, bucket: null, clock: null, sessions: [] }, texts: [] })],
+    ['a short tuple', (v) => ({ v, held: { wm: 1, bucket: 0, clock: 1, sessions: [['s1', null, null, 1]], turns: [] }, texts: [] })],
+    [
+      'a turn of a session it does not hold',
+      (v) => ({ v, held: { wm: 1, bucket: 0, clock: 1, sessions: [], turns: [['s1', 't1', 1, 1, null, null, -1, []]] }, texts: [] }),
+    ],
+    [
+      'a closed turn naming a text it does not hold',
+      (v) => ({ v, held: { wm: 1, bucket: 0, clock: 1, sessions: [['s1', null, null, 1, 1]], turns: [['s1', 't1', 1, 1, 1, 1, 3, 0]] }, texts: [] }),
+    ],
   ];
   /** The error a subscription of `make(initial)` reports, before any event. */
   const errorOf = (make: (initial: unknown) => OperatorFunction<LoggedEvent, unknown>, initial: unknown): unknown => {
@@ -195,14 +203,14 @@ describe('operator snapshots: damaged ones', () => {
     new Subject<LoggedEvent>().pipe(make(initial)).subscribe({ error: (e: unknown) => (error = e) });
     return error;
   };
-  const makers: [string, (initial: unknown) => OperatorFunction<LoggedEvent, unknown>][] = [
-    ['windowTurns', (initial) => windowTurns({ price, state: { initial: initial as WindowsSnapshot } })],
-    ['priceAndDedupe', (initial) => priceAndDedupe({ price, dedupe: true, state: { initial: initial as DedupeSnapshot } })],
+  const makers: [string, number, (initial: unknown) => OperatorFunction<LoggedEvent, unknown>][] = [
+    ['windowTurns', 2, (initial) => windowTurns({ price, state: { initial: initial as WindowsSnapshot } })],
+    ['priceAndDedupe', 1, (initial) => priceAndDedupe({ price, dedupe: true, state: { initial: initial as DedupeSnapshot } })],
   ];
   for (const [what, initial] of wrong) {
     it(`make the output error at subscription: ${what}`, () => {
-      for (const [name, make] of makers) {
-        const error = errorOf(make, initial);
+      for (const [name, v, make] of makers) {
+        const error = errorOf(make, initial(v));
         assert.ok(error instanceof Error, `${name} reports an Error`);
         assert.match(error.message, new RegExp(`^${name}: the checkpoint snapshot is not valid: `));
       }
