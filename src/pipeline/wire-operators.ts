@@ -1,4 +1,4 @@
-import { filter, map, share, Subject } from 'rxjs';
+import { filter, map, share, Subject } from '../streams/rx.ts';
 import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { DeadLetter } from '../events/reject-reason.ts';
 import { priceUsage, type PricedCost } from '../events/price-usage.ts';

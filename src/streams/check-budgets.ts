@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
+import type { OperatorFunction, Subscriber } from 'rxjs';
+import { Observable } from './rx.ts';
 import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import type { BudgetAlert, BudgetRule } from './budget-rule.ts';

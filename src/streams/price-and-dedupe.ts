@@ -1,4 +1,5 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { Observable } from './rx.ts';
 import { isTurnScoped, type LlmUsageEvent, type LoggedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import { forwardEvents } from './forward-events.ts';

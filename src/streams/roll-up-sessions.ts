@@ -1,4 +1,5 @@
-import { map, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { map } from './rx.ts';
 import { turnDelta, type SessionDelta } from '../model/session-totals.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
 

@@ -1,4 +1,5 @@
-import { filter, map, pipe, type OperatorFunction } from 'rxjs';
+import type { OperatorFunction } from 'rxjs';
+import { filter, map, pipe } from './rx.ts';
 import type { LoggedEvent, StateDeleteEvent, StateSetEvent } from '../events/step-event.ts';
 import type { StateWrite } from '../model/state-write.ts';
 
