@@ -29,7 +29,10 @@ export type WindowOutput =
   | { readonly kind: 'turn'; readonly aggregate: TurnAggregate }
   | { readonly kind: 'late'; readonly logged: LoggedEvent; readonly message: string };
 
-/** The open work of `windowTurns` as JSON-safe data: clocks, sessions, and held windows in order. */
+/**
+ * The open work of `windowTurns`: clocks, sessions, and held windows in order. JSON-safe, except for
+ * texts still held as byte slices of the checkpoint they were restored from (a codec writes those).
+ */
 export interface WindowsSnapshot {
   readonly v: 2;
   /** Held windows: an open one as its snapshot, a closed one (held for its grace period) as an index into `texts`. */
