@@ -129,8 +129,7 @@ export class TurnWindow {
 
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
-    this.ready();
-    this.text = undefined;
+    this.changing();
     const k = keyOf(e);
     this.eventCount++;
     if (this.first === undefined || before(k, this.first)) this.first = k;
@@ -195,14 +194,19 @@ export class TurnWindow {
    * previous one. `closedAtPos` is the log position of the event that caused this emission.
    */
   emit(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
-    this.ready();
-    this.text = undefined;
+    this.changing();
     this.revision++;
     const agg = this.build(status, closedAtPos, session);
     const aggregate = this.previous === undefined ? agg : { ...agg, supersedes: this.previous };
     this.previous = agg;
     this.emitted = [agg.status, closedAtPos, session?.agent ?? null, session?.user ?? null];
     return aggregate;
+  }
+
+  /** Before the state changes: made whole (`ready`), and its cached checkpoint text dropped. */
+  private changing(): void {
+    this.ready();
+    this.text = undefined;
   }
 
   /** A restored window made whole before it is used: its state parsed, its latest aggregate rebuilt. */
