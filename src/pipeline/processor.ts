@@ -136,12 +136,17 @@ export class Processor {
    */
   async restore(): Promise<void> {
     this.committed = await this.options.state.position();
+    const t0 = performance.now();
     const stored = await this.options.state.checkpoint?.();
+    const t1 = performance.now();
     const decoded = decodeCheckpoint(stored, this.settings, this.committed);
+    const t2 = performance.now();
     if (decoded.ok && this.restoreFrom(decoded.position, decoded.work)) {
       this.checkpoints.base = stored;
       this.rebuilding = undefined;
-      this.options.logger?.info('restored open work from checkpoint', { position: decoded.position, committed: this.committed });
+      const ms = (a: number, b: number): number => Math.round(b - a);
+      const took = { readMs: ms(t0, t1), decodeMs: ms(t1, t2), restoreMs: ms(t2, performance.now()), bytes: stored?.data.byteLength };
+      this.options.logger?.info('restored open work from checkpoint', { position: decoded.position, committed: this.committed, ...took });
       return;
     }
     this.ops = this.wire();
