@@ -10,7 +10,7 @@
  *     between the checkpoint and the end of the partition are re-read, then the probes).
  * The survivor runs in this process (its aggregates are observed directly); the victim is a real
  * `turnstream start` process. Standalone: `./node_modules/.bin/node bench/kafka-takeover.ts
- * [--events N] [--checkpoint-every N]` (broker: TURNSTREAM_TEST_KAFKA_BROKERS, or a local one
+ * [--events N] [--checkpoint-every N] [--session-timeout MS]` (broker: TURNSTREAM_TEST_KAFKA_BROKERS, or a local one
  * started by deploy/kafka/kafka.sh).
  */
 import { randomUUID } from 'node:crypto';
@@ -35,6 +35,8 @@ export interface TakeoverOptions {
   readonly events: number;
   /** Both processes' `--checkpoint-every` (default 20,000 as shipped; 0 = no checkpoints, the old full re-read). */
   readonly checkpointEvery?: number;
+  /** Both processes' `--kafka-session-timeout`, ms (default 10,000 as shipped). */
+  readonly sessionTimeoutMs?: number;
   readonly sessions?: number;
   readonly log?: (message: string) => void;
 }
@@ -58,6 +60,7 @@ export interface PartitionTakeover {
 export interface TakeoverResult {
   readonly events: number;
   readonly checkpointEvery: number;
+  readonly sessionTimeoutMs: number;
   /** Kill → the survivor's join with the dead process's partitions. */
   readonly rebalanceMs: number;
   /** Join → the last of those partitions' workers open. */
@@ -107,6 +110,7 @@ export async function measureTakeover({
   brokers,
   events,
   checkpointEvery = 20_000,
+  sessionTimeoutMs = 10_000,
   sessions = 2000,
   log = () => undefined,
 }: TakeoverOptions): Promise<TakeoverResult> {
@@ -130,6 +134,7 @@ export async function measureTakeover({
     partitions: PARTITIONS,
     logger,
     checkpoints: { everyEvents: checkpointEvery },
+    sessionTimeoutMs,
     onAggregate: (a) => {
       if (!a.session.startsWith('probe-')) return;
       const p = partitionFor(a.session, PARTITIONS);
@@ -159,6 +164,8 @@ export async function measureTakeover({
         prefix,
         '--checkpoint-every',
         String(checkpointEvery),
+        '--kafka-session-timeout',
+        `${sessionTimeoutMs}ms`,
         '--data-dir',
         `/tmp/${prefix}`,
       ],
@@ -223,10 +230,14 @@ export async function measureTakeover({
         checkpointBytes: survivor.view.sizes().get(p)?.checkpointBytes ?? 0,
       };
     });
+    for (const m of marks)
+      if (m.at > killedAt && m.line['msg'] === 'restored open work from checkpoint')
+        log(`restored at +${((m.at - killedAt) / 1000).toFixed(2)} s: ${JSON.stringify(m.line)}`);
     const opened = lost.map((p) => marks.find((m) => m.at > killedAt && m.line['msg'] === 'partition assigned' && m.line['partition'] === p)?.at ?? Number.NaN);
     return {
       events,
       checkpointEvery,
+      sessionTimeoutMs,
       rebalanceMs: rebalanceAt - killedAt,
       restoreMs: Math.max(...opened) - rebalanceAt,
       totalMs: Math.max(...partitions.map((p) => p.firstAggregateMs)),
@@ -244,17 +255,21 @@ export async function measureTakeover({
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { events: { type: 'string' }, 'checkpoint-every': { type: 'string' } } });
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    options: { events: { type: 'string' }, 'checkpoint-every': { type: 'string' }, 'session-timeout': { type: 'string' } },
+  });
   const brokers = kafkaBrokers();
   const r = await measureTakeover({
     brokers,
     events: Number(values.events ?? 1_000_000),
     ...(values['checkpoint-every'] === undefined ? {} : { checkpointEvery: Number(values['checkpoint-every']) }),
+    ...(values['session-timeout'] === undefined ? {} : { sessionTimeoutMs: Number(values['session-timeout']) }),
     log: (m) => process.stderr.write(`[bench:kafka-takeover] ${m}\n`),
   });
   const s = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
   process.stdout.write(
-    `takeover after ${r.events.toLocaleString('en')} events (checkpoint every ${r.checkpointEvery.toLocaleString('en')}): ` +
+    `takeover after ${r.events.toLocaleString('en')} events (checkpoint every ${r.checkpointEvery.toLocaleString('en')}, session timeout ${s(r.sessionTimeoutMs)}): ` +
       `${s(r.totalMs)} to the first new aggregate (rebalance ${s(r.rebalanceMs)}, restore ${s(r.restoreMs)})\n`,
   );
   for (const p of r.partitions)

@@ -62,6 +62,7 @@ export interface BackendConfig {
   readonly kafkaGroup?: string;
   readonly kafkaTopicPrefix?: string;
   readonly kafkaPartitions?: number;
+  readonly kafkaSessionTimeoutMs?: number;
   readonly sync?: SyncMode;
   readonly deadLetterMaxRows?: number;
   readonly deadLetterMaxBytes?: number;

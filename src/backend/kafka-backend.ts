@@ -23,6 +23,7 @@ export async function openKafkaBackend(config: BackendConfig, brokers: readonly 
       groupId,
       topicPrefix: prefixOf(config),
       ...(config.kafkaPartitions === undefined ? {} : { partitions: config.kafkaPartitions }),
+      ...(config.kafkaSessionTimeoutMs === undefined ? {} : { sessionTimeoutMs: config.kafkaSessionTimeoutMs }),
     });
   } catch (error) {
     if (error instanceof TurnstreamError) throw error;

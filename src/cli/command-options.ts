@@ -53,6 +53,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, CommandOptions>> = {
       'kafkaGroup',
       'kafkaTopicPrefix',
       'kafkaPartitions',
+      'kafkaSessionTimeoutMs',
     ],
     flags: [],
   },

@@ -301,6 +301,14 @@ export const SETTINGS = {
     parse: parsePositiveInt,
     help: 'partitions of topics created at start (existing topics keep theirs)',
   }),
+  kafkaSessionTimeoutMs: setting({
+    key: 'kafkaSessionTimeout',
+    flag: 'kafka-session-timeout',
+    env: 'TURNSTREAM_KAFKA_SESSION_TIMEOUT',
+    default: 10_000,
+    parse: parseDuration,
+    help: "how long the group waits for a silent process (crashed, cut off) before its partitions move to the others: the bulk of a takeover's time. Lower is faster failover, but a process paused longer than this loses its partitions; the broker's group.min.session.timeout.ms (default 6s) is the floor",
+  }),
   sync: setting({
     key: 'sync',
     flag: 'sync',

@@ -29,6 +29,12 @@ export interface KafkaPipelineOptions extends PipelineOptions {
   readonly partitions?: number;
   /** Configs of the compacted topics (state, turns) when created here. Default `COMPACTED_TOPIC_DEFAULTS`. */
   readonly compactedConfig?: Readonly<Record<string, string>>;
+  /**
+   * The consumer group's session timeout: a member silent this long (crashed, cut off) is dropped
+   * and its partitions move to the others. Default 10 s. The workers heartbeat every second even
+   * while a batch is being worked, so only a blocked process or a lost network drops out.
+   */
+  readonly sessionTimeoutMs?: number;
 }
 
 /**
@@ -127,7 +133,17 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     },
   });
   const progress = new KafkaProgress(view.positions);
-  consumer = await runConsumer({ kafka, topics, groupId, workers, progress, connection, logger, started: (c) => (consumer = c) });
+  consumer = await runConsumer({
+    kafka,
+    topics,
+    groupId,
+    sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+    workers,
+    progress,
+    connection,
+    logger,
+    started: (c) => (consumer = c),
+  });
   metrics?.observeLag(() => progress.lag());
 
   let closing: Promise<void> | undefined;
@@ -189,6 +205,7 @@ interface ConsumerRun {
   readonly kafka: Kafka;
   readonly topics: TopicNames;
   readonly groupId: string;
+  readonly sessionTimeoutMs: number;
   readonly workers: PartitionWorkers;
   readonly progress: KafkaProgress;
   readonly connection: KafkaConnection;
@@ -203,13 +220,17 @@ interface ConsumerRun {
  * throughout: a new member id means it was dropped, and someone else may have owned them since),
  * and open the new ones from their checkpoints.
  */
-async function runConsumer({ kafka, topics, groupId, workers, progress, connection, logger, started }: ConsumerRun): Promise<Consumer> {
+async function runConsumer({ kafka, topics, groupId, sessionTimeoutMs, workers, progress, connection, logger, started }: ConsumerRun): Promise<Consumer> {
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
     allowAutoTopicCreation: false,
-    sessionTimeout: 10_000,
+    sessionTimeout: sessionTimeoutMs,
     heartbeatInterval: 1_000,
+    // kafkajs heartbeats between fetches: an idle consumer's fetch waits this long on the broker, so
+    // with the default (5 s) it would learn of a rebalance (a dead member's partitions to take) up
+    // to 5 s late, and heartbeat only every 5 s, too close to a short session timeout.
+    maxWaitTimeInMs: 1_000,
     rebalanceTimeout: 30_000,
   });
   started(consumer);

@@ -148,6 +148,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
       kafkaGroup: 'turnstream',
       kafkaTopicPrefix: 'turnstream',
       kafkaPartitions: 6,
+      kafkaSessionTimeoutMs: 10_000,
       sync: 'normal',
     });
   });
@@ -204,6 +205,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['maxFutureSkewMs', 'max-future-skew', 'TURNSTREAM_MAX_FUTURE_SKEW', 'maxFutureSkew', ['1h', '2h', '30s'], [3_600_000, 7_200_000, 30_000]],
     ['kafka', 'kafka', 'TURNSTREAM_KAFKA_BROKERS', 'kafka', ['f:1', 'e:2', 'c:3'], ['f:1', 'e:2', 'c:3']],
     ['kafkaPartitions', 'kafka-partitions', 'TURNSTREAM_KAFKA_PARTITIONS', 'kafkaPartitions', ['3', '4', 5], [3, 4, 5]],
+    ['kafkaSessionTimeoutMs', 'kafka-session-timeout', 'TURNSTREAM_KAFKA_SESSION_TIMEOUT', 'kafkaSessionTimeout', ['6s', '7000ms', '8s'], [6000, 7000, 8000]],
   ];
   for (const [name, flag, envName, key, [rf, re, rc], [pf, pe, pc]] of table) {
     it(`${name}: --${flag} > ${envName} > "${key}" > default`, () => {
@@ -268,7 +270,7 @@ describe('resolveConfig: the config file', () => {
     const config = file('{"prot":8080}');
     configError(
       () => resolveConfig({ config }, {}),
-      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, checkpointEvery, checkpointInterval, retain, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, sync`,
+      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, checkpointEvery, checkpointInterval, retain, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, kafkaSessionTimeout, sync`,
     );
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });

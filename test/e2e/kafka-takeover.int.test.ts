@@ -189,7 +189,7 @@ describe('Kafka takeover from checkpoints (real broker)', { timeout: 300_000 }, 
     await assertExact(d.kafka, d.topics);
   });
 
-  it('kill -9 of one of two processes: the other takes its partitions over from their checkpoints, with exact totals', async () => {
+  it('kill -9 of one of two processes: the other takes its partitions over from their checkpoints within the configured session timeout, with exact totals', async () => {
     const prefix = `takeover-${randomUUID().slice(0, 8)}`;
     const brokers = kafkaBrokers();
     const kafka = createKafka({ brokers }, silentLogger);
@@ -198,7 +198,18 @@ describe('Kafka takeover from checkpoints (real broker)', { timeout: 300_000 }, 
     const procs: TurnstreamProcess[] = [];
     cleanups.push(() => Promise.all(procs.map((p) => p.stop())));
     const start = async () => {
-      const p = await startTurnstreamProcess([...args, '--checkpoint-every', '10', '--checkpoint-interval', '100ms', '--data-dir', `/tmp/${prefix}-unused`]);
+      const p = await startTurnstreamProcess([
+        ...args,
+        '--checkpoint-every',
+        '10',
+        '--checkpoint-interval',
+        '100ms',
+        // The broker's floor (group.min.session.timeout.ms): the group drops the dead process after 6 s, not the default 10.
+        '--kafka-session-timeout',
+        '6s',
+        '--data-dir',
+        `/tmp/${prefix}-unused`,
+      ]);
       procs.push(p);
       return p;
     };
@@ -216,7 +227,11 @@ describe('Kafka takeover from checkpoints (real broker)', { timeout: 300_000 }, 
       await reader.close();
     }
     await b.stop('SIGKILL');
+    const killedAt = performance.now();
     await eventually('the survivor owns every partition', async () => (await assignedOf(a)).length === 6, 60_000);
+    const takeoverMs = performance.now() - killedAt;
+    // With the default (10 s) the group could not have dropped the dead member this early.
+    assert.ok(takeoverMs < 9_500, `partitions moved ${Math.round(takeoverMs)} ms after the kill; --kafka-session-timeout 6s should move them well before 10 s`);
     for (let i = CUT; i < STREAM.length; i += 50) assert.equal((await postEvents(STREAM.slice(i, i + 50), { url: a.url })).rejected, 0);
     await assertExact(kafka, topics);
     const logs = parseLog(a.stderr());
