@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from '../logger.ts';
 import type { LogMeta } from './log-meta.ts';
 import { inTransaction } from './open-sqlite.ts';
+import { createSessionIndex } from './session-rows.ts';
 
 /** The clock's grain: a tick is where the largest event time so far enters a later second. */
 export const TICK_MS = 1000;
@@ -28,10 +29,7 @@ export function entersLaterSecond(t: number, clockMs: number): boolean {
 
 /** Creates what the clock and the session read need (writers only): the session index, the tick table and its time index. */
 export function createTickSchema(db: DatabaseSync): { indexMs: number | undefined } {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'events_by_session'").get() !== undefined;
-  const started = performance.now();
-  if (!exists) db.exec('CREATE INDEX events_by_session ON events (session, pos)');
-  const indexMs = exists ? undefined : performance.now() - started;
+  const indexMs = createSessionIndex(db);
   db.exec(`CREATE TABLE IF NOT EXISTS clock_ticks (pos INTEGER PRIMARY KEY, wm REAL NOT NULL);
     CREATE INDEX IF NOT EXISTS clock_ticks_by_wm ON clock_ticks (wm);`);
   return { indexMs };

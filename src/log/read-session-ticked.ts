@@ -2,6 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { LoggedEvent, StepEvent } from '../events/step-event.ts';
 import { STORED_TIME_SQL, storedTimeMs, TICK_MS } from './clock-ticks.ts';
 import type { TrimPoint } from './log-trimmed.ts';
+import { SessionRows } from './session-rows.ts';
 
 /** Where a read may stop, as replay stops (`ReplayStop`): before the first event later than a time, or right after an event. */
 export type ReadStop = { readonly kind: 'time'; readonly ms: number } | { readonly kind: 'event'; readonly id: string };
@@ -29,7 +30,6 @@ export interface TickedLog {
   readonly walk: (after: number) => AsyncIterable<LoggedEvent[]>;
 }
 
-type SessionRow = [pos: number, body: string];
 type TickRow = [pos: number, clockMs: number];
 
 /**
@@ -48,7 +48,8 @@ type TickRow = [pos: number, clockMs: number];
 export async function* readSessionTicked(log: TickedLog, session: string, o: SessionReadOptions): AsyncIterable<LoggedEvent[]> {
   const { db, ticksThrough } = log;
   const size = o.batchSize;
-  const first = (db.prepare('SELECT MIN(pos) AS pos FROM events WHERE session = ?').get(session) as { pos: number | null }).pos;
+  const sessionRows = new SessionRows(db);
+  const first = sessionRows.first(session);
   let stop = o.stop === undefined ? undefined : stopEvent(log, session, o.stop, o.skim);
   if (first === null) {
     // No event of the session: only the stop point can matter (the replay reports both).
@@ -58,11 +59,10 @@ export async function* readSessionTicked(log: TickedLog, session: string, o: Ses
   const start = startOf(log, Math.min(first, ticksThrough + 1), o.sweepMs);
   let cursor = Math.min(start.cursor, stop === undefined ? Number.POSITIVE_INFINITY : stop.pos - 1);
   if (start.seed !== undefined && start.seed.pos <= cursor) yield [o.tick(start.seed.pos, start.seed.clockMs)];
-  const rowsOf = prepared(db, 'SELECT pos, body FROM events WHERE session = ? AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?');
   const ticksOf = prepared(db, 'SELECT pos, wm FROM clock_ticks WHERE pos > ? AND pos <= ? ORDER BY pos LIMIT ?');
   while (cursor < ticksThrough) {
     log.checkTrim(cursor);
-    const rows = rowsOf.all(session, cursor, ticksThrough, size) as unknown as SessionRow[];
+    const rows = sessionRows.rows(session, cursor, ticksThrough, size);
     const tickRows = ticksOf.all(cursor, ticksThrough, size) as unknown as TickRow[];
     // Both lists are complete up to `hi`: past the last row of a full list, the other may hold rows the next window reads.
     let hi = ticksThrough;

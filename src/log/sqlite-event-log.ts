@@ -9,6 +9,7 @@ import { LogTrimmedError, type TrimPoint } from './log-trimmed.ts';
 import { inTransaction } from './open-sqlite.ts';
 import { readSessionTicked, type SessionReadOptions } from './read-session-ticked.ts';
 import { sessionTrimmed, trimLog, type TrimResult } from './trim-log.ts';
+import { SessionRows, type SessionRow } from './session-rows.ts';
 import { unreadableEvent } from './unreadable-event.ts';
 
 export interface SqliteEventLogOptions {
@@ -81,17 +82,18 @@ export class SqliteEventLog implements EventLog {
 
   async *read(options: ReadOptions = {}): AsyncIterable<LoggedEvent[]> {
     const size = options.batchSize ?? 5000;
-    const stmt =
-      options.session === undefined
-        ? this.db.prepare('SELECT pos, body FROM events WHERE pos > ? ORDER BY pos LIMIT ?')
-        : this.db.prepare('SELECT pos, body FROM events WHERE pos > ? AND session = ? ORDER BY pos LIMIT ?');
+    const session = options.session;
+    const all = this.db.prepare('SELECT pos, body FROM events WHERE pos > ? ORDER BY pos LIMIT ?');
+    all.setReturnArrays(true);
+    const ofSession = session === undefined ? undefined : new SessionRows(this.db);
     let after = options.after ?? 0;
     for (;;) {
       this.checkTrim(after);
-      const rows = (options.session === undefined ? stmt.all(after, size) : stmt.all(after, options.session, size)) as { pos: number; body: string }[];
+      const rows =
+        ofSession === undefined ? (all.all(after, size) as unknown as SessionRow[]) : ofSession.rows(session!, after, Number.MAX_SAFE_INTEGER, size);
       if (rows.length === 0) return;
-      yield rows.map((r) => ({ pos: r.pos, event: parseStored(r.body) }));
-      after = rows[rows.length - 1]!.pos;
+      yield rows.map(([pos, body]) => ({ pos, event: parseStored(body) }));
+      after = rows[rows.length - 1]![0];
       if (rows.length < size) return;
     }
   }

@@ -123,7 +123,7 @@ describe('clock ticks: a store logged before them', () => {
     const reader = openEmbeddedStore({ dataDir: dir });
     const objects = (): string[] =>
       (
-        reader.db.prepare("SELECT name FROM sqlite_master WHERE name IN ('clock_ticks', 'events_by_session', 'log_meta') ORDER BY name").all() as {
+        reader.db.prepare("SELECT name FROM sqlite_master WHERE name IN ('clock_ticks', 'events_by_segment_session', 'log_meta') ORDER BY name").all() as {
           name: string;
         }[]
       ).map((r) => r.name);
@@ -133,7 +133,7 @@ describe('clock ticks: a store logged before them', () => {
     const db = openSqlite({ dataDir: dir });
     new SqliteEventLog(db, { writer: true, logger });
     db.close();
-    assert.deepEqual(objects(), ['clock_ticks', 'events_by_session', 'log_meta']);
+    assert.deepEqual(objects(), ['clock_ticks', 'events_by_segment_session', 'log_meta']);
     assert.equal(lines.length, 1, 'the migration is logged once');
     const asAppended = [...times.map((t) => (typeof t === 'number' ? t : Date.parse(t))), Number.NaN, T0 + 20_000];
     assert.deepEqual(ticksOf(reader.db), expectedTicks(asAppended));

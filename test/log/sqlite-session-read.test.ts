@@ -118,11 +118,11 @@ describe('SqliteEventLog.readSession: one session through the index, with the cl
     }
   });
 
-  it('the query plan uses the session index', () => {
+  it('the query plan uses the session index (segment, session), with the position range', () => {
     const plan = store.db
-      .prepare('EXPLAIN QUERY PLAN SELECT pos, body FROM events WHERE session = ? AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?')
-      .all('s1', 0, 10, 10);
-    assert.match(JSON.stringify(plan), /events_by_session/);
+      .prepare('EXPLAIN QUERY PLAN SELECT pos, body FROM events WHERE (pos >> 14) = ? AND session = ? AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?')
+      .all(0, 's1', 0, 10, 10);
+    assert.match(JSON.stringify(plan), /USING INDEX events_by_segment_session \(<expr>=\? AND session=\? AND rowid>\? AND rowid<\?\)/);
   });
 
   it("a stop at another session's event yields that event (its id, its time) in place; a stop at the session's own adds nothing", async () => {

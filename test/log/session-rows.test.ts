@@ -1,0 +1,75 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DatabaseSync } from 'node:sqlite';
+import { createSessionIndex, SEGMENT_BITS, SessionRows, type SessionRow } from '../../src/log/session-rows.ts';
+
+const SEGMENT = 2 ** SEGMENT_BITS;
+
+/** Rows at explicit positions spread over several segments (gaps, segment edges, an empty segment), sessions a/b/c. */
+function rowsSpread(): SessionRow[] {
+  const positions = [1, 2, 3, SEGMENT - 1, SEGMENT, SEGMENT + 1, 2 * SEGMENT + 5, 4 * SEGMENT - 1, 4 * SEGMENT, 4 * SEGMENT + 7, 7 * SEGMENT + 3];
+  const extra = Array.from({ length: 60 }, (_, i) => 5 * SEGMENT + 11 * i);
+  return [...positions, ...extra].map((pos, i) => [pos, `{"n":${i},"s":"${'abc'[(i * 7) % 3]}"}`]);
+}
+const sessionOf = (body: string): string => (JSON.parse(body) as { s: string }).s;
+
+function db(index: 'segment' | 'old' | 'none'): DatabaseSync {
+  const d = new DatabaseSync(':memory:');
+  d.exec('CREATE TABLE events (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session TEXT NOT NULL, body TEXT NOT NULL)');
+  if (index === 'old') d.exec('CREATE INDEX events_by_session ON events (session, pos)');
+  const insert = d.prepare('INSERT INTO events (pos, id, session, body) VALUES (?, ?, ?, ?)');
+  for (const [pos, body] of rowsSpread()) insert.run(pos, `id-${pos}`, sessionOf(body), body);
+  if (index === 'segment') createSessionIndex(d);
+  return d;
+}
+
+/** What a plain filter of the rows gives. */
+function expected(session: string, after: number, through: number, limit: number): SessionRow[] {
+  return rowsSpread()
+    .sort((x, y) => x[0] - y[0])
+    .filter(([pos, body]) => sessionOf(body) === session && pos > after && pos <= through)
+    .slice(0, limit);
+}
+
+describe('SessionRows: one session through the (segment, session) index', () => {
+  for (const index of ['segment', 'old', 'none'] as const) {
+    it(`${index === 'segment' ? 'the segment index' : index === 'old' ? 'a store with the older (session, pos) index only' : 'no index at all'}: first() and rows() equal a plain filter, across segments, limits and ranges`, () => {
+      const d = db(index);
+      const rows = new SessionRows(d);
+      const ends = [0, 1, 3, SEGMENT - 1, SEGMENT, 2 * SEGMENT, 4 * SEGMENT, 5 * SEGMENT + 100, 8 * SEGMENT, Number.MAX_SAFE_INTEGER];
+      for (const session of ['a', 'b', 'c', 'nobody']) {
+        assert.equal(rows.first(session), expected(session, 0, Number.MAX_SAFE_INTEGER, 1)[0]?.[0] ?? null, `first of ${session}`);
+        for (const after of ends)
+          for (const through of ends)
+            for (const limit of [1, 2, 5, 1000])
+              assert.deepEqual(
+                rows.rows(session, after, through, limit),
+                expected(session, after, through, limit),
+                `${session} (${after}, ${through}] limit ${limit}`,
+              );
+      }
+      d.close();
+    });
+  }
+
+  it('an empty log: no first row, no rows', () => {
+    const d = new DatabaseSync(':memory:');
+    d.exec('CREATE TABLE events (pos INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, session TEXT NOT NULL, body TEXT NOT NULL)');
+    createSessionIndex(d);
+    const rows = new SessionRows(d);
+    assert.equal(rows.first('a'), null);
+    assert.deepEqual(rows.rows('a', 0, 100, 10), []);
+  });
+
+  it('createSessionIndex builds the index once, replacing the older (session, pos) one', () => {
+    const d = db('old');
+    const indexes = (): string[] =>
+      (
+        d.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events' AND sql IS NOT NULL ORDER BY name").all() as { name: string }[]
+      ).map((r) => r.name);
+    assert.deepEqual(indexes(), ['events_by_session']);
+    assert.equal(typeof createSessionIndex(d), 'number', 'built: how long it took');
+    assert.deepEqual(indexes(), ['events_by_segment_session']);
+    assert.equal(createSessionIndex(d), undefined, 'already there: nothing to do');
+  });
+});
