@@ -89,8 +89,7 @@ export class SqliteEventLog implements EventLog {
     let after = options.after ?? 0;
     for (;;) {
       this.checkTrim(after);
-      const rows =
-        ofSession === undefined ? (all.all(after, size) as unknown as SessionRow[]) : ofSession.rows(session!, after, Number.MAX_SAFE_INTEGER, size);
+      const rows = ofSession === undefined ? (all.all(after, size) as unknown as SessionRow[]) : ofSession.rows(session!, after, Number.MAX_SAFE_INTEGER, size);
       if (rows.length === 0) return;
       yield rows.map(([pos, body]) => ({ pos, event: parseStored(body) }));
       after = rows[rows.length - 1]![0];
