@@ -2,7 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Logger } from '../logger.ts';
 import type { LogMeta } from './log-meta.ts';
 import { inTransaction } from './open-sqlite.ts';
-import { createSessionIndex } from './session-rows.ts';
+import { createSessionIndex, SessionExtents } from './session-rows.ts';
 
 /** The clock's grain: a tick is where the largest event time so far enters a later second. */
 export const TICK_MS = 1000;
@@ -27,9 +27,9 @@ export function entersLaterSecond(t: number, clockMs: number): boolean {
   return Number.isFinite(t) && Math.floor(t / TICK_MS) > Math.floor(clockMs / TICK_MS);
 }
 
-/** Creates what the clock and the session read need (writers only): the session index, the tick table and its time index. */
-export function createTickSchema(db: DatabaseSync): { indexMs: number | undefined } {
-  const indexMs = createSessionIndex(db);
+/** Creates what the clock and the session read need (writers only): the session index and extents, the tick table and its time index. */
+export function createTickSchema(db: DatabaseSync, ticksThrough: number): { indexMs: number | undefined } {
+  const indexMs = createSessionIndex(db, ticksThrough);
   db.exec(`CREATE TABLE IF NOT EXISTS clock_ticks (pos INTEGER PRIMARY KEY, wm REAL NOT NULL);
     CREATE INDEX IF NOT EXISTS clock_ticks_by_wm ON clock_ticks (wm);`);
   return { indexMs };
@@ -56,12 +56,15 @@ export class ClockTicks {
   private through: number;
   private pendingClockMs: number;
   private pendingThrough: number;
+  /** The sessions' first and last rows, kept with the ticks (both cover the rows through `ticks_through`). */
+  private readonly extents: SessionExtents;
 
   private constructor(db: DatabaseSync, meta: LogMeta) {
     this.db = db;
     this.meta = meta;
     this.insert = db.prepare('INSERT INTO clock_ticks (pos, wm) VALUES (?, ?)');
-    this.unticked = db.prepare(`SELECT pos, ${STORED_TIME_SQL} FROM events WHERE pos > ? ORDER BY pos LIMIT ?`);
+    this.unticked = db.prepare(`SELECT pos, ${STORED_TIME_SQL}, session FROM events WHERE pos > ? ORDER BY pos LIMIT ?`);
+    this.extents = new SessionExtents(db);
     this.unticked.setReturnArrays(true);
     this.through = meta.get('ticks_through') ?? 0;
     this.clockMs = lastClock(db, meta);
@@ -77,7 +80,7 @@ export class ClockTicks {
   static open(db: DatabaseSync, meta: LogMeta, logger?: Logger): ClockTicks {
     const { indexMs } = inTransaction(db, () => {
       meta.create();
-      return createTickSchema(db);
+      return createTickSchema(db, meta.get('ticks_through') ?? 0);
     });
     const clock = new ClockTicks(db, meta);
     const started = performance.now();
@@ -110,11 +113,13 @@ export class ClockTicks {
     }
     this.pendingClockMs = this.clockMs;
     this.pendingThrough = this.through;
+    this.extents.discard();
     if (moved) while (this.backfill(BACKFILL_CHUNK).rows > 0);
   }
 
-  /** A row the append just stored, with its event time. */
-  appended(pos: number, timeMs: number): void {
+  /** A row the append just stored, with its event time and session. */
+  appended(pos: number, timeMs: number, session: string): void {
+    this.extents.appended(session, pos);
     if (!Number.isFinite(timeMs)) {
       this.pendingThrough = pos;
       return;
@@ -126,6 +131,7 @@ export class ClockTicks {
 
   /** Ends an append, in its transaction. */
   end(): void {
+    this.extents.flush();
     if (this.pendingThrough !== this.through) this.meta.set('ticks_through', this.pendingThrough);
   }
 
@@ -137,12 +143,12 @@ export class ClockTicks {
 
   /** Ticks for up to `limit` rows after `ticks_through` (rows logged without ticks), in the caller's transaction; `end` included. */
   private backfill(limit: number): { rows: number; ticks: number } {
-    const rows = this.unticked.all(this.pendingThrough, limit) as unknown as [number, string | number | null][];
+    const rows = this.unticked.all(this.pendingThrough, limit) as unknown as [number, string | number | null, string][];
     let added = 0;
-    for (const [pos, time] of rows) {
+    for (const [pos, time, session] of rows) {
       const t = storedTimeMs(time);
       if (entersLaterSecond(t, this.pendingClockMs)) added++;
-      this.appended(pos, t);
+      this.appended(pos, t, session);
     }
     if (rows.length > 0) this.end();
     return { rows: rows.length, ticks: added };

@@ -66,7 +66,7 @@ export class SqliteEventLog implements EventLog {
         const r = this.insert.run(event.id, event.session, raw);
         if (r.changes === 0) return { status: 'duplicate' };
         const pos = Number(r.lastInsertRowid);
-        clock.appended(pos, event.timeMs);
+        clock.appended(pos, event.timeMs, event.session);
         return { status: 'appended', pos };
       });
       clock.end();
