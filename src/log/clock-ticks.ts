@@ -99,6 +99,8 @@ export class ClockTicks {
         backfillMs: Math.round(performance.now() - started),
         ...(indexMs === undefined ? {} : { sessionIndexMs: Math.round(indexMs) }),
       });
+    } else if (indexMs !== undefined && clock.through > 0) {
+      logger?.info('event log: session index and extents built (one-time migration)', { rows: clock.through, sessionIndexMs: Math.round(indexMs) });
     }
     return clock;
   }

@@ -163,8 +163,44 @@ describe('clock ticks: a store logged before them', () => {
     const reopened = openEmbeddedStore({ dataDir: dir, writable: true });
     try {
       assert.deepEqual(ticksOf(reopened.db), expectedTicks([T0, T0 + 1500, T0 + 3000]));
+      const extents = reopened.db.prepare('SELECT session, first_pos, last_pos FROM session_extent').all();
+      assert.deepEqual(
+        extents.map((e) => ({ ...e })),
+        [{ session: 's', first_pos: 1, last_pos: 3 }],
+        'the extents cover the caught-up row too',
+      );
     } finally {
       reopened.close();
+    }
+  });
+
+  it('a store of the previous version (ticks, the (session, pos) index, no extents) gets the new index and extents at the next open, logged once', async () => {
+    const dir = tmp();
+    const store = openEmbeddedStore({ dataDir: dir, writable: true });
+    store.log.appendSync([input('a', T0, 's1'), input('b', T0 + 1500, 's2'), input('c', T0 + 2500, 's1')]);
+    store.db.exec('DROP INDEX events_by_segment_session; DROP TABLE session_extent; CREATE INDEX events_by_session ON events (session, pos)');
+    store.close();
+    const lines: { msg: string; fields: unknown }[] = [];
+    const logger = { info: (msg: string, fields: unknown) => lines.push({ msg, fields }) } as unknown as Logger;
+    const db = openSqlite({ dataDir: dir });
+    const log = new SqliteEventLog(db, { writer: true, logger });
+    try {
+      assert.deepEqual(
+        lines.map((l) => l.msg),
+        ['event log: session index and extents built (one-time migration)'],
+      );
+      const names = db
+        .prepare("SELECT name FROM sqlite_master WHERE name IN ('events_by_session', 'events_by_segment_session', 'session_extent') ORDER BY name")
+        .all();
+      assert.deepEqual(
+        names.map((n) => n['name']),
+        ['events_by_segment_session', 'session_extent'],
+      );
+      const read: number[] = [];
+      for await (const batch of log.read({ session: 's1' })) for (const e of batch) read.push(e.pos);
+      assert.deepEqual(read, [1, 3]);
+    } finally {
+      db.close();
     }
   });
 });
