@@ -33,7 +33,7 @@ export interface TakeoverOptions {
   readonly brokers: readonly string[];
   /** Events of history processed before the kill. */
   readonly events: number;
-  /** Both processes' `--checkpoint-every` (default 20,000 as shipped; 0 = no checkpoints, the old full re-read). */
+  /** Both processes' `--checkpoint-every` (default 20,000 here; turnstream's own default is 100,000 or 30 s; 0 = no checkpoints, the old full re-read). */
   readonly checkpointEvery?: number;
   /** Both processes' `--kafka-session-timeout`, ms (default 10,000 as shipped). */
   readonly sessionTimeoutMs?: number;
