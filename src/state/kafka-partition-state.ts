@@ -5,6 +5,15 @@ import { CheckpointRecords } from './kafka-checkpoint-records.ts';
 import { header, SEP, type StoredRecord, type TotalsRecord } from './kafka-state-records.ts';
 import { TOTALS_KEY } from './session-state-store.ts';
 
+/** A turn's latest revision as a view holds it: its record, or the record's JSON text until it is read. */
+export interface HeldTurnRecord {
+  readonly revision: number;
+  /** `closedAtPos` of this revision (0 for a record from before it was stored). */
+  readonly closedAtPos: number;
+  record: TurnRecord | undefined;
+  text: string | undefined;
+}
+
 /** How much a view holds of one partition (for tests and logs). */
 export interface PartitionSizes {
   readonly sessions: number;
@@ -22,7 +31,8 @@ export interface PartitionSizes {
 export class KafkaPartitionState {
   readonly state = new Map<string, Map<string, StateEntry>>();
   readonly totals = new Map<string, TotalsRecord>();
-  readonly turns = new Map<string, Map<string, TurnRecord>>();
+  /** Per session, per turn: the latest revision held; the record's JSON is parsed when the turn is read. */
+  readonly turns = new Map<string, Map<string, HeldTurnRecord>>();
   readonly checkpoint = new CheckpointRecords();
 
   /** A session record of the state topic (`<session>\0<key>`); `only` keeps one session's records. */
@@ -44,11 +54,35 @@ export class KafkaPartitionState {
     this.applyEntry(session, name, { value: rec.value, deleted: false, version: { time: rec.t, seq: rec.s, id: rec.i } });
   }
 
-  /** A record of the turns topic; `only` keeps one session's turns. */
-  applyTurnRecord(value: Buffer | null, only?: string): void {
-    if (value === null) return;
-    const t = fromStoredTurn(JSON.parse(value.toString()));
+  /**
+   * A record of the turns topic; `only` keeps one session's turns. With the revision headers
+   * (`turnHeaders`) the JSON is kept as text, unparsed: a new owner re-reads every turn record of
+   * the partition, and most are never read again.
+   */
+  applyTurnRecord(m: StoredRecord, only?: string): void {
+    if (m.value === null) return;
+    const r = header(m.headers, 'r');
+    const c = header(m.headers, 'c');
+    if (r !== undefined && c !== undefined) {
+      const sep = m.key.indexOf(SEP);
+      const session = m.key.slice(0, sep);
+      if (only !== undefined && session !== only) return;
+      this.hold(session, m.key.slice(sep + 1), { revision: Number(r), closedAtPos: Number(c), record: undefined, text: m.value.toString() });
+      return;
+    }
+    const t = fromStoredTurn(JSON.parse(m.value.toString()));
     if (only === undefined || t.session === only) this.applyTurn(t);
+  }
+
+  /** The held turn records of a session (parsed now if they were held as text). */
+  turnRecords(session: string): TurnRecord[] {
+    const out: TurnRecord[] = [];
+    for (const h of this.turns.get(session)?.values() ?? []) {
+      h.record ??= fromStoredTurn(JSON.parse(h.text!));
+      h.text = undefined;
+      out.push(h.record);
+    }
+    return out;
   }
 
   /** Applies an entry if it is newer than the one held (LWW). Returns whether it was applied. */
@@ -69,12 +103,16 @@ export class KafkaPartitionState {
   }
 
   applyTurn(t: TurnRecord): void {
-    let turns = this.turns.get(t.session);
+    this.hold(t.session, t.turn, { revision: t.revision, closedAtPos: t.closedAtPos ?? 0, record: t, text: undefined });
+  }
+
+  private hold(session: string, turn: string, h: HeldTurnRecord): void {
+    let turns = this.turns.get(session);
     if (turns === undefined) {
       turns = new Map();
-      this.turns.set(t.session, turns);
+      this.turns.set(session, turns);
     }
-    if (replacesRevision(t, turns.get(t.turn))) turns.set(t.turn, t);
+    if (replacesRevision(h, turns.get(turn))) turns.set(turn, h);
   }
 
   sizes(): PartitionSizes {

@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import { applyDeltas, type SessionTotals } from '../model/session-totals.ts';
 import { latestRevisions, toStoredTurn, turnRecord, type TurnRecord } from '../model/turn-record.ts';
 import { encodeCheckpoint, type EncodedCheckpoint } from './kafka-checkpoint-records.ts';
-import { positionKey, SEP } from './kafka-state-records.ts';
+import { positionKey, SEP, turnHeaders } from './kafka-state-records.ts';
 import { KafkaStateView } from './kafka-state-view.ts';
 import { TOTALS_KEY, type Checkpoint, type SessionStateStore, type SessionSummary, type StateCommit } from './session-state-store.ts';
 import { stateEntry, winningWrites, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
@@ -136,6 +136,8 @@ export class KafkaSessionStateStore implements SessionStateStore {
         messages: turns.map((t) => ({
           key: `${t.session}${SEP}${t.turn}`,
           value: JSON.stringify(toStoredTurn(t)),
+          // What a view needs to keep the latest revision and answer lateness, without parsing the record.
+          headers: turnHeaders(t),
           partition: partitionFor(t.session, this.o.partitions),
         })),
       });

@@ -48,3 +48,13 @@ export interface StoredRecord {
   readonly value: Buffer | null;
   readonly headers?: IHeaders;
 }
+
+/**
+ * Headers of a turns-topic record: its revision (`r`) and `closedAtPos` (`c`). A view keeps the
+ * latest revision of each turn and answers lateness from these alone, and parses the record's JSON
+ * only when the turn is read. Records written before these headers are parsed when applied.
+ */
+export const turnHeaders = (t: { readonly revision: number; readonly closedAtPos?: number }): Record<string, string> => ({
+  r: String(t.revision),
+  c: String(t.closedAtPos ?? 0),
+});

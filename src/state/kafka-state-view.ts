@@ -237,7 +237,7 @@ export class KafkaStateView {
       try {
         const record: StoredRecord = { key: m.key?.toString() ?? '', value: m.value, headers: m.headers ?? {} };
         if (batch.topic === this.topics.state) this.applyStateRecord(batch.partition, part, record);
-        else part.applyTurnRecord(m.value, this.only);
+        else part.applyTurnRecord(record, this.only);
       } catch {
         failed++; // a record turnstream did not write (or damaged): it must not stop the view
       }
@@ -302,8 +302,7 @@ export class KafkaStateView {
 
   /** `closedAtPos` of the held (latest) revision of a turn; 0 for a record from before it was stored. */
   closedTurnAt(session: string, turn: string): number | undefined {
-    const t = this.sessionPart(session)?.turns.get(session)?.get(turn);
-    return t === undefined ? undefined : (t.closedAtPos ?? 0);
+    return this.sessionPart(session)?.turns.get(session)?.get(turn)?.closedAtPos;
   }
 
   /** The partition's latest checkpoint (undefined: none written), or why it cannot be used. */
@@ -342,8 +341,8 @@ export class KafkaStateView {
   }
 
   async sessionTurns(session: string): Promise<TurnRecord[]> {
-    const turns = this.sessionPart(session)?.turns.get(session)?.values() ?? [];
-    return [...turns].sort((a, b) => a.startMs - b.startMs || (a.turn < b.turn ? -1 : 1));
+    const turns = this.sessionPart(session)?.turnRecords(session) ?? [];
+    return turns.sort((a, b) => a.startMs - b.startMs || (a.turn < b.turn ? -1 : 1));
   }
 
   async close(): Promise<void> {
