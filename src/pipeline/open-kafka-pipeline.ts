@@ -45,7 +45,7 @@ export interface KafkaPipelineOptions extends PipelineOptions {
  * checkpoint plus one record per key, plus at most a few segments not cleaned yet.
  */
 export const COMPACTED_TOPIC_DEFAULTS: Readonly<Record<string, string>> = {
-  'segment.bytes': String(16 * 1024 * 1024),
+  'segment.bytes': String(4 * 1024 * 1024),
   'min.cleanable.dirty.ratio': '0.25',
 };
 
