@@ -1,4 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { tableExists } from './log-meta.ts';
 
 /**
  * One-session reads without an index that follows the sessions: the session index is keyed by
@@ -23,8 +24,8 @@ const OLD_SESSION_INDEX = 'events_by_session';
 /** A position's segment, as SQLite's `pos >> SEGMENT_BITS` (JavaScript's `>>` would cut to 32 bits). */
 const segmentOf = (pos: number): number => Math.floor(pos / 2 ** SEGMENT_BITS);
 
-const has = (db: DatabaseSync, type: 'index' | 'table', name: string): boolean =>
-  db.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get(type, name) !== undefined;
+const indexExists = (db: DatabaseSync, name: string): boolean =>
+  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
 
 /**
  * Creates the session index and the extents table when missing (a one-time migration of an older
@@ -32,12 +33,12 @@ const has = (db: DatabaseSync, type: 'index' | 'table', name: string): boolean =
  * computed); how long it took, when there was anything to do. In the caller's transaction.
  */
 export function createSessionIndex(db: DatabaseSync, ticksThrough: number): number | undefined {
-  const index = has(db, 'index', SESSION_INDEX);
-  const extents = has(db, 'table', 'session_extent');
+  const index = indexExists(db, SESSION_INDEX);
+  const extents = tableExists(db, 'session_extent');
   if (index && extents) return undefined;
   const started = performance.now();
   if (!index) db.exec(`CREATE INDEX ${SESSION_INDEX} ON events (pos >> ${SEGMENT_BITS}, session)`);
-  if (has(db, 'index', OLD_SESSION_INDEX)) db.exec(`DROP INDEX ${OLD_SESSION_INDEX}`);
+  if (indexExists(db, OLD_SESSION_INDEX)) db.exec(`DROP INDEX ${OLD_SESSION_INDEX}`);
   if (!extents) {
     db.exec('CREATE TABLE session_extent (session TEXT PRIMARY KEY, first_pos INTEGER NOT NULL, last_pos INTEGER NOT NULL) WITHOUT ROWID');
     db.prepare('INSERT INTO session_extent SELECT session, MIN(pos), MAX(pos) FROM events WHERE pos <= ? GROUP BY session').run(ticksThrough);
@@ -96,7 +97,7 @@ export class SessionRows {
       stmt.setReturnArrays(true);
       return stmt;
     };
-    this.segmented = has(db, 'index', SESSION_INDEX) && has(db, 'table', 'session_extent');
+    this.segmented = indexExists(db, SESSION_INDEX) && tableExists(db, 'session_extent');
     const where = this.segmented ? `(pos >> ${SEGMENT_BITS}) = ? AND session = ?` : 'session = ?';
     this.inSegment = prepared(`SELECT pos, body FROM events WHERE ${where} AND pos > ? AND pos <= ? ORDER BY pos LIMIT ?`);
     this.firstInSegment = prepared(`SELECT pos FROM events WHERE ${where} ORDER BY pos LIMIT 1`);

@@ -1,7 +1,7 @@
 import type { Checkpoint } from '../state/session-state-store.ts';
 import type { BudgetsSnapshot } from '../streams/check-budgets.ts';
 import type { DedupeSnapshot } from '../streams/price-and-dedupe.ts';
-import type { SnapshotText } from '../streams/turn-window.ts';
+import type { SnapshotText } from '../streams/snapshot-text.ts';
 import type { WindowsSnapshot } from '../streams/window-turns.ts';
 
 /**

@@ -1,24 +1,9 @@
 import type { LlmUsageEvent, TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
-import { addUsage, ZERO_USAGE, type TokenUsage } from '../model/token-usage.ts';
-import type { LlmCallSummary, ModelBreakdown, ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
+import { sumCalls } from '../model/sum-calls.ts';
+import type { LlmCallSummary, ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
-
-/**
- * A window's snapshot JSON as UTF-8 bytes `start`–`end` of a larger buffer (a checkpoint's): a
- * restore keeps it so, undecoded, until the window is used (a plain object: ~5× cheaper to make
- * than a typed-array view, and a restart makes ~16k of them).
- */
-export interface TextSlice {
-  readonly bytes: Uint8Array;
-  readonly start: number;
-  readonly end: number;
-}
-
-/** A window's snapshot as JSON text, or as a slice of UTF-8 bytes. */
-export type SnapshotText = string | TextSlice;
-
-const utf8 = new TextDecoder();
+import { textOf, type SnapshotText } from './snapshot-text.ts';
 
 /** Event-time order key: time, then seq (absent sorts first), then id. */
 interface OrderKey {
@@ -276,7 +261,7 @@ export class TurnWindow {
     this.unparsed = undefined;
     let data: unknown;
     try {
-      data = JSON.parse(typeof u.text === 'string' ? u.text : utf8.decode(u.text.bytes.subarray(u.text.start, u.text.end)));
+      data = JSON.parse(textOf(u.text));
     } catch {
       u.r.fail(u.where, 'is not JSON');
     }
@@ -394,25 +379,4 @@ function restoreLlm(x: unknown, r: SnapshotReader, at: string, order: (x: unknow
     costSource: r.string(costSource, at),
     ...(finish === undefined ? {} : { finishReason: finish }),
   };
-}
-
-/** The turn's token usage, and the same per (provider, model), in first-call order. */
-function sumCalls(calls: readonly LlmCallSummary[]): { usage: TokenUsage; models: ModelBreakdown[] } {
-  let usage = ZERO_USAGE;
-  const models = new Map<string, ModelBreakdown>();
-  for (const c of calls) {
-    const call: TokenUsage = {
-      inputTokens: c.inputTokens,
-      outputTokens: c.outputTokens,
-      cacheReadTokens: c.cacheReadTokens,
-      cacheWriteTokens: c.cacheWriteTokens,
-      reasoningTokens: c.reasoningTokens,
-      cost: c.cost,
-    };
-    usage = addUsage(usage, call);
-    const mk = `${c.provider}\u0000${c.model}`;
-    const m = models.get(mk) ?? { provider: c.provider, model: c.model, calls: 0, ...ZERO_USAGE };
-    models.set(mk, { provider: m.provider, model: m.model, calls: m.calls + 1, ...addUsage(m, call) });
-  }
-  return { usage, models: [...models.values()] };
 }
