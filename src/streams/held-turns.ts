@@ -8,7 +8,8 @@ import type { TurnTiming } from './turn-timing.ts';
 export interface HeldTurn<W> {
   readonly session: string;
   readonly turn: string;
-  readonly body: W;
+  /** The operator's state of the turn; an operator may replace it (e.g. by a compact form once the turn closed). */
+  body: W;
   /** Latest event time of the turn. */
   lastEventMs: number;
   /** Sweep clock when the turn's latest event arrived (the clock after that event's own sweep, if it ran one). */

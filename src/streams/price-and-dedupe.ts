@@ -3,7 +3,7 @@ import { Observable } from './rx.ts';
 import { isTurnScoped, type LlmUsageEvent, type LoggedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import { forwardEvents } from './forward-events.ts';
-import { HeldTurns, type HeldTurnsSnapshot } from './held-turns.ts';
+import { HeldTurns, type HeldTurn, type HeldTurnsSnapshot } from './held-turns.ts';
 import { memoryClosedTurns, type ClosedTurns, type OperatorState } from './operator-state.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
 import { TURN_WINDOW_DEFAULTS, type TurnTiming } from './turn-timing.ts';
@@ -67,9 +67,17 @@ export function priceAndDedupe(options: PriceAndDedupeOptions): OperatorFunction
     });
 }
 
+/**
+ * A held turn's ids: a `Set` while the turn is open, a plain array once it closed (most closed turns
+ * see no other event in their grace period; an array is one object for GC to mark, not a hash table).
+ */
+type TurnIds = Set<string> | readonly string[];
+
+const holds = (ids: TurnIds, id: string): boolean => (Array.isArray(ids) ? ids.includes(id) : (ids as Set<string>).has(id));
+
 /** The ids each held turn has seen, with the turn windows' lifecycle (see `priceAndDedupe`). */
 class HeldIds {
-  private readonly held: HeldTurns<Set<string>>;
+  private readonly held: HeldTurns<TurnIds>;
 
   constructor(options: PriceAndDedupeOptions) {
     this.held = new HeldTurns({ ...TURN_WINDOW_DEFAULTS, ...options }, options.closedTurns ?? memoryClosedTurns());
@@ -78,7 +86,7 @@ class HeldIds {
       const r = new SnapshotReader('priceAndDedupe');
       const o = r.object(initial, 'the snapshot');
       if (o['v'] !== 1) r.fail('v', 'is not 1');
-      this.held.restore(o['held'], r, (b, where) => new Set(r.array(b, where).map((id, i) => r.string(id, `${where}[${i}]`))));
+      this.held.restore(o['held'], r, (b, where) => r.array(b, where).map((id, i) => r.string(id, `${where}[${i}]`)));
     }
   }
 
@@ -89,24 +97,36 @@ class HeldIds {
   check({ pos, event: e }: LoggedEvent): 'new' | 'repeat' | 'late' {
     if (isTurnScoped(e)) {
       const t = this.held.get(e.session, e.turn);
-      if (t?.body.has(e.id) === true) return 'repeat';
+      if (t !== undefined && holds(t.body, e.id)) return 'repeat';
     }
     const info = this.held.observe(e);
-    if (e.type === 'session.end') for (const t of this.held.openOf(e.session)) this.held.close(t, pos);
+    if (e.type === 'session.end') for (const t of this.held.openOf(e.session)) this.close(t, pos);
     if (!isTurnScoped(e)) return 'new';
     let t = this.held.get(e.session, e.turn);
     if (t === undefined) {
       if (this.held.isLate(e.session, e.turn, pos)) return 'late';
       t = this.held.hold(info, e.session, e.turn, new Set());
     }
-    t.body.add(e.id);
-    if (!this.held.fold(t, e.timeMs, pos) && e.type === 'turn.end') this.held.close(t, pos);
+    if (t.closedAtSession !== undefined)
+      t.body = [...t.body, e.id]; // a closed turn's ids stay compact
+    else {
+      if (Array.isArray(t.body)) t.body = new Set(t.body); // an open turn restored from a checkpoint
+      (t.body as Set<string>).add(e.id);
+    }
+    if (!this.held.fold(t, e.timeMs, pos) && e.type === 'turn.end') this.close(t, pos);
     return 'new';
+  }
+
+  private close(t: HeldTurn<TurnIds>, pos: number): void {
+    this.held.close(t, pos);
+    t.body = [...t.body];
   }
 
   /** As the windows do after the same event: sweep when due (idle turns close), stamp the clocks. */
   settle(pos: number): void {
-    this.held.settle(pos, () => {});
+    this.held.settle(pos, (t) => {
+      t.body = [...t.body];
+    });
   }
 
   snapshot(): DedupeSnapshot {

@@ -268,6 +268,16 @@ export class TurnWindow {
     TurnWindow.fill(this, data, u.r, u.where);
   }
 
+  /**
+   * This window of a CLOSED turn as its snapshot text only (the text it would checkpoint anyway), for
+   * the rest of its grace period: one string instead of the ~60 objects of its records and latest
+   * aggregate, which every major GC marked again. Parsed back if the turn sees another event
+   * (`restoreText`'s path, which every checkpoint restore takes too).
+   */
+  compacted(r: SnapshotReader): TurnWindow {
+    return this.unparsed === undefined ? TurnWindow.restoreText(this.session, this.turn, this.snapshotText(), r, 'a closed turn held as text') : this;
+  }
+
   /** A window restored from its snapshot text; parsed (and checked) when first used. */
   static restoreText(session: string, turn: string, text: SnapshotText, r: SnapshotReader, where: string): TurnWindow {
     const w = new TurnWindow(session, turn);

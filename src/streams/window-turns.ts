@@ -84,6 +84,8 @@ class TurnWindows {
   private readonly price: (usage: LlmUsageEvent) => PricedCost;
   private readonly out: Subscriber<WindowOutput>;
   private readonly held: HeldTurns<TurnWindow>;
+  /** Reads the snapshot texts of compacted closed windows back (they are this operator's own). */
+  private readonly reader = new SnapshotReader('windowTurns');
 
   constructor(options: WindowTurnsOptions, out: Subscriber<WindowOutput>) {
     const timing = { ...TURN_WINDOW_DEFAULTS, ...options };
@@ -135,11 +137,13 @@ class TurnWindows {
   private close(h: HeldTurn<TurnWindow>, status: 'completed' | 'abandoned', pos: number, info: SessionEntry<TurnWindow>): void {
     this.held.close(h, pos);
     this.out.next({ kind: 'turn', aggregate: h.body.emit(status, pos, info) });
+    h.body = h.body.compacted(this.reader);
   }
 
   /** Emits a closed window's aggregate at its `closedAtPos` (an idle close, or a revision). */
   private emit(h: HeldTurn<TurnWindow>, status: 'abandoned'): void {
     this.out.next({ kind: 'turn', aggregate: h.body.emit(status, h.closedAtPos, this.held.sessions.get(h.session)) });
+    h.body = h.body.compacted(this.reader);
   }
 
   snapshot(): WindowsSnapshot {
