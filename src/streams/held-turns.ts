@@ -20,6 +20,8 @@ export interface HeldTurn<W> {
   closedAtClock: number;
   /** Log position of the turn's latest aggregate (its close, or its latest revision); -1 while open. */
   closedAtPos: number;
+  /** The turn's session entry (it outlives its held turns): no lookup by id in a sweep. */
+  readonly info: SessionEntry<W>;
 }
 
 /** What `HeldTurns` keeps per session beside its agent, user and clock (`lastMs`, the session's latest event time). */
@@ -28,6 +30,8 @@ export interface SessionHold<W> {
   readonly open: Set<HeldTurn<W>>;
   /** How many turns of the session are held: its entry outlives them (a revision needs its agent and user). */
   held: number;
+  /** The session's held turns by turn id (a lookup needs no `session + turn` key string made per event). */
+  readonly turns: Map<string, HeldTurn<W>>;
   /** Sweep clock when the session's latest event arrived. */
   seenAt: number;
 }
@@ -49,8 +53,6 @@ export interface HeldTurnsSnapshot<B> {
   readonly sessions: readonly SessionSnapshot[];
   readonly turns: readonly HeldTurnSnapshot<B>[];
 }
-
-const key = (session: string, turn: string): string => `${session}\u0000${turn}`;
 
 /**
  * The event-time rules of held turns, in ONE place for every operator that must agree on them (the
@@ -76,8 +78,9 @@ export class HeldTurns<W> {
   private readonly graceMs: number;
   private readonly sweepMs: number;
   private readonly closedTurns: ClosedTurns;
-  readonly sessions = new SessionDirectory<SessionHold<W>>(() => ({ open: new Set(), held: 0, seenAt: this.clock }));
-  private readonly turns = new Map<string, HeldTurn<W>>();
+  readonly sessions = new SessionDirectory<SessionHold<W>>(() => ({ open: new Set(), held: 0, seenAt: this.clock, turns: new Map() }));
+  /** Every held turn, in the order it was first held (sweeps and snapshots keep that order). */
+  private readonly turns = new Set<HeldTurn<W>>();
   private wm = Number.NEGATIVE_INFINITY;
   private bucket: number | undefined;
   private clock = Number.NEGATIVE_INFINITY;
@@ -101,7 +104,7 @@ export class HeldTurns<W> {
   }
 
   get(session: string, turn: string): HeldTurn<W> | undefined {
-    return this.turns.get(key(session, turn));
+    return this.sessions.get(session)?.turns.get(turn);
   }
 
   /** Whether an event at `pos` of a turn not held is late: its turn closed before it and was released. */
@@ -120,8 +123,10 @@ export class HeldTurns<W> {
       closedAtSession: undefined,
       closedAtClock: Number.NEGATIVE_INFINITY,
       closedAtPos: -1,
+      info,
     };
-    this.turns.set(key(session, turn), h);
+    this.turns.add(h);
+    info.turns.set(turn, h);
     info.open.add(h);
     info.held++;
     return h;
@@ -138,7 +143,7 @@ export class HeldTurns<W> {
 
   /** Closes an open turn; its grace starts now. */
   close(h: HeldTurn<W>, pos: number): void {
-    const info = this.sessions.get(h.session)!;
+    const info = h.info;
     info.open.delete(h);
     h.closedAtSession = info.lastMs;
     h.closedAtClock = this.clock;
@@ -171,15 +176,16 @@ export class HeldTurns<W> {
     const clock = this.wm;
     this.clock = clock;
     const { idleMs, graceMs } = this;
-    for (const [k, h] of this.turns) {
-      const info = this.sessions.get(h.session)!;
+    for (const h of this.turns) {
+      const info = h.info;
       if (h.closedAtSession === undefined) {
         if (Math.max(h.lastEventMs, h.seenAt) + idleMs < clock || h.lastEventMs + idleMs < info.lastMs) {
           this.close(h, pos);
           onIdle(h);
         }
       } else if (Math.max(h.closedAtSession, h.closedAtClock) + graceMs < clock || h.closedAtSession + graceMs < info.lastMs) {
-        this.turns.delete(k);
+        this.turns.delete(h);
+        info.turns.delete(h.turn);
         info.held--;
         this.closedTurns.released(h.session, h.turn, h.closedAtPos);
       }
@@ -196,7 +202,7 @@ export class HeldTurns<W> {
       sessions: [...this.sessions.entries()].map(
         ([id, s]): SessionSnapshot => [id, s.agent ?? null, s.user ?? null, finiteOrNull(s.lastMs), finiteOrNull(s.seenAt)],
       ),
-      turns: [...this.turns.values()].map(
+      turns: [...this.turns].map(
         (h): HeldTurnSnapshot<B> => [
           h.session,
           h.turn,
@@ -228,6 +234,7 @@ export class HeldTurns<W> {
         seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
         open: new Set(),
         held: 0,
+        turns: new Map(),
         ...(a === undefined ? {} : { agent: a }),
         ...(u === undefined ? {} : { user: u }),
       });
@@ -236,10 +243,11 @@ export class HeldTurns<W> {
     for (let i = 0; i < turns.length; i++) {
       const h = restoredTurn(turns[i]) ?? checkedTurn(turns[i], r, `turns[${i}]`);
       const info = this.sessions.get(h.session) ?? r.fail(`turns[${i}]`, `is a turn of session "${h.session}", which the snapshot does not hold`);
-      // The tuple's body decoded in place: `h` is this loop's own new object.
-      (h as { body: unknown }).body = body(h.body, `turns[${i}] body`, h.session, h.turn);
-      const held = h as HeldTurn<W>;
-      this.turns.set(key(h.session, h.turn), held);
+      if (info.turns.has(h.turn)) r.fail(`turns[${i}]`, `holds turn "${h.turn}" of session "${h.session}" a second time`);
+      // The tuple's body decoded in place, its session entry added: `h` is this loop's own new object.
+      const held = Object.assign(h, { body: body(h.body, `turns[${i}] body`, h.session, h.turn), info }) as HeldTurn<W>;
+      this.turns.add(held);
+      info.turns.set(h.turn, held);
       info.held++;
       if (h.closedAtSession === undefined) info.open.add(held);
     }
@@ -256,6 +264,9 @@ export class HeldTurns<W> {
   }
 }
 
+/** A held turn as a snapshot gives it: without its session entry (set when it is held again). */
+type RestoredTurn = Omit<HeldTurn<unknown>, 'info'>;
+
 const finiteOr = (x: unknown, ifNull: number): number | undefined => (x === null ? ifNull : typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 
 /**
@@ -263,7 +274,7 @@ const finiteOr = (x: unknown, ifNull: number): number | undefined => (x === null
  * off: then `checkedTurn` reads it again to say what. A restart reads ~16k of these (every turn
  * closed within the grace period): this path builds no message strings.
  */
-function restoredTurn(x: unknown): HeldTurn<unknown> | undefined {
+function restoredTurn(x: unknown): RestoredTurn | undefined {
   if (!Array.isArray(x) || x.length !== 8) return undefined;
   const [session, turn, last, seen, atSession, atClock, atPos, body] = x as unknown[];
   const inf = Number.NEGATIVE_INFINITY;
@@ -278,7 +289,7 @@ function restoredTurn(x: unknown): HeldTurn<unknown> | undefined {
 }
 
 /** `restoredTurn`, checking each field through `r`: throws naming the first one that is wrong. */
-function checkedTurn(x: unknown, r: SnapshotReader, where: string): HeldTurn<unknown> {
+function checkedTurn(x: unknown, r: SnapshotReader, where: string): RestoredTurn {
   const inf = Number.NEGATIVE_INFINITY;
   const [s, t, lastEventMs, seenAt, closedAtSession, closedAtClock, closedAtPos, b] = r.array(x, where, 8);
   return {

@@ -193,6 +193,15 @@ describe('operator snapshots: damaged ones', () => {
       (v) => ({ v, held: { wm: 1, bucket: 0, clock: 1, sessions: [], turns: [['s1', 't1', 1, 1, null, null, -1, []]] }, texts: [] }),
     ],
     [
+      'the same turn held twice',
+      // Closed, so that each body is valid as it is (windows v2: a text, read when used; dedupe v1: ids).
+      (v) => ({
+        v,
+        held: { wm: 1, bucket: 0, clock: 1, sessions: [['s1', null, null, 1, 1]], turns: [0, 1].map(() => ['s1', 't1', 1, 1, 1, 1, 3, v === 2 ? 0 : []]) },
+        texts: ['{}'],
+      }),
+    ],
+    [
       'a closed turn naming a text it does not hold',
       (v) => ({ v, held: { wm: 1, bucket: 0, clock: 1, sessions: [['s1', null, null, 1, 1]], turns: [['s1', 't1', 1, 1, 1, 1, 3, 0]] }, texts: [] }),
     ],
@@ -213,6 +222,7 @@ describe('operator snapshots: damaged ones', () => {
         const error = errorOf(make, initial(v));
         assert.ok(error instanceof Error, `${name} reports an Error`);
         assert.match(error.message, new RegExp(`^${name}: the checkpoint snapshot is not valid: `));
+        if (what === 'the same turn held twice') assert.match(error.message, /turns\[1\] holds turn "t1" of session "s1" a second time/);
       }
     });
   }
