@@ -4,6 +4,7 @@ import { fromStoredTurn, replacesRevision, type TurnRecord } from '../model/turn
 import { CheckpointRecords } from './kafka-checkpoint-records.ts';
 import { header, SEP, type StoredRecord, type TotalsRecord } from './kafka-state-records.ts';
 import { TOTALS_KEY } from './session-state-store.ts';
+import type { TurnIndex } from './turn-index.ts';
 
 /** A turn's latest revision as a view holds it: its record, or the record's JSON text until it is read. */
 export interface HeldTurnRecord {
@@ -27,13 +28,28 @@ export interface PartitionSizes {
  * hash to it (LWW entries, totals, latest turn revisions) and its checkpoint records. Every apply
  * is idempotent and order-safe (LWW versions, totals positions, turn revisions), so a record
  * applied twice, or an older one after a newer, changes nothing.
+ *
+ * Turns: with an `index` (a pipeline's view) only each turn's revision and `closedAtPos` are kept,
+ * there, off the heap, and no record can be read back; without (a reader), the records are held.
  */
 export class KafkaPartitionState {
   readonly state = new Map<string, Map<string, StateEntry>>();
   readonly totals = new Map<string, TotalsRecord>();
-  /** Per session, per turn: the latest revision held; the record's JSON is parsed when the turn is read. */
+  /** Per session, per turn: the latest revision held; the record's JSON is parsed when the turn is read. Empty with an index. */
   readonly turns = new Map<string, Map<string, HeldTurnRecord>>();
   readonly checkpoint = new CheckpointRecords();
+  private readonly index: TurnIndex | undefined;
+  private readonly partition: number;
+
+  constructor(index?: TurnIndex, partition = 0) {
+    this.index = index;
+    this.partition = partition;
+  }
+
+  /** Whether the turn records themselves are held (`turnRecords`); not with an index. */
+  get keepsTurnRecords(): boolean {
+    return this.index === undefined;
+  }
 
   /** A session record of the state topic (`<session>\0<key>`); `only` keeps one session's records. */
   applyStateRecord(m: StoredRecord, only?: string): void {
@@ -67,15 +83,17 @@ export class KafkaPartitionState {
       const sep = m.key.indexOf(SEP);
       const session = m.key.slice(0, sep);
       if (only !== undefined && session !== only) return;
-      this.hold(session, m.key.slice(sep + 1), { revision: Number(r), closedAtPos: Number(c), record: undefined, text: m.value.toString() });
+      if (this.index !== undefined) this.index.put(this.partition, session, m.key.slice(sep + 1), Number(r), Number(c));
+      else this.hold(session, m.key.slice(sep + 1), { revision: Number(r), closedAtPos: Number(c), record: undefined, text: m.value.toString() });
       return;
     }
     const t = fromStoredTurn(JSON.parse(m.value.toString()));
     if (only === undefined || t.session === only) this.applyTurn(t);
   }
 
-  /** The held turn records of a session (parsed now if they were held as text). */
+  /** The held turn records of a session (parsed now if they were held as text). Throws with an index: none are held. */
   turnRecords(session: string): TurnRecord[] {
+    if (this.index !== undefined) throw new Error('this view keeps no turn records (a pipeline view): read them with KafkaStateQueries');
     const out: TurnRecord[] = [];
     for (const h of this.turns.get(session)?.values() ?? []) {
       h.record ??= fromStoredTurn(JSON.parse(h.text!));
@@ -103,7 +121,13 @@ export class KafkaPartitionState {
   }
 
   applyTurn(t: TurnRecord): void {
-    this.hold(t.session, t.turn, { revision: t.revision, closedAtPos: t.closedAtPos ?? 0, record: t, text: undefined });
+    if (this.index !== undefined) this.index.put(this.partition, t.session, t.turn, t.revision, t.closedAtPos ?? 0);
+    else this.hold(t.session, t.turn, { revision: t.revision, closedAtPos: t.closedAtPos ?? 0, record: t, text: undefined });
+  }
+
+  /** `closedAtPos` of the held (latest) revision of a turn; 0 for a record from before it was stored. */
+  closedTurnAt(session: string, turn: string): number | undefined {
+    return this.index !== undefined ? this.index.closedAt(session, turn) : this.turns.get(session)?.get(turn)?.closedAtPos;
   }
 
   private hold(session: string, turn: string, h: HeldTurnRecord): void {
@@ -119,7 +143,7 @@ export class KafkaPartitionState {
     const sessions = new Set([...this.state.keys(), ...this.totals.keys(), ...this.turns.keys()]);
     let keys = 0;
     for (const k of this.state.values()) keys += k.size;
-    let turns = 0;
+    let turns = this.index?.count(this.partition) ?? 0;
     for (const t of this.turns.values()) turns += t.size;
     return { sessions: sessions.size, keys, turns, checkpointBytes: this.checkpoint.bytes() };
   }

@@ -54,8 +54,10 @@ export class KafkaStateQueries implements Pick<SessionStateStore, 'get' | 'list'
     return this.withView(session, (v) => v.sessionTotals(session));
   }
 
+  /** A pipeline's view keeps no turn records (its memory would grow with turns): they are read from the session's partition. */
   async turns(session: string): Promise<TurnRecord[]> {
-    return this.withView(session, (v) => v.sessionTurns(session));
+    if (this.o.view?.keepsTurnsOf(session) === true) return this.o.view.sessionTurns(session);
+    return this.withReader(`session:${session}`, undefined, session, (v) => v.sessionTurns(session));
   }
 
   async sessions(options: { readonly limit?: number } = {}): Promise<SessionSummary[]> {

@@ -9,6 +9,7 @@ import type { SessionTotals } from '../model/session-totals.ts';
 import type { StateEntry } from '../model/state-write.ts';
 import type { TurnRecord } from '../model/turn-record.ts';
 import type { ReadCheckpoint } from './kafka-checkpoint-records.ts';
+import { TurnIndex } from './turn-index.ts';
 import { KafkaPartitionState, type PartitionSizes } from './kafka-partition-state.ts';
 import { reservedKey, SEP, type StoredRecord, type TotalsRecord } from './kafka-state-records.ts';
 import { putEntry, RESERVED_KEY_PREFIX } from './session-state-store.ts';
@@ -28,6 +29,12 @@ export interface KafkaStateViewOptions {
   readonly scope?: 'all' | 'assigned';
   /** Keep only this session's records (and no checkpoints): a one-session reader. */
   readonly session?: string;
+  /**
+   * Keep the turn records (default true: `sessionTurns` answers). False (a pipeline's view): only
+   * each turn's revision and `closedAtPos`, off the heap in a `TurnIndex`, so the process's memory
+   * does not grow with turns; the records are read from their partition when asked for.
+   */
+  readonly keepTurnRecords?: boolean;
 }
 
 /**
@@ -61,6 +68,8 @@ export class KafkaStateView {
   /** Scope `assigned`: the partitions held; undefined = all. */
   private readonly held: Set<number> | undefined;
   private readonly only: string | undefined;
+  /** Where the turns of held partitions are kept when the view keeps no turn records. */
+  private readonly turnIndex: TurnIndex | undefined;
   private readonly topics: TopicNames;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
@@ -73,6 +82,7 @@ export class KafkaStateView {
     this.logger = o.logger.child('kafka');
     this.held = o.scope === 'assigned' ? new Set() : undefined;
     this.only = o.session;
+    this.turnIndex = o.keepTurnRecords === false ? new TurnIndex() : undefined;
     // A short broker wait: a seek (scope `assigned`) takes effect at the next fetch, and `close`
     // waits for the fetch in flight, so a long poll on quiet partitions (5 s by default) would delay
     // a newly held partition's re-read, and every close, by that much.
@@ -148,7 +158,7 @@ export class KafkaStateView {
     for (const p of added) {
       this.held.add(p);
       this.forget(p);
-      this.parts.set(p, new KafkaPartitionState());
+      this.parts.set(p, new KafkaPartitionState(this.turnIndex, p));
       this.unarmed.set(p, null);
     }
     if (released.length > 0) await whenRunning(() => this.consumer.pause(this.topicPartitions(released)));
@@ -169,6 +179,7 @@ export class KafkaStateView {
 
   private forget(p: number): void {
     this.parts.delete(p);
+    this.turnIndex?.drop(p);
     this.positions.delete(p);
     this.unarmed.delete(p);
     for (const topic of [this.topics.state, this.topics.turns]) this.consumed.delete(`${topic}:${p}`);
@@ -223,7 +234,7 @@ export class KafkaStateView {
     if (!this.holds(partition)) return undefined;
     let part = this.parts.get(partition);
     if (part === undefined) {
-      part = new KafkaPartitionState();
+      part = new KafkaPartitionState(this.turnIndex, partition);
       this.parts.set(partition, part);
     }
     return part;
@@ -233,15 +244,19 @@ export class KafkaStateView {
     const part = this.part(batch.partition);
     if (part === undefined) return; // fetched before the partition was paused (or after it was released)
     let failed = 0;
-    for (const m of batch.messages) {
-      try {
-        const record: StoredRecord = { key: m.key?.toString() ?? '', value: m.value, headers: m.headers ?? {} };
-        if (batch.topic === this.topics.state) this.applyStateRecord(batch.partition, part, record);
-        else part.applyTurnRecord(record, this.only);
-      } catch {
-        failed++; // a record turnstream did not write (or damaged): it must not stop the view
+    const apply = (): void => {
+      for (const m of batch.messages) {
+        try {
+          const record: StoredRecord = { key: m.key?.toString() ?? '', value: m.value, headers: m.headers ?? {} };
+          if (batch.topic === this.topics.state) this.applyStateRecord(batch.partition, part, record);
+          else part.applyTurnRecord(record, this.only);
+        } catch {
+          failed++; // a record turnstream did not write (or damaged): it must not stop the view
+        }
       }
-    }
+    };
+    if (this.turnIndex !== undefined && batch.topic === this.topics.turns) this.turnIndex.batch(apply);
+    else apply();
     if (failed > 0) this.logger.warn('skipped unreadable records', { topic: batch.topic, partition: batch.partition, count: failed });
   }
 
@@ -271,8 +286,13 @@ export class KafkaStateView {
     this.part(this.partitionOf(session))?.applyTotals(session, rec);
   }
 
-  applyTurn(t: TurnRecord): void {
-    this.part(this.partitionOf(t.session))?.applyTurn(t);
+  /** A commit's turns (in one index transaction when the view keeps no records). */
+  applyTurns(turns: readonly TurnRecord[]): void {
+    const apply = (): void => {
+      for (const t of turns) this.part(this.partitionOf(t.session))?.applyTurn(t);
+    };
+    if (this.turnIndex !== undefined && turns.length > 0) this.turnIndex.batch(apply);
+    else apply();
   }
 
   applyPosition(partition: number, position: number): void {
@@ -302,7 +322,12 @@ export class KafkaStateView {
 
   /** `closedAtPos` of the held (latest) revision of a turn; 0 for a record from before it was stored. */
   closedTurnAt(session: string, turn: string): number | undefined {
-    return this.sessionPart(session)?.turns.get(session)?.get(turn)?.closedAtPos;
+    return this.sessionPart(session)?.closedTurnAt(session, turn);
+  }
+
+  /** Whether `sessionTurns` answers for the session (its partition held, and the view keeps turn records). */
+  keepsTurnsOf(session: string): boolean {
+    return this.turnIndex === undefined && this.holds(this.partitionOf(session));
   }
 
   /** The partition's latest checkpoint (undefined: none written), or why it cannot be used. */
@@ -348,5 +373,6 @@ export class KafkaStateView {
   async close(): Promise<void> {
     await this.consumer.disconnect();
     await this.admin.disconnect();
+    this.turnIndex?.close();
   }
 }

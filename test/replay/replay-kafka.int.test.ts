@@ -10,6 +10,9 @@ import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { createPriceTable } from '../../src/events/price-table.ts';
 import { createTelemetry, type Telemetry } from '../../src/exporters/create-telemetry.ts';
 import { partitionFor } from '../../src/kafka/partition-for.ts';
+import { topicNames } from '../../src/kafka/topics.ts';
+import { silentLogger } from '../../src/logger.ts';
+import { KafkaStateQueries } from '../../src/state/kafka-state-queries.ts';
 import { openKafkaPipeline, type KafkaPipeline } from '../../src/pipeline/open-kafka-pipeline.ts';
 import { readReplayLogs } from '../../src/backend/read-replay-logs.ts';
 import type { ReplayLogs } from '../../src/replay/open-replay-logs.ts';
@@ -80,10 +83,13 @@ describe('replay from the Kafka events topic reproduces the Kafka pipeline (real
     await telemetry?.shutdown();
   });
 
-  it('each session, replayed from its partition: same turns, totals, state, tombstones and span ids as the Kafka pipeline', async () => {
+  it('each session, replayed from its partition: same turns, totals, state, tombstones and span ids as the Kafka pipeline', async (t) => {
     const ctx = { resource: telemetry.resource, scope: telemetry.scope };
+    // Turns as the server reads them: a pipeline's view keeps none, so from each session's partition.
+    const queries = new KafkaStateQueries({ kafka: pipeline.kafka, topics: topicNames(prefix), logger: silentLogger, view: pipeline.view, keep: true });
+    t.after(() => queries.close());
     const live = {
-      turns: (s: string) => pipeline.view.sessionTurns(s),
+      turns: (s: string) => queries.turns(s),
       totals: (s: string) => pipeline.view.sessionTotals(s),
       list: (s: string) => pipeline.view.list(s),
       get: (s: string, k: string) => pipeline.view.get(s, k),

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { toStoredTurn, type TurnRecord } from '../../src/model/turn-record.ts';
+import { TurnIndex } from '../../src/state/turn-index.ts';
 import { KafkaPartitionState } from '../../src/state/kafka-partition-state.ts';
 import { SEP, turnHeaders, type StoredRecord } from '../../src/state/kafka-state-records.ts';
 
@@ -67,4 +68,35 @@ describe('KafkaPartitionState: turn records', () => {
     assert.equal(part.turns.get('s2')!.get('t1')!.closedAtPos, 50);
     assert.deepEqual(part.turnRecords('s2'), [record('s2', 't1', 5, 50)]);
   });
+
+  for (const withHeaders of [true, false]) {
+    it(`with a TurnIndex (a pipeline's view), ${withHeaders ? 'with' : 'without'} headers: only revisions and closedAtPos, off the heap, with the same lateness answers`, () => {
+      const index = new TurnIndex();
+      try {
+        const part = new KafkaPartitionState(index, 4);
+        const other = new KafkaPartitionState(index, 5);
+        for (const t of turns) part.applyTurnRecord(stored(t, withHeaders));
+        other.applyTurn(record('s9', 't1', 0, 7));
+        assert.equal(part.turns.size, 0, 'no record is held in memory');
+        assert.equal(part.keepsTurnRecords, false);
+        assert.equal(part.closedTurnAt('s1', 't1'), 30, 'the latest revision, whatever the order');
+        assert.equal(part.closedTurnAt('s1', 't2'), 12);
+        assert.equal(part.closedTurnAt('s1', 'nope'), undefined);
+        part.applyTurn(record('s1', 't1', 2, 99)); // an older revision: no change
+        assert.equal(part.closedTurnAt('s1', 't1'), 30);
+        part.applyTurn(record('s1', 't1', 3, 31)); // the same revision again replaces (as the in-memory hold does)
+        assert.equal(part.closedTurnAt('s1', 't1'), 31);
+        assert.deepEqual([part.sizes().turns, other.sizes().turns], [3, 1], 'counted per partition');
+        assert.throws(() => part.turnRecords('s1'), /keeps no turn records/);
+        index.batch(() => {
+          index.drop(4);
+          index.batch(() => index.put(5, 's9', 't2', 0, 8)); // nested: one transaction
+        });
+        assert.deepEqual([part.sizes().turns, other.sizes().turns], [0, 2], 'a dropped partition is forgotten, the other kept');
+        assert.equal(part.closedTurnAt('s1', 't1'), undefined);
+      } finally {
+        index.close();
+      }
+    });
+  }
 });
