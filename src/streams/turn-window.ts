@@ -12,26 +12,70 @@ interface OrderKey {
   readonly id: string;
 }
 
-function before(a: OrderKey, b: OrderKey): boolean {
-  if (a.t !== b.t) return a.t < b.t;
-  if (a.s !== b.s) return a.s < b.s;
-  return a.id < b.id;
+/** Whether key (at, as, aid) sorts before (bt, bs, bid). */
+function before(at: number, as: number, aid: string, bt: number, bs: number, bid: string): boolean {
+  if (at !== bt) return at < bt;
+  if (as !== bs) return as < bs;
+  return aid < bid;
 }
 
-function keyOf(e: TurnScopedEvent): OrderKey {
-  return { t: e.timeMs, s: e.seq ?? -1, id: e.id };
+/**
+ * An LLM call as a window holds it: one fixed shape (every field set, in this order), its order key
+ * (endMs, seq, eventId) in its own fields rather than a key object.
+ */
+interface LlmRecord {
+  readonly seq: number;
+  readonly eventId: string;
+  readonly provider: string;
+  readonly model: string;
+  readonly startMs: number;
+  readonly endMs: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+  readonly reasoningTokens: number;
+  readonly cost: number;
+  readonly costSource: string;
+  readonly finishReason: string | undefined;
 }
-
-interface LlmRecord extends LlmCallSummary {
-  readonly order: OrderKey;
-}
+/**
+ * A tool call; its order key is (startMs, seq, orderId): the time, seq and event id of its start
+ * (of its end while no start was seen). Parallel calls often share a time and no seq: the event id
+ * keeps them in the producer's order.
+ */
 interface ToolRecord {
-  toolCallId: string;
-  toolName: string;
+  readonly toolCallId: string;
+  readonly toolName: string;
   startMs: number;
-  endMs?: number;
-  error?: string;
-  order: OrderKey;
+  endMs: number | undefined;
+  error: string | undefined;
+  seq: number;
+  orderId: string;
+}
+
+/**
+ * Strings repeated across calls (model and provider names), one copy each: `JSON.parse` makes a new
+ * string per event, and an open turn would hold one per call. Bounded: past 4,096 names, not shared.
+ */
+const names = new Map<string, string>();
+function shared(name: string): string {
+  const held = names.get(name);
+  if (held !== undefined) return held;
+  if (names.size < 4096) names.set(name, name);
+  return name;
+}
+
+/**
+ * `xs` with `x` appended. Short lists are copied to their exact length (a first `push` reserves
+ * 17 slots, ~150 bytes, for the 1–3 calls most turns hold); long ones grow in place.
+ */
+function appended<T>(xs: T[], x: T): T[] {
+  if (xs.length >= 16) {
+    xs.push(x);
+    return xs;
+  }
+  return xs.concat([x]);
 }
 
 /** `[time, seq, id]`. */
@@ -64,7 +108,29 @@ export type TurnWindowSnapshot = readonly [
 
 const orderOf = (k: OrderKey): OrderKeySnapshot => [k.t, k.s, k.id];
 
-const byOrder = (a: { order: OrderKey }, b: { order: OrderKey }): number => (before(a.order, b.order) ? -1 : before(b.order, a.order) ? 1 : 0);
+const llmOrder = (a: LlmRecord, b: LlmRecord): number =>
+  before(a.endMs, a.seq, a.eventId, b.endMs, b.seq, b.eventId) ? -1 : before(b.endMs, b.seq, b.eventId, a.endMs, a.seq, a.eventId) ? 1 : 0;
+const toolOrder = (a: ToolRecord, b: ToolRecord): number =>
+  before(a.startMs, a.seq, a.orderId, b.startMs, b.seq, b.orderId) ? -1 : before(b.startMs, b.seq, b.orderId, a.startMs, a.seq, a.orderId) ? 1 : 0;
+
+/** The call as an aggregate shows it (`finishReason` only when known). */
+function llmCall(c: LlmRecord): LlmCallSummary {
+  const call = {
+    eventId: c.eventId,
+    provider: c.provider,
+    model: c.model,
+    startMs: c.startMs,
+    endMs: c.endMs,
+    inputTokens: c.inputTokens,
+    outputTokens: c.outputTokens,
+    cacheReadTokens: c.cacheReadTokens,
+    cacheWriteTokens: c.cacheWriteTokens,
+    reasoningTokens: c.reasoningTokens,
+    cost: c.cost,
+    costSource: c.costSource,
+  };
+  return c.finishReason === undefined ? call : { ...call, finishReason: c.finishReason };
+}
 
 /**
  * One turn's running state: a mutable accumulator that folds events in any order and produces an
@@ -82,8 +148,8 @@ export class TurnWindow {
   private ended = false;
   private stopReason: string | undefined;
   private eventCount = 0;
-  private readonly llm: LlmRecord[] = [];
-  private readonly tools: ToolRecord[] = [];
+  private llm: LlmRecord[] = [];
+  private tools: ToolRecord[] = [];
   private previous: TurnAggregate | undefined;
   /** What the latest emission was made of beside the window's state: enough to rebuild `previous` after a restore. */
   private emitted: EmitMeta | undefined;
@@ -115,10 +181,11 @@ export class TurnWindow {
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
     this.changing();
-    const k = keyOf(e);
+    const seq = e.seq ?? -1;
     this.eventCount++;
-    if (this.first === undefined || before(k, this.first)) this.first = k;
-    if (this.last === undefined || before(this.last, k)) this.last = k;
+    const { first, last } = this;
+    if (first === undefined || before(e.timeMs, seq, e.id, first.t, first.s, first.id)) this.first = { t: e.timeMs, s: seq, id: e.id };
+    if (last === undefined || before(last.t, last.s, last.id, e.timeMs, seq, e.id)) this.last = { t: e.timeMs, s: seq, id: e.id };
     let startMs = e.timeMs;
     switch (e.type) {
       case 'turn.start':
@@ -130,11 +197,11 @@ export class TurnWindow {
       case 'llm.usage': {
         startMs = e.timeMs - (e.durationMs ?? 0);
         const priced = price(e);
-        this.llm.push({
-          order: k,
+        const rec: LlmRecord = {
+          seq,
           eventId: e.id,
-          provider: e.provider,
-          model: e.model,
+          provider: shared(e.provider),
+          model: shared(e.model),
           startMs,
           endMs: e.timeMs,
           inputTokens: e.inputTokens,
@@ -144,16 +211,27 @@ export class TurnWindow {
           reasoningTokens: e.reasoningTokens ?? 0,
           cost: priced.cost,
           costSource: priced.source,
-          ...(e.finishReason === undefined ? {} : { finishReason: e.finishReason }),
-        });
+          finishReason: e.finishReason,
+        };
+        this.llm = appended(this.llm, rec);
         break;
       }
       case 'tool.start': {
         const rec = this.tools.find((t) => t.toolCallId === e.toolCallId);
-        if (rec === undefined) this.tools.push({ toolCallId: e.toolCallId, toolName: e.toolName, startMs: e.timeMs, order: k });
+        if (rec === undefined)
+          this.tools = appended(this.tools, {
+            toolCallId: e.toolCallId,
+            toolName: e.toolName,
+            startMs: e.timeMs,
+            endMs: undefined,
+            error: undefined,
+            seq,
+            orderId: e.id,
+          });
         else {
           rec.startMs = e.timeMs;
-          rec.order = k;
+          rec.seq = seq;
+          rec.orderId = e.id;
         }
         break;
       }
@@ -162,8 +240,8 @@ export class TurnWindow {
         let rec = this.tools.find((t) => t.toolCallId === e.toolCallId);
         if (rec === undefined) {
           // An end without a start: the call began durationMs before it ended.
-          rec = { toolCallId: e.toolCallId, toolName: e.toolName, startMs, order: { t: startMs, s: k.s, id: k.id } };
-          this.tools.push(rec);
+          rec = { toolCallId: e.toolCallId, toolName: e.toolName, startMs, endMs: undefined, error: undefined, seq, orderId: e.id };
+          this.tools = appended(this.tools, rec);
         }
         rec.endMs = e.timeMs;
         if (e.error !== undefined && e.error !== false) rec.error = e.error === true ? 'error' : e.error;
@@ -210,8 +288,8 @@ export class TurnWindow {
 
   /** The aggregate of the current state at the current revision, without `supersedes`. */
   private build(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
-    const llmCalls = this.llm.sort(byOrder).map(({ order: _order, ...call }) => call);
-    const toolCalls: ToolCallSummary[] = this.tools.sort(byOrder).map((t) => ({
+    const llmCalls = this.llm.sort(llmOrder).map(llmCall);
+    const toolCalls: ToolCallSummary[] = this.tools.sort(toolOrder).map((t) => ({
       toolCallId: t.toolCallId,
       toolName: t.toolName,
       startMs: t.startMs,
@@ -299,7 +377,7 @@ export class TurnWindow {
       this.eventCount,
       this.llm.map(
         (c): LlmSnapshot => [
-          orderOf(c.order),
+          [c.endMs, c.seq, c.eventId],
           c.eventId,
           c.provider,
           c.model,
@@ -315,7 +393,7 @@ export class TurnWindow {
           c.finishReason ?? null,
         ],
       ),
-      this.tools.map((t): ToolSnapshot => [t.toolCallId, t.toolName, t.startMs, t.endMs ?? null, t.error ?? null, orderOf(t.order)]),
+      this.tools.map((t): ToolSnapshot => [t.toolCallId, t.toolName, t.startMs, t.endMs ?? null, t.error ?? null, [t.startMs, t.seq, t.orderId]]),
       this.emitted ?? null,
     ];
   }
@@ -341,15 +419,22 @@ export class TurnWindow {
     w.ended = r.boolean(ended, `${where} ended`);
     w.stopReason = r.optionalString(stopReason, `${where} stopReason`);
     w.eventCount = r.number(eventCount, `${where} eventCount`);
-    for (const [i, x] of r.array(llm, `${where} llm`).entries()) w.llm.push(restoreLlm(x, r, `${where} llm[${i}]`, order));
-    for (const [i, x] of r.array(tools, `${where} tools`).entries()) {
+    w.llm = r.array(llm, `${where} llm`).map((x, i) => restoreLlm(x, r, `${where} llm[${i}]`, order));
+    w.tools = r.array(tools, `${where} tools`).map((x, i): ToolRecord => {
       const at = `${where} tools[${i}]`;
       const [toolCallId, toolName, start, end, error, k] = r.array(x, at, 6);
-      const rec: ToolRecord = { toolCallId: r.string(toolCallId, at), toolName: r.string(toolName, at), startMs: r.number(start, at), order: order(k, at) };
-      if (end !== null) rec.endMs = r.number(end, at);
-      if (error !== null) rec.error = r.string(error, at);
-      w.tools.push(rec);
-    }
+      const key = order(k, at);
+      return {
+        toolCallId: r.string(toolCallId, at),
+        toolName: r.string(toolName, at),
+        startMs: r.number(start, at),
+        endMs: end === null ? undefined : r.number(end, at),
+        error: error === null ? undefined : r.string(error, at),
+        // The key's time is the start: only its seq and id are read.
+        seq: key.s,
+        orderId: key.id,
+      };
+    });
     if (emitted !== null) {
       // Every emission happens as the event that caused it is folded in, so the state is still the one
       // the latest aggregate showed: rebuilding it gives the `supersedes` of the next revision.
@@ -365,19 +450,18 @@ export class TurnWindow {
   }
 }
 
-/** An LLM record from its snapshot, with the key order `add` gives it (the aggregate's call objects keep it). */
+/** An LLM record from its snapshot (its key's time and id are the call's end and event id: only its seq is read). */
 function restoreLlm(x: unknown, r: SnapshotReader, at: string, order: (x: unknown, at: string) => OrderKey): LlmRecord {
   const [k, eventId, provider, model, startMs, endMs, inputTokens, outputTokens, cacheRead, cacheWrite, reasoning, cost, costSource, finishReason] = r.array(
     x,
     at,
     14,
   );
-  const finish = r.optionalString(finishReason, at);
   return {
-    order: order(k, at),
+    seq: order(k, at).s,
     eventId: r.string(eventId, at),
-    provider: r.string(provider, at),
-    model: r.string(model, at),
+    provider: shared(r.string(provider, at)),
+    model: shared(r.string(model, at)),
     startMs: r.number(startMs, at),
     endMs: r.number(endMs, at),
     inputTokens: r.number(inputTokens, at),
@@ -387,6 +471,6 @@ function restoreLlm(x: unknown, r: SnapshotReader, at: string, order: (x: unknow
     reasoningTokens: r.number(reasoning, at),
     cost: r.number(cost, at),
     costSource: r.string(costSource, at),
-    ...(finish === undefined ? {} : { finishReason: finish }),
+    finishReason: r.optionalString(finishReason, at),
   };
 }
