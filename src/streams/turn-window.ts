@@ -1,82 +1,23 @@
 import type { LlmUsageEvent, TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
 import { sumCalls } from '../model/sum-calls.ts';
-import type { LlmCallSummary, ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
+import type { ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
 import { textOf, type SnapshotText } from './snapshot-text.ts';
-
-/** Event-time order key: time, then seq (absent sorts first), then id. */
-interface OrderKey {
-  readonly t: number;
-  readonly s: number;
-  readonly id: string;
-}
-
-/** Whether key (at, as, aid) sorts before (bt, bs, bid). */
-function before(at: number, as: number, aid: string, bt: number, bs: number, bid: string): boolean {
-  if (at !== bt) return at < bt;
-  if (as !== bs) return as < bs;
-  return aid < bid;
-}
-
-/**
- * An LLM call as a window holds it: one fixed shape (every field set, in this order), its order key
- * (endMs, seq, eventId) in its own fields rather than a key object.
- */
-interface LlmRecord {
-  readonly seq: number;
-  readonly eventId: string;
-  readonly provider: string;
-  readonly model: string;
-  readonly startMs: number;
-  readonly endMs: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  readonly reasoningTokens: number;
-  readonly cost: number;
-  readonly costSource: string;
-  readonly finishReason: string | undefined;
-}
-/**
- * A tool call; its order key is (startMs, seq, orderId): the time, seq and event id of its start
- * (of its end while no start was seen). Parallel calls often share a time and no seq: the event id
- * keeps them in the producer's order.
- */
-interface ToolRecord {
-  readonly toolCallId: string;
-  readonly toolName: string;
-  startMs: number;
-  endMs: number | undefined;
-  error: string | undefined;
-  seq: number;
-  orderId: string;
-}
-
-/**
- * Strings repeated across calls (model and provider names), one copy each: `JSON.parse` makes a new
- * string per event, and an open turn would hold one per call. Bounded: past 4,096 names, not shared.
- */
-const names = new Map<string, string>();
-function shared(name: string): string {
-  const held = names.get(name);
-  if (held !== undefined) return held;
-  if (names.size < 4096) names.set(name, name);
-  return name;
-}
-
-/**
- * `xs` with `x` appended. Short lists are copied to their exact length (a first `push` reserves
- * 17 slots, ~150 bytes, for the 1–3 calls most turns hold); long ones grow in place.
- */
-function appended<T>(xs: T[], x: T): T[] {
-  if (xs.length >= 16) {
-    xs.push(x);
-    return xs;
-  }
-  return xs.concat([x]);
-}
+import {
+  appended,
+  before,
+  llmCall,
+  llmOrder,
+  llmRecord,
+  shared,
+  toolOrder,
+  withToolEnd,
+  withToolStart,
+  type LlmRecord,
+  type OrderKey,
+  type ToolRecord,
+} from './turn-records.ts';
 
 /** `[time, seq, id]`. */
 type OrderKeySnapshot = readonly [number, number, string];
@@ -107,30 +48,6 @@ export type TurnWindowSnapshot = readonly [
 ];
 
 const orderOf = (k: OrderKey): OrderKeySnapshot => [k.t, k.s, k.id];
-
-const llmOrder = (a: LlmRecord, b: LlmRecord): number =>
-  before(a.endMs, a.seq, a.eventId, b.endMs, b.seq, b.eventId) ? -1 : before(b.endMs, b.seq, b.eventId, a.endMs, a.seq, a.eventId) ? 1 : 0;
-const toolOrder = (a: ToolRecord, b: ToolRecord): number =>
-  before(a.startMs, a.seq, a.orderId, b.startMs, b.seq, b.orderId) ? -1 : before(b.startMs, b.seq, b.orderId, a.startMs, a.seq, a.orderId) ? 1 : 0;
-
-/** The call as an aggregate shows it (`finishReason` only when known). */
-function llmCall(c: LlmRecord): LlmCallSummary {
-  const call = {
-    eventId: c.eventId,
-    provider: c.provider,
-    model: c.model,
-    startMs: c.startMs,
-    endMs: c.endMs,
-    inputTokens: c.inputTokens,
-    outputTokens: c.outputTokens,
-    cacheReadTokens: c.cacheReadTokens,
-    cacheWriteTokens: c.cacheWriteTokens,
-    reasoningTokens: c.reasoningTokens,
-    cost: c.cost,
-    costSource: c.costSource,
-  };
-  return c.finishReason === undefined ? call : { ...call, finishReason: c.finishReason };
-}
 
 /**
  * One turn's running state: a mutable accumulator that folds events in any order and produces an
@@ -195,58 +112,18 @@ export class TurnWindow {
         if (e.stopReason !== undefined) this.stopReason = e.stopReason;
         break;
       case 'llm.usage': {
-        startMs = e.timeMs - (e.durationMs ?? 0);
-        const priced = price(e);
-        const rec: LlmRecord = {
-          seq,
-          eventId: e.id,
-          provider: shared(e.provider),
-          model: shared(e.model),
-          startMs,
-          endMs: e.timeMs,
-          inputTokens: e.inputTokens,
-          outputTokens: e.outputTokens,
-          cacheReadTokens: e.cacheReadTokens ?? 0,
-          cacheWriteTokens: e.cacheWriteTokens ?? (e.cacheWrite5mTokens ?? 0) + (e.cacheWrite1hTokens ?? 0),
-          reasoningTokens: e.reasoningTokens ?? 0,
-          cost: priced.cost,
-          costSource: priced.source,
-          finishReason: e.finishReason,
-        };
+        const rec = llmRecord(e, seq, price);
+        startMs = rec.startMs;
         this.llm = appended(this.llm, rec);
         break;
       }
-      case 'tool.start': {
-        const rec = this.tools.find((t) => t.toolCallId === e.toolCallId);
-        if (rec === undefined)
-          this.tools = appended(this.tools, {
-            toolCallId: e.toolCallId,
-            toolName: e.toolName,
-            startMs: e.timeMs,
-            endMs: undefined,
-            error: undefined,
-            seq,
-            orderId: e.id,
-          });
-        else {
-          rec.startMs = e.timeMs;
-          rec.seq = seq;
-          rec.orderId = e.id;
-        }
+      case 'tool.start':
+        this.tools = withToolStart(this.tools, e, seq);
         break;
-      }
-      case 'tool.end': {
+      case 'tool.end':
         startMs = e.timeMs - (e.durationMs ?? 0);
-        let rec = this.tools.find((t) => t.toolCallId === e.toolCallId);
-        if (rec === undefined) {
-          // An end without a start: the call began durationMs before it ended.
-          rec = { toolCallId: e.toolCallId, toolName: e.toolName, startMs, endMs: undefined, error: undefined, seq, orderId: e.id };
-          this.tools = appended(this.tools, rec);
-        }
-        rec.endMs = e.timeMs;
-        if (e.error !== undefined && e.error !== false) rec.error = e.error === true ? 'error' : e.error;
+        this.tools = withToolEnd(this.tools, e, seq);
         break;
-      }
     }
     if (startMs < this.startMs) this.startMs = startMs;
     if (e.timeMs > this.endMs) this.endMs = e.timeMs;
