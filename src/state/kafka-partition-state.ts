@@ -4,7 +4,9 @@ import { fromStoredTurn, replacesRevision, type TurnRecord } from '../model/turn
 import { CheckpointRecords } from './kafka-checkpoint-records.ts';
 import { header, SEP, type StoredRecord, type TotalsRecord } from './kafka-state-records.ts';
 import { TOTALS_KEY } from './session-state-store.ts';
+import type { SessionIndex } from './session-index.ts';
 import type { TurnIndex } from './turn-index.ts';
+import type { SessionTotals } from '../model/session-totals.ts';
 
 /** A turn's latest revision as a view holds it: its record, or the record's JSON text until it is read. */
 export interface HeldTurnRecord {
@@ -31,6 +33,7 @@ export interface PartitionSizes {
  *
  * Turns: with an `index` (a pipeline's view) only each turn's revision and `closedAtPos` are kept,
  * there, off the heap, and no record can be read back; without (a reader), the records are held.
+ * Session state and totals: in `sessions` when given (a pipeline's view), else in the maps.
  */
 export class KafkaPartitionState {
   readonly state = new Map<string, Map<string, StateEntry>>();
@@ -39,11 +42,35 @@ export class KafkaPartitionState {
   readonly turns = new Map<string, Map<string, HeldTurnRecord>>();
   readonly checkpoint = new CheckpointRecords();
   private readonly index: TurnIndex | undefined;
+  private readonly sessionIndex: SessionIndex | undefined;
   private readonly partition: number;
 
-  constructor(index?: TurnIndex, partition = 0) {
+  constructor(index?: TurnIndex, partition = 0, sessions?: SessionIndex) {
     this.index = index;
     this.partition = partition;
+    this.sessionIndex = sessions;
+  }
+
+  entry(session: string, key: string): StateEntry | undefined {
+    return this.sessionIndex !== undefined ? this.sessionIndex.entry(session, key) : this.state.get(session)?.get(key);
+  }
+
+  /** A session's keys with their entries (tombstones included), in no particular order. */
+  entries(session: string): [string, StateEntry][] {
+    return this.sessionIndex !== undefined ? this.sessionIndex.entries(session) : [...(this.state.get(session) ?? new Map<string, StateEntry>())];
+  }
+
+  totalsOf(session: string): TotalsRecord | undefined {
+    return this.sessionIndex !== undefined ? this.sessionIndex.totals(session) : this.totals.get(session);
+  }
+
+  /** Up to `limit` sessions with the latest activity first (ties in no set order). */
+  recent(limit: number): { session: string; totals: SessionTotals }[] {
+    if (this.sessionIndex !== undefined) return this.sessionIndex.recent(this.partition, limit);
+    return [...this.totals.entries()]
+      .map(([session, r]) => ({ session, totals: r.totals }))
+      .sort((a, b) => b.totals.lastMs - a.totals.lastMs)
+      .slice(0, limit);
   }
 
   /** Whether the turn records themselves are held (`turnRecords`); not with an index. */
@@ -105,6 +132,7 @@ export class KafkaPartitionState {
 
   /** Applies an entry if it is newer than the one held (LWW). Returns whether it was applied. */
   applyEntry(session: string, key: string, entry: StateEntry): boolean {
+    if (this.sessionIndex !== undefined) return this.sessionIndex.putEntry(this.partition, session, key, entry);
     let keys = this.state.get(session);
     const existing = keys?.get(key);
     if (existing !== undefined && !winsOver(entry.version, existing.version)) return false;
@@ -117,7 +145,8 @@ export class KafkaPartitionState {
   }
 
   applyTotals(session: string, rec: TotalsRecord): void {
-    if (rec.p > (this.totals.get(session)?.p ?? -1)) this.totals.set(session, rec);
+    if (this.sessionIndex !== undefined) this.sessionIndex.putTotals(this.partition, session, rec);
+    else if (rec.p > (this.totals.get(session)?.p ?? -1)) this.totals.set(session, rec);
   }
 
   applyTurn(t: TurnRecord): void {
@@ -140,11 +169,12 @@ export class KafkaPartitionState {
   }
 
   sizes(): PartitionSizes {
+    const held = this.sessionIndex?.counts(this.partition) ?? { sessions: 0, keys: 0 };
     const sessions = new Set([...this.state.keys(), ...this.totals.keys(), ...this.turns.keys()]);
-    let keys = 0;
+    let keys = held.keys;
     for (const k of this.state.values()) keys += k.size;
     let turns = this.index?.count(this.partition) ?? 0;
     for (const t of this.turns.values()) turns += t.size;
-    return { sessions: sessions.size, keys, turns, checkpointBytes: this.checkpoint.bytes() };
+    return { sessions: sessions.size + held.sessions, keys, turns, checkpointBytes: this.checkpoint.bytes() };
   }
 }

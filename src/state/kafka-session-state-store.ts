@@ -143,9 +143,11 @@ export class KafkaSessionStateStore implements SessionStateStore {
       });
     }
     await this.transact(topicMessages, checkpoint?.chunks);
-    for (const w of writes) this.view.applyEntry(w.session, w.key, stateEntry(w));
-    for (const [session, t] of totals) this.view.applyTotals(session, { totals: t, p: batch.position });
-    this.view.applyTurns(turns);
+    this.view.batch(() => {
+      for (const w of writes) this.view.applyEntry(w.session, w.key, stateEntry(w));
+      for (const [session, t] of totals) this.view.applyTotals(session, { totals: t, p: batch.position });
+      this.view.applyTurns(turns);
+    });
     this.view.applyPosition(this.partition, batch.position);
     if (checkpoint !== undefined) this.view.applyCheckpointRecords(this.partition, checkpoint.stored);
   }

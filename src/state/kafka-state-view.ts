@@ -9,6 +9,7 @@ import type { SessionTotals } from '../model/session-totals.ts';
 import type { StateEntry } from '../model/state-write.ts';
 import type { TurnRecord } from '../model/turn-record.ts';
 import type { ReadCheckpoint } from './kafka-checkpoint-records.ts';
+import { SessionIndex } from './session-index.ts';
 import { TurnIndex } from './turn-index.ts';
 import { KafkaPartitionState, type PartitionSizes } from './kafka-partition-state.ts';
 import { reservedKey, SEP, type StoredRecord, type TotalsRecord } from './kafka-state-records.ts';
@@ -70,6 +71,8 @@ export class KafkaStateView {
   private readonly only: string | undefined;
   /** Where the turns of held partitions are kept when the view keeps no turn records. */
   private readonly turnIndex: TurnIndex | undefined;
+  /** …and their sessions' state and totals (off the heap too). */
+  private readonly sessionIndex: SessionIndex | undefined;
   private readonly topics: TopicNames;
   private readonly consumer: Consumer;
   private readonly admin: Admin;
@@ -83,6 +86,7 @@ export class KafkaStateView {
     this.held = o.scope === 'assigned' ? new Set() : undefined;
     this.only = o.session;
     this.turnIndex = o.keepTurnRecords === false ? new TurnIndex() : undefined;
+    this.sessionIndex = o.keepTurnRecords === false ? new SessionIndex() : undefined;
     // A short broker wait: a seek (scope `assigned`) takes effect at the next fetch, and `close`
     // waits for the fetch in flight, so a long poll on quiet partitions (5 s by default) would delay
     // a newly held partition's re-read, and every close, by that much.
@@ -158,7 +162,7 @@ export class KafkaStateView {
     for (const p of added) {
       this.held.add(p);
       this.forget(p);
-      this.parts.set(p, new KafkaPartitionState(this.turnIndex, p));
+      this.parts.set(p, new KafkaPartitionState(this.turnIndex, p, this.sessionIndex));
       this.unarmed.set(p, null);
     }
     if (released.length > 0) await whenRunning(() => this.consumer.pause(this.topicPartitions(released)));
@@ -180,6 +184,7 @@ export class KafkaStateView {
   private forget(p: number): void {
     this.parts.delete(p);
     this.turnIndex?.drop(p);
+    this.sessionIndex?.drop(p);
     this.positions.delete(p);
     this.unarmed.delete(p);
     for (const topic of [this.topics.state, this.topics.turns]) this.consumed.delete(`${topic}:${p}`);
@@ -234,7 +239,7 @@ export class KafkaStateView {
     if (!this.holds(partition)) return undefined;
     let part = this.parts.get(partition);
     if (part === undefined) {
-      part = new KafkaPartitionState(this.turnIndex, partition);
+      part = new KafkaPartitionState(this.turnIndex, partition, this.sessionIndex);
       this.parts.set(partition, part);
     }
     return part;
@@ -255,7 +260,8 @@ export class KafkaStateView {
         }
       }
     };
-    if (this.turnIndex !== undefined && batch.topic === this.topics.turns) this.turnIndex.batch(apply);
+    const index = batch.topic === this.topics.turns ? this.turnIndex : this.sessionIndex;
+    if (index !== undefined) index.batch(apply);
     else apply();
     if (failed > 0) this.logger.warn('skipped unreadable records', { topic: batch.topic, partition: batch.partition, count: failed });
   }
@@ -286,6 +292,13 @@ export class KafkaStateView {
     this.part(this.partitionOf(session))?.applyTotals(session, rec);
   }
 
+  /** Runs a commit's applies in one transaction of each local index (when the view keeps them there). */
+  batch(fn: () => void): void {
+    const inTurns = (): void => (this.turnIndex === undefined ? fn() : this.turnIndex.batch(fn));
+    if (this.sessionIndex === undefined) inTurns();
+    else this.sessionIndex.batch(inTurns);
+  }
+
   /** A commit's turns (in one index transaction when the view keeps no records). */
   applyTurns(turns: readonly TurnRecord[]): void {
     const apply = (): void => {
@@ -313,11 +326,11 @@ export class KafkaStateView {
   }
 
   entry(session: string, key: string): StateEntry | undefined {
-    return this.sessionPart(session)?.state.get(session)?.get(key);
+    return this.sessionPart(session)?.entry(session, key);
   }
 
   totalsOf(session: string): SessionTotals | undefined {
-    return this.sessionPart(session)?.totals.get(session)?.totals;
+    return this.sessionPart(session)?.totalsOf(session)?.totals;
   }
 
   /** `closedAtPos` of the held (latest) revision of a turn; 0 for a record from before it was stored. */
@@ -347,8 +360,7 @@ export class KafkaStateView {
   /** The live (non-deleted, non-reserved) keys of a session, sorted. */
   async list(session: string): Promise<Record<string, JsonValue>> {
     const out: Record<string, JsonValue> = {};
-    const held = this.sessionPart(session)?.state.get(session) ?? new Map<string, StateEntry>();
-    const keys = [...held.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const keys = (this.sessionPart(session)?.entries(session) ?? []).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     for (const [k, e] of keys) if (!e.deleted && !k.startsWith(RESERVED_KEY_PREFIX)) putEntry(out, k, e.value as JsonValue);
     return out;
   }
@@ -360,7 +372,7 @@ export class KafkaStateView {
   /** Sessions of the held partitions, latest activity first. */
   async sessions(options: { limit?: number } = {}): Promise<{ session: string; totals: SessionTotals }[]> {
     return [...this.parts.values()]
-      .flatMap((part) => [...part.totals.entries()].map(([session, r]) => ({ session, totals: r.totals })))
+      .flatMap((part) => part.recent(options.limit ?? 1000))
       .sort((a, b) => b.totals.lastMs - a.totals.lastMs || (a.session < b.session ? -1 : 1))
       .slice(0, options.limit ?? 1000);
   }
@@ -374,5 +386,6 @@ export class KafkaStateView {
     await this.consumer.disconnect();
     await this.admin.disconnect();
     this.turnIndex?.close();
+    this.sessionIndex?.close();
   }
 }
