@@ -26,6 +26,8 @@ export interface HeldTurn<W> {
 
 /** What `HeldTurns` keeps per session beside its agent, user and clock (`lastMs`, the session's latest event time). */
 export interface SessionHold<W> {
+  /** The session id, one string for all its held turns (each event brings its own copy). */
+  readonly id: string;
   /** The session's open turns, in the order they opened (`session.end` closes them in that order). */
   readonly open: Set<HeldTurn<W>>;
   /** How many turns of the session are held: its entry outlives them (a revision needs its agent and user). */
@@ -78,7 +80,7 @@ export class HeldTurns<W> {
   private readonly graceMs: number;
   private readonly sweepMs: number;
   private readonly closedTurns: ClosedTurns;
-  readonly sessions = new SessionDirectory<SessionHold<W>>(() => ({ open: new Set(), held: 0, seenAt: this.clock, turns: new Map() }));
+  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => ({ id, open: new Set(), held: 0, seenAt: this.clock, turns: new Map() }));
   /** Every held turn, in the order it was first held (sweeps and snapshots keep that order). */
   private readonly turns = new Set<HeldTurn<W>>();
   private wm = Number.NEGATIVE_INFINITY;
@@ -112,10 +114,10 @@ export class HeldTurns<W> {
     return this.closedTurns.closedBefore(session, turn, pos);
   }
 
-  /** Starts holding a turn (open) with the operator's state `body`; then `fold` its first event. */
-  hold(info: SessionEntry<W>, session: string, turn: string, body: W): HeldTurn<W> {
+  /** Starts holding a turn (open) of session `info` with the operator's state `body`; then `fold` its first event. */
+  hold(info: SessionEntry<W>, turn: string, body: W): HeldTurn<W> {
     const h: HeldTurn<W> = {
-      session,
+      session: info.id,
       turn,
       body,
       lastEventMs: Number.NEGATIVE_INFINITY,
@@ -229,7 +231,9 @@ export class HeldTurns<W> {
       const [id, agent, user, lastMs, seenAt] = r.array(x, where, 5);
       const a = r.optionalString(agent, `${where} agent`);
       const u = r.optionalString(user, `${where} user`);
-      this.sessions.restore(r.string(id, `${where} id`), {
+      const sid = r.string(id, `${where} id`);
+      this.sessions.restore(sid, {
+        id: sid,
         lastMs: r.numberOr(lastMs, `${where} lastMs`, inf),
         seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
         open: new Set(),
@@ -245,7 +249,7 @@ export class HeldTurns<W> {
       const info = this.sessions.get(h.session) ?? r.fail(`turns[${i}]`, `is a turn of session "${h.session}", which the snapshot does not hold`);
       if (info.turns.has(h.turn)) r.fail(`turns[${i}]`, `holds turn "${h.turn}" of session "${h.session}" a second time`);
       // The tuple's body decoded in place, its session entry added: `h` is this loop's own new object.
-      const held = Object.assign(h, { body: body(h.body, `turns[${i}] body`, h.session, h.turn), info }) as HeldTurn<W>;
+      const held = Object.assign(h, { session: info.id, body: body(h.body, `turns[${i}] body`, info.id, h.turn), info }) as HeldTurn<W>;
       this.turns.add(held);
       info.turns.set(h.turn, held);
       info.held++;

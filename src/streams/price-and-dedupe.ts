@@ -105,7 +105,7 @@ class HeldIds {
     let t = this.held.get(e.session, e.turn);
     if (t === undefined) {
       if (this.held.isLate(e.session, e.turn, pos)) return 'late';
-      t = this.held.hold(info, e.session, e.turn, new Set());
+      t = this.held.hold(info, e.turn, new Set());
     }
     if (t.closedAtSession !== undefined)
       t.body = [...t.body, e.id]; // a closed turn's ids stay compact

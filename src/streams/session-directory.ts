@@ -11,13 +11,14 @@ export interface SessionInfo {
  * The live sessions an operator has seen, with their agent and user: `session.start` sets them;
  * until then the first `agent.name` attribute names the agent. One rule for every operator that
  * labels by agent or user (turn windows, budget checks). `T` adds the operator's own per-session
- * state, created by `extra` on a session's first event. Releasing entries is the operator's call.
+ * state, created by `extra` (given the session id) on a session's first event. Releasing entries is
+ * the operator's call.
  */
 export class SessionDirectory<T extends object = object> {
   private readonly sessions = new Map<string, SessionInfo & T>();
-  private readonly extra: () => T;
+  private readonly extra: (session: string) => T;
 
-  constructor(extra: () => T = () => ({}) as T) {
+  constructor(extra: (session: string) => T = () => ({}) as T) {
     this.extra = extra;
   }
 
@@ -25,7 +26,7 @@ export class SessionDirectory<T extends object = object> {
   observe(e: StepEvent): SessionInfo & T {
     let info = this.sessions.get(e.session);
     if (info === undefined) {
-      info = { lastMs: Number.NEGATIVE_INFINITY, ...this.extra() };
+      info = { lastMs: Number.NEGATIVE_INFINITY, ...this.extra(e.session) };
       this.sessions.set(e.session, info);
     }
     if (e.timeMs > info.lastMs) info.lastMs = e.timeMs;

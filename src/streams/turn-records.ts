@@ -30,7 +30,8 @@ export interface LlmRecord {
   readonly eventId: string;
   readonly provider: string;
   readonly model: string;
-  readonly startMs: number;
+  /** The call's start is `endMs - durationMs` (an integer as sent: no boxed number per record). */
+  readonly durationMs: number;
   readonly endMs: number;
   readonly inputTokens: number;
   readonly outputTokens: number;
@@ -50,7 +51,8 @@ export interface ToolRecord {
   readonly toolCallId: string;
   readonly toolName: string;
   startMs: number;
-  endMs: number | undefined;
+  /** The end is `startMs + durationMs` (undefined: no end seen); a duration, not a time: no boxed number. */
+  durationMs: number | undefined;
   error: string | undefined;
   seq: number;
   orderId: string;
@@ -91,7 +93,7 @@ export function llmCall(c: LlmRecord): LlmCallSummary {
     eventId: c.eventId,
     provider: c.provider,
     model: c.model,
-    startMs: c.startMs,
+    startMs: c.endMs - c.durationMs,
     endMs: c.endMs,
     inputTokens: c.inputTokens,
     outputTokens: c.outputTokens,
@@ -105,6 +107,9 @@ export function llmCall(c: LlmRecord): LlmCallSummary {
 }
 
 /** An LLM call's record (one literal: every record has the same shape). */
+/** A tool call's end time, or undefined (start plus duration: exact for event times, see `restoreLlm`). */
+export const toolEndMs = (t: ToolRecord): number | undefined => (t.durationMs === undefined ? undefined : t.startMs + t.durationMs);
+
 export function llmRecord(e: LlmUsageEvent, seq: number, price: (u: LlmUsageEvent) => PricedCost): LlmRecord {
   const priced = price(e);
   return {
@@ -112,7 +117,7 @@ export function llmRecord(e: LlmUsageEvent, seq: number, price: (u: LlmUsageEven
     eventId: e.id,
     provider: shared(e.provider),
     model: shared(e.model),
-    startMs: e.timeMs - (e.durationMs ?? 0),
+    durationMs: e.durationMs ?? 0,
     endMs: e.timeMs,
     inputTokens: e.inputTokens,
     outputTokens: e.outputTokens,
@@ -129,7 +134,9 @@ export function llmRecord(e: LlmUsageEvent, seq: number, price: (u: LlmUsageEven
 export function withToolStart(tools: ToolRecord[], e: ToolStartEvent, seq: number): ToolRecord[] {
   const rec = tools.find((t) => t.toolCallId === e.toolCallId);
   if (rec === undefined)
-    return appended(tools, { toolCallId: e.toolCallId, toolName: e.toolName, startMs: e.timeMs, endMs: undefined, error: undefined, seq, orderId: e.id });
+    return appended(tools, { toolCallId: e.toolCallId, toolName: e.toolName, startMs: e.timeMs, durationMs: undefined, error: undefined, seq, orderId: e.id });
+  // The end stays where it was (an end seen before the start): its duration is from the new start.
+  if (rec.durationMs !== undefined) rec.durationMs = rec.startMs + rec.durationMs - e.timeMs;
   rec.startMs = e.timeMs;
   rec.seq = seq;
   rec.orderId = e.id;
@@ -141,10 +148,18 @@ export function withToolEnd(tools: ToolRecord[], e: ToolEndEvent, seq: number): 
   let rec = tools.find((t) => t.toolCallId === e.toolCallId);
   let out = tools;
   if (rec === undefined) {
-    rec = { toolCallId: e.toolCallId, toolName: e.toolName, startMs: e.timeMs - (e.durationMs ?? 0), endMs: undefined, error: undefined, seq, orderId: e.id };
+    rec = {
+      toolCallId: e.toolCallId,
+      toolName: e.toolName,
+      startMs: e.timeMs - (e.durationMs ?? 0),
+      durationMs: undefined,
+      error: undefined,
+      seq,
+      orderId: e.id,
+    };
     out = appended(tools, rec);
   }
-  rec.endMs = e.timeMs;
+  rec.durationMs = e.timeMs - rec.startMs;
   if (e.error !== undefined && e.error !== false) rec.error = e.error === true ? 'error' : e.error;
   return out;
 }

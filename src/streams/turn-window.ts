@@ -11,6 +11,7 @@ import {
   llmOrder,
   llmRecord,
   shared,
+  toolEndMs,
   toolOrder,
   withToolEnd,
   withToolStart,
@@ -47,8 +48,6 @@ export type TurnWindowSnapshot = readonly [
   EmitMeta | null,
 ];
 
-const orderOf = (k: OrderKey): OrderKeySnapshot => [k.t, k.s, k.id];
-
 /**
  * One turn's running state: a mutable accumulator that folds events in any order and produces an
  * aggregate that depends only on the set of events it saw (lists are sorted at emit time).
@@ -59,9 +58,17 @@ export class TurnWindow {
   readonly turn: string;
   private revision = -1;
   private startMs = Number.POSITIVE_INFINITY;
-  private endMs = Number.NEGATIVE_INFINITY;
-  private first: OrderKey | undefined;
-  private last: OrderKey | undefined;
+  /** The latest event time: the last key's. */
+  private get endMs(): number {
+    return this.lastId === undefined ? Number.NEGATIVE_INFINITY : this.lastT;
+  }
+  /** The first and last events' keys (time, seq, id) inline; no id: no event yet. */
+  private firstT = 0;
+  private firstS = 0;
+  private firstId: string | undefined;
+  private lastT = 0;
+  private lastS = 0;
+  private lastId: string | undefined;
   private ended = false;
   private stopReason: string | undefined;
   private eventCount = 0;
@@ -95,14 +102,25 @@ export class TurnWindow {
     this.turn = turn;
   }
 
+  private setFirst(t: number, s: number, id: string): void {
+    this.firstT = t;
+    this.firstS = s;
+    this.firstId = id;
+  }
+
+  private setLast(t: number, s: number, id: string): void {
+    this.lastT = t;
+    this.lastS = s;
+    this.lastId = id;
+  }
+
   /** Folds one event in. `price` is consulted only for `llm.usage`. */
   add(e: TurnScopedEvent, price: (u: LlmUsageEvent) => PricedCost): void {
     this.changing();
     const seq = e.seq ?? -1;
     this.eventCount++;
-    const { first, last } = this;
-    if (first === undefined || before(e.timeMs, seq, e.id, first.t, first.s, first.id)) this.first = { t: e.timeMs, s: seq, id: e.id };
-    if (last === undefined || before(last.t, last.s, last.id, e.timeMs, seq, e.id)) this.last = { t: e.timeMs, s: seq, id: e.id };
+    if (this.firstId === undefined || before(e.timeMs, seq, e.id, this.firstT, this.firstS, this.firstId)) this.setFirst(e.timeMs, seq, e.id);
+    if (this.lastId === undefined || before(this.lastT, this.lastS, this.lastId, e.timeMs, seq, e.id)) this.setLast(e.timeMs, seq, e.id);
     let startMs = e.timeMs;
     switch (e.type) {
       case 'turn.start':
@@ -113,7 +131,7 @@ export class TurnWindow {
         break;
       case 'llm.usage': {
         const rec = llmRecord(e, seq, price);
-        startMs = rec.startMs;
+        startMs = rec.endMs - rec.durationMs;
         this.llm = appended(this.llm, rec);
         break;
       }
@@ -126,7 +144,6 @@ export class TurnWindow {
         break;
     }
     if (startMs < this.startMs) this.startMs = startMs;
-    if (e.timeMs > this.endMs) this.endMs = e.timeMs;
   }
 
   /**
@@ -170,7 +187,7 @@ export class TurnWindow {
       toolCallId: t.toolCallId,
       toolName: t.toolName,
       startMs: t.startMs,
-      ...(t.endMs === undefined ? {} : { endMs: t.endMs }),
+      ...(t.durationMs === undefined ? {} : { endMs: toolEndMs(t) }),
       ...(t.error === undefined ? {} : { error: t.error }),
     }));
     const { usage, models } = sumCalls(llmCalls);
@@ -195,8 +212,8 @@ export class TurnWindow {
       models,
       llm: llmCalls,
       tools: toolCalls,
-      firstEventId: this.first?.id ?? '',
-      lastEventId: this.last?.id ?? '',
+      firstEventId: this.firstId ?? '',
+      lastEventId: this.lastId ?? '',
       eventCount: this.eventCount,
       closedAtPos,
     };
@@ -247,8 +264,8 @@ export class TurnWindow {
       this.revision,
       finiteOrNull(this.startMs),
       finiteOrNull(this.endMs),
-      this.first === undefined ? null : orderOf(this.first),
-      this.last === undefined ? null : orderOf(this.last),
+      this.firstId === undefined ? null : [this.firstT, this.firstS, this.firstId],
+      this.lastId === undefined ? null : [this.lastT, this.lastS, this.lastId],
       this.ended,
       this.stopReason ?? null,
       this.eventCount,
@@ -258,7 +275,7 @@ export class TurnWindow {
           c.eventId,
           c.provider,
           c.model,
-          c.startMs,
+          c.endMs - c.durationMs,
           c.endMs,
           c.inputTokens,
           c.outputTokens,
@@ -270,7 +287,7 @@ export class TurnWindow {
           c.finishReason ?? null,
         ],
       ),
-      this.tools.map((t): ToolSnapshot => [t.toolCallId, t.toolName, t.startMs, t.endMs ?? null, t.error ?? null, [t.startMs, t.seq, t.orderId]]),
+      this.tools.map((t): ToolSnapshot => [t.toolCallId, t.toolName, t.startMs, toolEndMs(t) ?? null, t.error ?? null, [t.startMs, t.seq, t.orderId]]),
       this.emitted ?? null,
     ];
   }
@@ -290,9 +307,15 @@ export class TurnWindow {
     };
     w.revision = r.number(revision, `${where} revision`);
     w.startMs = r.numberOr(startMs, `${where} startMs`, Number.POSITIVE_INFINITY);
-    w.endMs = r.numberOr(endMs, `${where} endMs`, Number.NEGATIVE_INFINITY);
-    w.first = first === null ? undefined : order(first, `${where} first`);
-    w.last = last === null ? undefined : order(last, `${where} last`);
+    r.numberOr(endMs, `${where} endMs`, Number.NEGATIVE_INFINITY); // checked; the window's end is its last key's time
+    if (first !== null) {
+      const k = order(first, `${where} first`);
+      w.setFirst(k.t, k.s, k.id);
+    }
+    if (last !== null) {
+      const k = order(last, `${where} last`);
+      w.setLast(k.t, k.s, k.id);
+    }
     w.ended = r.boolean(ended, `${where} ended`);
     w.stopReason = r.optionalString(stopReason, `${where} stopReason`);
     w.eventCount = r.number(eventCount, `${where} eventCount`);
@@ -305,7 +328,7 @@ export class TurnWindow {
         toolCallId: r.string(toolCallId, at),
         toolName: r.string(toolName, at),
         startMs: r.number(start, at),
-        endMs: end === null ? undefined : r.number(end, at),
+        durationMs: end === null ? undefined : r.number(end, at) - r.number(start, at),
         error: error === null ? undefined : r.string(error, at),
         // The key's time is the start: only its seq and id are read.
         seq: key.s,
@@ -339,7 +362,8 @@ function restoreLlm(x: unknown, r: SnapshotReader, at: string, order: (x: unknow
     eventId: r.string(eventId, at),
     provider: shared(r.string(provider, at)),
     model: shared(r.string(model, at)),
-    startMs: r.number(startMs, at),
+    // end - (end - start) gives the start back exactly: two event times are within a factor of 2 (Sterbenz), small integers are exact.
+    durationMs: r.number(endMs, at) - r.number(startMs, at),
     endMs: r.number(endMs, at),
     inputTokens: r.number(inputTokens, at),
     outputTokens: r.number(outputTokens, at),

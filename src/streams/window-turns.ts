@@ -127,7 +127,7 @@ class TurnWindows {
         this.out.next({ kind: 'late', logged, message });
         return;
       }
-      h = this.held.hold(info, e.session, e.turn, new TurnWindow(e.session, e.turn));
+      h = this.held.hold(info, e.turn, new TurnWindow(info.id, e.turn));
     }
     h.body.add(e, this.price);
     if (this.held.fold(h, e.timeMs, logged.pos)) this.emit(h, 'abandoned');
