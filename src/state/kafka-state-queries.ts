@@ -24,7 +24,8 @@ export interface KafkaStateQueriesOptions {
 
 /**
  * The state readers of Kafka mode (`get`, `list`, `totals`, `turns`, `sessions`). A session whose
- * partition the view holds is answered from memory. Any other session is read from its partition
+ * partition the view holds is answered by the view, except its turns when the view keeps no turn
+ * records (a pipeline's). Any other session, and those turns, are read from the partition
  * alone: a short-lived `KafkaStateView` holding that one partition and keeping only that session's
  * records. Its cost: a consumer group join (plus the broker's `group.initial.rebalance.delay.ms`,
  * 3 s by default, 0 in deploy/kafka), then one partition of the state and turns topics read from

@@ -31,16 +31,19 @@ export interface KafkaStateViewOptions {
   /** Keep only this session's records (and no checkpoints): a one-session reader. */
   readonly session?: string;
   /**
-   * Keep the turn records (default true: `sessionTurns` answers). False (a pipeline's view): only
-   * each turn's revision and `closedAtPos`, off the heap in a `TurnIndex`, so the process's memory
-   * does not grow with turns; the records are read from their partition when asked for.
+   * Keep everything in memory, turn records included (default true: `sessionTurns` answers). False
+   * (a pipeline's view): the held partitions' session state and totals in a `SessionIndex`, and of
+   * their turns only each one's revision and `closedAtPos` in a `TurnIndex`, both on disk, so the
+   * process's memory does not grow with history; turn records are read from their partition when
+   * asked for (`KafkaStateQueries`).
    */
   readonly keepTurnRecords?: boolean;
 }
 
 /**
- * An in-memory view of the compacted `state` and `turns` topics, materialised by a consumer that
- * reads them from the beginning (read_committed: aborted transactions are never seen), held per
+ * A view of the compacted `state` and `turns` topics (in memory, or for a pipeline in local on-disk
+ * indexes: `keepTurnRecords`), materialised by a consumer that reads them from the beginning
+ * (read_committed: aborted transactions are never seen), held per
  * partition. Every apply is idempotent and order-safe, so our own writes can be applied at once and
  * again when the consumer delivers them.
  *
