@@ -30,9 +30,10 @@ export interface SessionHold<W> {
   readonly id: string;
   /** The session's open turns, in the order they opened (`session.end` closes them in that order). */
   readonly open: Set<HeldTurn<W>>;
-  /** How many turns of the session are held: its entry outlives them (a revision needs its agent and user). */
-  held: number;
-  /** The session's held turns by turn id (a lookup needs no `session + turn` key string made per event). */
+  /**
+   * The session's held turns by turn id (a lookup needs no `session + turn` key string made per
+   * event). The entry outlives them: a revision needs its agent and user.
+   */
   readonly turns: Map<string, HeldTurn<W>>;
   /** Sweep clock when the session's latest event arrived. */
   seenAt: number;
@@ -80,7 +81,7 @@ export class HeldTurns<W> {
   private readonly graceMs: number;
   private readonly sweepMs: number;
   private readonly closedTurns: ClosedTurns;
-  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => ({ id, open: new Set(), held: 0, seenAt: this.clock, turns: new Map() }));
+  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => ({ id, open: new Set(), seenAt: this.clock, turns: new Map() }));
   /** Every held turn, in the order it was first held (sweeps and snapshots keep that order). */
   private readonly turns = new Set<HeldTurn<W>>();
   private wm = Number.NEGATIVE_INFINITY;
@@ -130,7 +131,6 @@ export class HeldTurns<W> {
     this.turns.add(h);
     info.turns.set(turn, h);
     info.open.add(h);
-    info.held++;
     return h;
   }
 
@@ -188,11 +188,10 @@ export class HeldTurns<W> {
       } else if (Math.max(h.closedAtSession, h.closedAtClock) + graceMs < clock || h.closedAtSession + graceMs < info.lastMs) {
         this.turns.delete(h);
         info.turns.delete(h.turn);
-        info.held--;
         this.closedTurns.released(h.session, h.turn, h.closedAtPos);
       }
     }
-    this.sessions.release((s) => s.held === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock);
+    this.sessions.release((s) => s.turns.size === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock);
   }
 
   /** The state as plain data; `body` encodes each turn's operator state. */
@@ -237,7 +236,6 @@ export class HeldTurns<W> {
         lastMs: r.numberOr(lastMs, `${where} lastMs`, inf),
         seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
         open: new Set(),
-        held: 0,
         turns: new Map(),
         ...(a === undefined ? {} : { agent: a }),
         ...(u === undefined ? {} : { user: u }),
@@ -252,7 +250,6 @@ export class HeldTurns<W> {
       const held = Object.assign(h, { session: info.id, body: body(h.body, `turns[${i}] body`, info.id, h.turn), info }) as HeldTurn<W>;
       this.turns.add(held);
       info.turns.set(h.turn, held);
-      info.held++;
       if (h.closedAtSession === undefined) info.open.add(held);
     }
   }

@@ -1,5 +1,6 @@
 import type { LlmUsageEvent, ToolEndEvent, ToolStartEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
+import type { TokenUsage } from '../model/token-usage.ts';
 import type { LlmCallSummary } from '../model/turn-aggregate.ts';
 
 /**
@@ -25,7 +26,7 @@ export function before(at: number, as: number, aid: string, bt: number, bs: numb
  * An LLM call as a window holds it: one fixed shape (every field set, in this order), its order key
  * (endMs, seq, eventId) in its own fields rather than a key object.
  */
-export interface LlmRecord {
+export interface LlmRecord extends TokenUsage {
   readonly seq: number;
   readonly eventId: string;
   readonly provider: string;
@@ -33,12 +34,6 @@ export interface LlmRecord {
   /** The call's start is `endMs - durationMs` (an integer as sent: no boxed number per record). */
   readonly durationMs: number;
   readonly endMs: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  readonly reasoningTokens: number;
-  readonly cost: number;
   readonly costSource: string;
   readonly finishReason: string | undefined;
 }
@@ -106,10 +101,10 @@ export function llmCall(c: LlmRecord): LlmCallSummary {
   return c.finishReason === undefined ? call : { ...call, finishReason: c.finishReason };
 }
 
-/** An LLM call's record (one literal: every record has the same shape). */
 /** A tool call's end time, or undefined (start plus duration: exact for event times, see `restoreLlm`). */
 export const toolEndMs = (t: ToolRecord): number | undefined => (t.durationMs === undefined ? undefined : t.startMs + t.durationMs);
 
+/** An LLM call's record (one literal: every record has the same shape). */
 export function llmRecord(e: LlmUsageEvent, seq: number, price: (u: LlmUsageEvent) => PricedCost): LlmRecord {
   const priced = price(e);
   return {
