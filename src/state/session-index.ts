@@ -1,8 +1,8 @@
-import { DatabaseSync, type StatementSync } from 'node:sqlite';
 import type { JsonValue } from '../model/json-value.ts';
 import type { SessionTotals } from '../model/session-totals.ts';
 import { winsOver, type StateEntry } from '../model/state-write.ts';
 import type { TotalsRecord } from './kafka-state-records.ts';
+import { ScratchDb } from './scratch-db.ts';
 
 interface EntryRow {
   readonly deleted: number;
@@ -20,17 +20,29 @@ interface EntryRow {
  * version, totals by the position that wrote them.
  */
 export class SessionIndex {
-  private readonly db: DatabaseSync;
-  private readonly getEntry: StatementSync;
-  private readonly putEntryRow: StatementSync;
-  private readonly listEntries: StatementSync;
-  private readonly getTotals: StatementSync;
-  private readonly putTotalsRow: StatementSync;
-  private readonly recentTotals: StatementSync;
-  private readonly countRows: StatementSync;
-  private readonly dropEntries: StatementSync;
-  private readonly dropTotals: StatementSync;
-  private inBatch = false;
+  private readonly scratch = new ScratchDb(`
+    CREATE TABLE entries (
+      session TEXT NOT NULL, key TEXT NOT NULL, part INTEGER NOT NULL, deleted INTEGER NOT NULL,
+      value TEXT, t REAL NOT NULL, s REAL NOT NULL, i TEXT NOT NULL, PRIMARY KEY (session, key)
+    ) WITHOUT ROWID;
+    CREATE TABLE totals (
+      session TEXT PRIMARY KEY, part INTEGER NOT NULL, p INTEGER NOT NULL, last_ms REAL NOT NULL, totals TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX totals_recent ON totals (part, last_ms);
+  `);
+  private readonly getEntry = this.scratch.db.prepare('SELECT deleted, value, t, s, i FROM entries WHERE session = ? AND key = ?');
+  private readonly putEntryRow = this.scratch.db.prepare(
+    'INSERT OR REPLACE INTO entries (session, key, part, deleted, value, t, s, i) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  private readonly listEntries = this.scratch.db.prepare('SELECT key, deleted, value, t, s, i FROM entries WHERE session = ?');
+  private readonly getTotals = this.scratch.db.prepare('SELECT p, totals FROM totals WHERE session = ?');
+  private readonly putTotalsRow = this.scratch.db.prepare('INSERT OR REPLACE INTO totals (session, part, p, last_ms, totals) VALUES (?, ?, ?, ?, ?)');
+  private readonly recentTotals = this.scratch.db.prepare('SELECT session, totals FROM totals WHERE part = ? ORDER BY last_ms DESC LIMIT ?');
+  private readonly countRows = this.scratch.db.prepare(
+    'SELECT (SELECT COUNT(*) FROM entries WHERE part = ?1) AS keys, (SELECT COUNT(*) FROM (SELECT session FROM entries WHERE part = ?1 UNION SELECT session FROM totals WHERE part = ?1)) AS sessions',
+  );
+  private readonly dropEntries = this.scratch.db.prepare('DELETE FROM entries WHERE part = ?');
+  private readonly dropTotals = this.scratch.db.prepare('DELETE FROM totals WHERE part = ?');
   /**
    * Within a batch, the latest entry per key and totals per session applied, written at its end: a
    * partition re-read brings every superseded totals record the cleaner has not compacted yet
@@ -39,34 +51,6 @@ export class SessionIndex {
    */
   private readonly pendingEntries = new Map<string, { readonly part: number; readonly session: string; readonly key: string; readonly entry: StateEntry }>();
   private readonly pendingTotals = new Map<string, { readonly part: number; readonly rec: TotalsRecord }>();
-
-  constructor() {
-    this.db = new DatabaseSync('');
-    this.db.exec(`
-      PRAGMA journal_mode = OFF;
-      PRAGMA synchronous = OFF;
-      PRAGMA cache_size = -16384;
-      CREATE TABLE entries (
-        session TEXT NOT NULL, key TEXT NOT NULL, part INTEGER NOT NULL, deleted INTEGER NOT NULL,
-        value TEXT, t REAL NOT NULL, s REAL NOT NULL, i TEXT NOT NULL, PRIMARY KEY (session, key)
-      ) WITHOUT ROWID;
-      CREATE TABLE totals (
-        session TEXT PRIMARY KEY, part INTEGER NOT NULL, p INTEGER NOT NULL, last_ms REAL NOT NULL, totals TEXT NOT NULL
-      ) WITHOUT ROWID;
-      CREATE INDEX totals_recent ON totals (part, last_ms);
-    `);
-    this.getEntry = this.db.prepare('SELECT deleted, value, t, s, i FROM entries WHERE session = ? AND key = ?');
-    this.putEntryRow = this.db.prepare('INSERT OR REPLACE INTO entries (session, key, part, deleted, value, t, s, i) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
-    this.listEntries = this.db.prepare('SELECT key, deleted, value, t, s, i FROM entries WHERE session = ?');
-    this.getTotals = this.db.prepare('SELECT p, totals FROM totals WHERE session = ?');
-    this.putTotalsRow = this.db.prepare('INSERT OR REPLACE INTO totals (session, part, p, last_ms, totals) VALUES (?, ?, ?, ?, ?)');
-    this.recentTotals = this.db.prepare('SELECT session, totals FROM totals WHERE part = ? ORDER BY last_ms DESC LIMIT ?');
-    this.countRows = this.db.prepare(
-      'SELECT (SELECT COUNT(*) FROM entries WHERE part = ?1) AS keys, (SELECT COUNT(*) FROM (SELECT session FROM entries WHERE part = ?1 UNION SELECT session FROM totals WHERE part = ?1)) AS sessions',
-    );
-    this.dropEntries = this.db.prepare('DELETE FROM entries WHERE part = ?');
-    this.dropTotals = this.db.prepare('DELETE FROM totals WHERE part = ?');
-  }
 
   entry(session: string, key: string): StateEntry | undefined {
     this.flush();
@@ -82,15 +66,15 @@ export class SessionIndex {
 
   /** Keeps `entry` if it wins over the one held (LWW). Returns whether it was kept. */
   putEntry(part: number, session: string, key: string, entry: StateEntry): boolean {
-    const k = `${session}\u0000${key}`;
-    const pending = this.pendingEntries.get(k);
+    const k = this.scratch.batching ? `${session}\u0000${key}` : undefined;
+    const pending = k === undefined ? undefined : this.pendingEntries.get(k);
     if (pending !== undefined) {
       if (!winsOver(entry.version, pending.entry.version)) return false;
     } else {
       const held = this.getEntry.get(session, key) as EntryRow | undefined;
       if (held !== undefined && !winsOver(entry.version, { time: held.t, seq: held.s, id: held.i })) return false;
     }
-    if (this.inBatch) this.pendingEntries.set(k, { part, session, key, entry });
+    if (k !== undefined) this.pendingEntries.set(k, { part, session, key, entry });
     else this.writeEntry(part, session, key, entry);
     return true;
   }
@@ -110,7 +94,7 @@ export class SessionIndex {
   putTotals(part: number, session: string, rec: TotalsRecord): void {
     const heldP = this.pendingTotals.get(session)?.rec.p ?? (this.getTotals.get(session) as { p: number } | undefined)?.p;
     if (heldP !== undefined && rec.p <= heldP) return;
-    if (this.inBatch) this.pendingTotals.set(session, { part, rec });
+    if (this.scratch.batching) this.pendingTotals.set(session, { part, rec });
     else this.putTotalsRow.run(session, part, rec.p, rec.totals.lastMs, JSON.stringify(rec.totals));
   }
 
@@ -143,26 +127,13 @@ export class SessionIndex {
     this.dropTotals.run(part);
   }
 
-  /** Runs `fn` in one transaction (a fetched batch, a commit's writes). */
+  /** Runs `fn` in one transaction (a fetched batch, a commit's writes); what it applied is written at its end. */
   batch(fn: () => void): void {
-    if (this.inBatch) {
-      fn();
-      return;
-    }
-    this.inBatch = true;
-    this.db.exec('BEGIN');
-    try {
-      fn();
-    } finally {
-      // Every put is idempotent: what was applied before a throw is kept.
-      this.flush();
-      this.db.exec('COMMIT');
-      this.inBatch = false;
-    }
+    this.scratch.batch(fn, () => this.flush());
   }
 
   close(): void {
-    if (this.db.isOpen) this.db.close();
+    this.scratch.close();
   }
 }
 
