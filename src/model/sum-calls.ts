@@ -6,18 +6,11 @@ export function sumCalls(calls: readonly LlmCallSummary[]): { usage: TokenUsage;
   let usage = ZERO_USAGE;
   const models = new Map<string, ModelBreakdown>();
   for (const c of calls) {
-    const call: TokenUsage = {
-      inputTokens: c.inputTokens,
-      outputTokens: c.outputTokens,
-      cacheReadTokens: c.cacheReadTokens,
-      cacheWriteTokens: c.cacheWriteTokens,
-      reasoningTokens: c.reasoningTokens,
-      cost: c.cost,
-    };
-    usage = addUsage(usage, call);
+    // A call is a TokenUsage: addUsage reads only its six fields.
+    usage = addUsage(usage, c);
     const mk = `${c.provider}\u0000${c.model}`;
     const m = models.get(mk) ?? { provider: c.provider, model: c.model, calls: 0, ...ZERO_USAGE };
-    models.set(mk, { provider: m.provider, model: m.model, calls: m.calls + 1, ...addUsage(m, call) });
+    models.set(mk, { provider: m.provider, model: m.model, calls: m.calls + 1, ...addUsage(m, c) });
   }
   return { usage, models: [...models.values()] };
 }
