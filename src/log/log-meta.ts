@@ -46,5 +46,13 @@ export class LogMeta {
 
 /** Whether `name` is a table of `db` (readers check before they prepare a statement on it). */
 export function tableExists(db: DatabaseSync, name: string): boolean {
-  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+  return schemaHas(db, 'table', name);
 }
+
+/** Whether `name` is an index of `db`. */
+export function indexExists(db: DatabaseSync, name: string): boolean {
+  return schemaHas(db, 'index', name);
+}
+
+const schemaHas = (db: DatabaseSync, type: 'table' | 'index', name: string): boolean =>
+  db.prepare('SELECT 1 FROM sqlite_master WHERE type = ? AND name = ?').get(type, name) !== undefined;

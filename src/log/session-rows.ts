@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { tableExists } from './log-meta.ts';
+import { indexExists, tableExists } from './log-meta.ts';
 
 /**
  * One-session reads without an index that follows the sessions: the session index is keyed by
@@ -23,9 +23,6 @@ const OLD_SESSION_INDEX = 'events_by_session';
 
 /** A position's segment, as SQLite's `pos >> SEGMENT_BITS` (JavaScript's `>>` would cut to 32 bits). */
 const segmentOf = (pos: number): number => Math.floor(pos / 2 ** SEGMENT_BITS);
-
-const indexExists = (db: DatabaseSync, name: string): boolean =>
-  db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?").get(name) !== undefined;
 
 /**
  * Creates the session index and the extents table when missing (a one-time migration of an older
