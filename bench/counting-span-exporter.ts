@@ -36,16 +36,31 @@ export class CountingSpanExporter implements SpanExporter {
   }
 }
 
-/** How a benchmark wires telemetry: none, metrics only (spans built, then dropped), or full. */
-export type TelemetryMode = 'none' | 'metrics' | 'full';
+/**
+ * How a benchmark wires telemetry: none; metrics only (no span built); full (spans built and
+ * serialised in the processing thread by the counting exporter, not sent); otlp (the product's
+ * path: OTLP/HTTP protobuf to `otlpUrl`, spans built and sent by the span worker thread);
+ * otlp-thread (the same, with the span worker off: everything in the processing thread).
+ */
+export type TelemetryMode = 'none' | 'metrics' | 'full' | 'otlp' | 'otlp-thread';
 
 /**
- * `createTelemetry` as the composition root would call it, isolated from the environment
- * (`env: {}`: no OTLP endpoint), with the counting exporter when `mode` is `full`.
+ * `createTelemetry` as the composition root would call it, isolated from the environment (`env`
+ * holds only the OTLP trace endpoint of the otlp modes), with the counting exporter when `mode` is `full`.
  */
-export async function benchTelemetry(mode: TelemetryMode): Promise<{ telemetry: Telemetry | undefined; exporter: CountingSpanExporter | undefined }> {
+export async function benchTelemetry(
+  mode: TelemetryMode,
+  otlpUrl?: string,
+): Promise<{ telemetry: Telemetry | undefined; exporter: CountingSpanExporter | undefined }> {
   if (mode === 'none') return { telemetry: undefined, exporter: undefined };
   const exporter = mode === 'full' ? new CountingSpanExporter() : undefined;
-  const telemetry = await createTelemetry({ version: 'bench', env: {}, ...(exporter === undefined ? {} : { spanExporter: exporter }) });
+  const otlp = mode === 'otlp' || mode === 'otlp-thread';
+  if (otlp && otlpUrl === undefined) throw new Error(`telemetry mode ${mode} needs an OTLP URL`);
+  const telemetry = await createTelemetry({
+    version: 'bench',
+    env: otlp ? { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: otlpUrl, OTEL_METRICS_EXPORTER: 'none' } : {},
+    ...(exporter === undefined ? {} : { spanExporter: exporter }),
+    ...(otlp ? { spanWorker: mode === 'otlp' } : {}),
+  });
   return { telemetry, exporter };
 }

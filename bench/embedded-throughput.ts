@@ -9,6 +9,7 @@ import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { benchTelemetry, type TelemetryMode } from './counting-span-exporter.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } from './measure.ts';
 
 export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
@@ -67,7 +68,8 @@ export interface PipelineRunOptions {
  */
 export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dataDir?: string }> {
   const data = tempDataDir();
-  const { telemetry, exporter } = await benchTelemetry(o.telemetry);
+  const sink = o.telemetry === 'otlp' || o.telemetry === 'otlp-thread' ? await startOtlpSink() : undefined;
+  const { telemetry, exporter } = await benchTelemetry(o.telemetry, sink?.url);
   let aggregates = 0;
   let pipeline: EmbeddedPipeline | undefined;
   try {
@@ -133,13 +135,16 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
     if (pump.failure !== undefined) throw pump.failure;
     if (accepted !== o.lines.length) throw new Error(`pipeline accepted ${accepted} of ${o.lines.length}`);
     const serializeSeconds = exporter?.serializeSeconds ?? 0;
+    // forceFlush waited for the sink's answers: it has every span.
+    const sent = await sink?.stop();
     return {
       seconds,
       count: o.lines.length,
       extra: {
         aggregates,
         spans: exporter?.spans ?? 0,
-        spanBytes: exporter?.bytes ?? 0,
+        spanBytes: exporter?.bytes ?? sent?.bytes ?? 0,
+        ...(sent === undefined ? {} : { otlpRequests: sent.requests }),
         decodeSeconds: ingestSeconds - appendSeconds,
         appendSeconds,
         windowsSeconds: processSeconds - commitSeconds - inlineSerializeSeconds,
@@ -152,6 +157,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
   } finally {
     await pipeline?.close();
     await telemetry?.shutdown();
+    await sink?.stop();
     if (o.keepDataDir !== true) data.remove();
   }
 }

@@ -12,6 +12,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { loadPriceTable } from '../src/events/price-table.ts';
 import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { runBaseline } from './baseline.ts';
+import type { TelemetryMode } from './counting-span-exporter.ts';
 import { runDecodeAppend, runDecodeOnly, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
 import { runLatency, type LatencyResult } from './latency.ts';
 import { hasGc, repeat, secondsSince, type RateSummary } from './measure.ts';
@@ -124,7 +125,7 @@ async function main(o: BenchOptions): Promise<void> {
   }
 
   const aggregates: TurnAggregate[] = [];
-  const pipelineRun = (telemetry: 'none' | 'metrics' | 'full', extra: { collect?: boolean; keepLast?: boolean } = {}) => {
+  const pipelineRun = (telemetry: TelemetryMode, extra: { collect?: boolean; keepLast?: boolean } = {}) => {
     let run = 0;
     let kept: string | undefined;
     const summary = () =>
@@ -149,25 +150,21 @@ async function main(o: BenchOptions): Promise<void> {
   let spansOff: RateSummary | undefined;
   if (on('metrics') || on('spans'))
     spansOff = await measure('spans off: pipeline + metrics', pipelineRun('metrics', { collect: true }).summary, {
-      notes: 'no span exporter: NoopSpanProcessor (span records still built)',
+      notes: 'no trace exporter: no span is built',
     });
 
   let fullSummary: RateSummary | undefined;
   let logDir: string | undefined;
   if (on('full') || on('replay')) {
-    const p = pipelineRun('full', { keepLast: on('replay') });
-    fullSummary = await measure('END TO END: + spans → OTLP protobuf', p.summary, { target: TARGET_E2E, notes: '' });
+    // The product's path: spans built, serialised and sent over OTLP/HTTP by the span worker thread.
+    const p = pipelineRun('otlp', { keepLast: on('replay') });
+    fullSummary = await measure('END TO END: + spans → OTLP/HTTP (span worker)', p.summary, { target: TARGET_E2E, notes: '' });
     logDir = p.kept();
-    const x = fullSummary.extra ?? {};
-    // The best run's spans at the best run's rate.
-    const spansPerS = ((x['spans'] ?? 0) * fullSummary.best) / lines.length;
-    const idx = rows.length - 1;
-    // Export share: the part of end-to-end time that spans (BSP + serialisation) add over spans off.
-    const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - fullSummary.best / spansOff.best)).toFixed(0)} % of e2e time`;
-    rows[idx] = {
-      ...rows[idx]!,
-      notes: `${si(spansPerS)} spans/s, ${((x['spanBytes'] ?? 0) / Math.max(1, x['spans'] ?? 1)).toFixed(0)} B/span, ${si(x['aggregates'] ?? 0)} turns${share}`,
-    };
+    rows[rows.length - 1] = { ...rows[rows.length - 1]!, notes: otlpNotes(fullSummary, spansOff) };
+    if (on('full')) {
+      const inThread = await measure('  same, span worker off (all in one thread)', pipelineRun('otlp-thread').summary, { notes: '' });
+      rows[rows.length - 1] = { ...rows[rows.length - 1]!, notes: otlpNotes(inThread, spansOff) };
+    }
   }
 
   if (on('spans') && aggregates.length > 0) {
@@ -255,9 +252,9 @@ async function main(o: BenchOptions): Promise<void> {
     const parts: [string, string][] = [
       ['decode + validate (in ingest)', 'decodeSeconds'],
       ['log append (SQLite)', 'appendSeconds'],
-      ['windows + roll-ups + metrics + span records', 'windowsSeconds'],
+      ['windows + roll-ups + metrics (+ spans posted to the worker)', 'windowsSeconds'],
       ['state commit (SQLite: turns, totals, state)', 'commitSeconds'],
-      ['OTLP protobuf serialisation', 'serializeSeconds'],
+      ['OTLP serialisation in this thread (span worker: 0)', 'serializeSeconds'],
       ['other (event loop, timers, BSP, GC between)', 'otherSeconds'],
     ];
     const total = parts.reduce((n, [, k]) => n + (x[k] ?? 0), 0);
@@ -323,6 +320,13 @@ async function main(o: BenchOptions): Promise<void> {
   const modeCopy = join(dirname(o.out), `latest-${o.quick ? 'quick' : 'full'}.json`);
   if (modeCopy !== o.out) copyFileSync(o.out, modeCopy);
   process.stdout.write(`\nwrote ${o.out} and ${modeCopy}\n`);
+}
+
+/** An OTLP end-to-end row's notes: turns, what the sink received, and the export's share over spans off. */
+function otlpNotes(s: RateSummary, spansOff: RateSummary | undefined): string {
+  const x = s.extra ?? {};
+  const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - s.best / spansOff.best)).toFixed(0)} % of e2e time`;
+  return `${si(x['aggregates'] ?? 0)} turns → ${mib(x['spanBytes'] ?? 0)} OTLP in ${x['otlpRequests'] ?? 0} requests to a local sink${share}`;
 }
 
 if (process.argv.includes('--kafka')) {

@@ -8,11 +8,12 @@ export interface OtlpExporters {
 }
 
 const PROTOCOLS = ['http/protobuf', 'http/json'] as const;
+export type OtlpProtocol = (typeof PROTOCOLS)[number];
 
-function protocol(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): 'http/protobuf' | 'http/json' {
+function protocol(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): OtlpProtocol {
   const name = env[`OTEL_EXPORTER_OTLP_${signal}_PROTOCOL`] !== undefined ? `OTEL_EXPORTER_OTLP_${signal}_PROTOCOL` : 'OTEL_EXPORTER_OTLP_PROTOCOL';
   const value = env[name] ?? 'http/protobuf';
-  if ((PROTOCOLS as readonly string[]).includes(value)) return value as 'http/protobuf' | 'http/json';
+  if ((PROTOCOLS as readonly string[]).includes(value)) return value as OtlpProtocol;
   throw new ConfigError(`${name}=${value} is not supported; use http/protobuf (default) or http/json`);
 }
 
@@ -32,31 +33,50 @@ function endpoint(env: NodeJS.ProcessEnv, signal: 'TRACES' | 'METRICS'): string 
   return `${base.replace(/\/+$/, '')}/v1/${signal.toLowerCase()}`;
 }
 
+/** Where one signal goes: the protocol and the URL. */
+export interface OtlpTarget {
+  readonly protocol: OtlpProtocol;
+  readonly url: string;
+}
+
 /**
- * OTLP exporters chosen by the standard variables: a signal is exported when
+ * The OTLP targets chosen by the standard variables: a signal is exported when
  * OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT is set (or
- * OTEL_{TRACES,METRICS}_EXPORTER=otlp), unless OTEL_{TRACES,METRICS}_EXPORTER=none. The URL is
- * derived from `env` here; headers, timeout and compression the exporters read from the process
- * environment themselves (OTEL_EXPORTER_OTLP_HEADERS, …). The exporter packages are imported only
- * for a signal that is exported: a process without OTLP does not load them (start-up time).
+ * OTEL_{TRACES,METRICS}_EXPORTER=otlp), unless OTEL_{TRACES,METRICS}_EXPORTER=none. Throws a
+ * `ConfigError` for a protocol we do not speak. Loads nothing: the span worker is given the target
+ * and builds its exporter itself.
+ */
+export function otlpTargets(env: NodeJS.ProcessEnv): { traces?: OtlpTarget; metrics?: OtlpTarget } {
+  const target = (signal: 'TRACES' | 'METRICS'): OtlpTarget | undefined =>
+    enabled(env, signal) ? { protocol: protocol(env, signal), url: endpoint(env, signal) } : undefined;
+  const traces = target('TRACES');
+  const metrics = target('METRICS');
+  return { ...(traces === undefined ? {} : { traces }), ...(metrics === undefined ? {} : { metrics }) };
+}
+
+/** The SDK's OTLP trace exporter for a target (headers, timeout, compression from the process environment). */
+export async function otlpTraceExporter(t: OtlpTarget): Promise<SpanExporter> {
+  const { OTLPTraceExporter } = await (t.protocol === 'http/json'
+    ? import('@opentelemetry/exporter-trace-otlp-http')
+    : import('@opentelemetry/exporter-trace-otlp-proto'));
+  return new OTLPTraceExporter({ url: t.url });
+}
+
+/**
+ * OTLP exporters for the targets of `otlpTargets(env)`. The URL is derived from `env` here;
+ * headers, timeout and compression the exporters read from the process environment themselves
+ * (OTEL_EXPORTER_OTLP_HEADERS, …). The exporter packages are imported only for a signal that is
+ * exported: a process without OTLP does not load them (start-up time).
  */
 export async function otlpFromEnv(env: NodeJS.ProcessEnv): Promise<OtlpExporters> {
+  const { traces, metrics } = otlpTargets(env);
   const out: { traces?: OtlpExporters['traces']; metrics?: OtlpExporters['metrics'] } = {};
-  if (enabled(env, 'TRACES')) {
-    const p = protocol(env, 'TRACES');
-    const url = endpoint(env, 'TRACES');
-    const { OTLPTraceExporter } = await (p === 'http/json'
-      ? import('@opentelemetry/exporter-trace-otlp-http')
-      : import('@opentelemetry/exporter-trace-otlp-proto'));
-    out.traces = { exporter: new OTLPTraceExporter({ url }), describe: `${p} ${url}` };
-  }
-  if (enabled(env, 'METRICS')) {
-    const p = protocol(env, 'METRICS');
-    const url = endpoint(env, 'METRICS');
-    const { OTLPMetricExporter } = await (p === 'http/json'
+  if (traces !== undefined) out.traces = { exporter: await otlpTraceExporter(traces), describe: `${traces.protocol} ${traces.url}` };
+  if (metrics !== undefined) {
+    const { OTLPMetricExporter } = await (metrics.protocol === 'http/json'
       ? import('@opentelemetry/exporter-metrics-otlp-http')
       : import('@opentelemetry/exporter-metrics-otlp-proto'));
-    out.metrics = { exporter: new OTLPMetricExporter({ url }), describe: `${p} ${url}` };
+    out.metrics = { exporter: new OTLPMetricExporter({ url: metrics.url }), describe: `${metrics.protocol} ${metrics.url}` };
   }
   return out;
 }

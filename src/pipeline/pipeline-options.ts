@@ -45,7 +45,7 @@ export function processorOptions(
     },
     ...(metrics === undefined ? {} : { metrics }),
     ...(o.checkpoints === undefined ? {} : { checkpoints: o.checkpoints }),
-    ...(o.telemetry?.spans === undefined ? {} : { spans: o.telemetry.spans, spanContext: { resource: o.telemetry.resource, scope: o.telemetry.scope } }),
+    ...(o.telemetry?.turnSpans === undefined ? {} : { spans: o.telemetry.turnSpans }),
     ...(o.onAggregate === undefined ? {} : { onAggregate: o.onAggregate }),
     ...(o.budgets === undefined ? {} : { budgets: o.budgets }),
   };

@@ -1,4 +1,3 @@
-import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { PriceTable } from '../events/price-table.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
@@ -7,7 +6,7 @@ import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import type { BudgetRule } from '../streams/budget-rule.ts';
 import type { AlertSink } from '../exporters/alert-sinks.ts';
 import type { TurnTiming } from '../streams/window-turns.ts';
-import type { TurnSpanContext } from '../exporters/turn-spans.ts';
+import type { TurnSpanSink } from '../exporters/turn-span-sink.ts';
 import type { PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { Logger } from '../logger.ts';
 
@@ -19,8 +18,8 @@ export interface ProcessorOptions {
   readonly deadLetters: DeadLetterStore;
   readonly prices: PriceTable;
   readonly metrics?: PipelineMetrics;
-  readonly spans?: SpanProcessor;
-  readonly spanContext?: TurnSpanContext;
+  /** Where closed turns go for their spans (built there: in this thread or the span worker's). */
+  readonly spans?: TurnSpanSink;
   readonly windows?: TurnTiming;
   readonly logger?: Logger;
   /** Live budget rules and where their alerts go (after the batch's effects are committed). */

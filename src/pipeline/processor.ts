@@ -3,7 +3,6 @@ import type { DeadLetter } from '../events/reject-reason.ts';
 import type { Checkpoint } from '../state/session-state-store.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { TURN_WINDOW_DEFAULTS } from '../streams/window-turns.ts';
-import { buildTurnSpans } from '../exporters/turn-spans.ts';
 import { nonFinite, screenLoggedEvent } from './screen-logged-event.ts';
 import { storageFault } from '../log/storage-fault.ts';
 import { LogTrimmedError } from '../log/log-trimmed.ts';
@@ -376,9 +375,9 @@ export class Processor {
   }
 
   private export(aggregates: readonly TurnAggregate[]): void {
-    const { spans, spanContext, metrics, onAggregate } = this.options;
+    const { spans, metrics, onAggregate } = this.options;
+    spans?.send(aggregates);
     for (const a of aggregates) {
-      if (spans !== undefined && spanContext !== undefined) for (const s of buildTurnSpans(a, spanContext)) spans.onEnd(s);
       metrics?.recordTurn(a);
       onAggregate?.(a);
     }

@@ -10,6 +10,8 @@ import { createPriceTable } from '../../src/events/price-table.ts';
 import { createTelemetry } from '../../src/exporters/create-telemetry.ts';
 import { deterministicIds } from '../../src/exporters/deterministic-ids.ts';
 import { otlpFromEnv } from '../../src/exporters/otlp-from-env.ts';
+import { silentLogger } from '../../src/logger.ts';
+import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
 
@@ -36,9 +38,9 @@ async function receiver(): Promise<{ url: string; received: Received[]; server: 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
 }
 
-async function runExample(env: NodeJS.ProcessEnv): Promise<void> {
+async function runExample(env: NodeJS.ProcessEnv, spanWorker?: boolean): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-otlp-'));
-  const telemetry = await createTelemetry({ version: 'test', env, exportIntervalMillis: 60_000 });
+  const telemetry = await createTelemetry({ version: 'test', env, exportIntervalMillis: 60_000, ...(spanWorker === undefined ? {} : { spanWorker }) });
   const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
   await pipeline.ingestor.ingest(splitNdjson(readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8')), 'test');
   await pipeline.close(); // drains and force-flushes spans and metrics
@@ -53,6 +55,22 @@ interface JsonSpan {
   attributes: { key: string; value: { intValue?: number | string; stringValue?: string; doubleValue?: number } }[];
 }
 
+/** Every span of the OTLP/JSON trace requests received, with its resource's service.name. */
+function jsonSpans(received: readonly Received[], path = '/v1/traces'): { spans: JsonSpan[]; serviceName: string | undefined } {
+  const spans: JsonSpan[] = [];
+  let serviceName: string | undefined;
+  for (const t of received.filter((r) => r.path === path)) {
+    const body = JSON.parse(t.body.toString()) as {
+      resourceSpans: { resource: { attributes: JsonSpan['attributes'] }; scopeSpans: { spans: JsonSpan[] }[] }[];
+    };
+    for (const rs of body.resourceSpans) {
+      serviceName ??= rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
+      for (const ss of rs.scopeSpans) spans.push(...ss.spans);
+    }
+  }
+  return { spans, serviceName };
+}
+
 describe('OTLP export driven by the standard OTEL_* variables', () => {
   let recv: Awaited<ReturnType<typeof receiver>>;
   before(async () => {
@@ -63,19 +81,11 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
   it('sends spans and metrics as OTLP/HTTP JSON to OTEL_EXPORTER_OTLP_ENDPOINT', async () => {
     recv.received.length = 0;
     await runExample({ OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'agents-prod' });
-    const traces = recv.received.filter((r) => r.path === '/v1/traces');
-    assert.ok(traces.length > 0, 'no trace export arrived');
-    const spans: JsonSpan[] = [];
-    let serviceName: string | undefined;
-    for (const t of traces) {
-      const body = JSON.parse(t.body.toString()) as {
-        resourceSpans: { resource: { attributes: JsonSpan['attributes'] }; scopeSpans: { spans: JsonSpan[] }[] }[];
-      };
-      for (const rs of body.resourceSpans) {
-        serviceName ??= rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue;
-        for (const ss of rs.scopeSpans) spans.push(...ss.spans);
-      }
-    }
+    assert.ok(
+      recv.received.some((r) => r.path === '/v1/traces'),
+      'no trace export arrived',
+    );
+    const { spans, serviceName } = jsonSpans(recv.received);
     assert.equal(serviceName, 'agents-prod');
     // 2 turns: turn-1 = root + 3 chat + 3 tools, turn-2 = root + 1 chat
     assert.equal(spans.length, 9);
@@ -104,6 +114,42 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
       'trace id bytes of turn-2 in the protobuf body',
     );
     assert.equal(recv.received.filter((r) => r.path.includes('metrics')).length, 0, 'OTEL_METRICS_EXPORTER=none turns metrics off');
+  });
+
+  it('builds the same spans on the span worker thread as in the processing thread (ids, names, times, attributes)', async () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' };
+    const run = async (spanWorker: boolean): Promise<JsonSpan[]> => {
+      recv.received.length = 0;
+      await runExample(env, spanWorker);
+      return jsonSpans(recv.received).spans.sort((a, b) => a.spanId.localeCompare(b.spanId));
+    };
+    const inThread = await run(false);
+    const onWorker = await run(true);
+    assert.equal(inThread.length, 9);
+    assert.deepEqual(onWorker, inThread);
+  });
+
+  it('a span worker thread that dies is logged and replaced: the spans of the next turns arrive', async () => {
+    recv.received.length = 0;
+    const logged: string[] = [];
+    const logger = { ...silentLogger, error: (message: string) => void logged.push(message) };
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' };
+    const telemetry = await createTelemetry({ version: 'test', env, logger });
+    try {
+      // A turn the thread cannot build spans of (no call lists) throws there, uncaught: the thread exits.
+      telemetry.turnSpans!.send([{ session: 's', turn: 't' } as unknown as TurnAggregate]);
+      await telemetry.turnSpans!.forceFlush();
+      for (let i = 0; i < 100 && logged.length === 0; i++) await new Promise((ok) => setTimeout(ok, 20));
+      assert.match(logged.join('\n'), /span export thread failed/);
+      const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-otlp-'));
+      const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
+      await pipeline.ingestor.ingest(splitNdjson(readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8')), 'test');
+      await pipeline.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      assert.equal(jsonSpans(recv.received).spans.length, 9);
+    } finally {
+      await telemetry.shutdown();
+    }
   });
 
   it('exports nothing over OTLP when no endpoint is set, and refuses gRPC with a clear error', async () => {

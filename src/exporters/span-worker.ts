@@ -1,0 +1,99 @@
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logger.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { OtlpTarget } from './otlp-from-env.ts';
+import type { FromSpanWorker, SpanWorkerData, ToSpanWorker } from './span-worker-thread.ts';
+import type { TurnSpanSink } from './turn-span-sink.ts';
+
+// From the sources (Node runs the .ts), or from dist/ (the built .js beside this file).
+const THREAD = new URL(import.meta.url.endsWith('.ts') ? './span-worker-thread.ts' : './span-worker-thread.js', import.meta.url);
+
+/** A revision's `supersedes` (the previous aggregate) is not part of its spans: not copied to the worker. */
+const spanFields = (a: TurnAggregate): TurnAggregate => {
+  if (a.supersedes === undefined) return a;
+  const { supersedes: _, ...rest } = a;
+  return rest;
+};
+
+/**
+ * OTLP span export on a worker thread: the processor posts each batch's closed turns (structured
+ * clone, a few hundred bytes per turn); the thread (`span-worker-thread.ts`) builds the spans and
+ * serialises and sends them, so that work runs on the second core. Spans are built from the turns
+ * alone, so the ids are the same as when built in this thread.
+ *
+ * The thread does not keep the process alive (like the SDK's own timers): shutdown flushes it. If
+ * it dies (an uncaught error), what it held is lost (as spans in a crashed BatchSpanProcessor
+ * would be), the error is logged, and the next batch starts a new thread.
+ */
+export class SpanWorker implements TurnSpanSink {
+  private readonly data: SpanWorkerData;
+  private readonly logger: Logger | undefined;
+  private worker: Worker | undefined;
+  private readonly waiting = new Map<number, () => void>();
+  private nextId = 0;
+  private stopped = false;
+
+  constructor(o: { target: OtlpTarget; env: NodeJS.ProcessEnv; serviceName: string | undefined; version: string; logger?: Logger }) {
+    // The worker gets a copy of `env` (only what decides the resource); the exporter reads process.env as in the main thread.
+    this.data = {
+      target: o.target,
+      env: { ...(o.env['OTEL_SERVICE_NAME'] === undefined ? {} : { OTEL_SERVICE_NAME: o.env['OTEL_SERVICE_NAME'] }) },
+      serviceName: o.serviceName,
+      version: o.version,
+    };
+    this.logger = o.logger;
+    this.thread();
+  }
+
+  send(turns: readonly TurnAggregate[]): void {
+    if (this.stopped || turns.length === 0) return;
+    this.post({ kind: 'turns', turns: turns.map(spanFields) });
+  }
+
+  forceFlush(): Promise<void> {
+    return this.ask('flush');
+  }
+
+  async shutdown(): Promise<void> {
+    if (this.stopped) return;
+    await this.ask('shutdown');
+    this.stopped = true;
+    await this.worker?.terminate();
+    this.worker = undefined;
+  }
+
+  private ask(kind: 'flush' | 'shutdown'): Promise<void> {
+    if (this.stopped || this.worker === undefined) return Promise.resolve();
+    const id = this.nextId++;
+    return new Promise<void>((resolve) => {
+      this.waiting.set(id, resolve);
+      this.post({ kind, id });
+    });
+  }
+
+  private post(m: ToSpanWorker): void {
+    this.thread().postMessage(m);
+  }
+
+  private thread(): Worker {
+    if (this.worker !== undefined) return this.worker;
+    const worker = new Worker(THREAD, { workerData: this.data, name: 'turnstream-spans' });
+    worker.unref();
+    worker.on('message', (m: FromSpanWorker) => {
+      if (m.error !== undefined) this.logger?.warn('span export failed', { error: m.error });
+      this.waiting.get(m.id)?.();
+      this.waiting.delete(m.id);
+    });
+    worker.on('error', (error) =>
+      this.logger?.error('the span export thread failed; its queued spans are lost, a new one starts with the next turns', { error }),
+    );
+    worker.on('exit', () => {
+      if (this.worker === worker) this.worker = undefined;
+      // Nothing more will be flushed by that thread: nobody waits for it.
+      for (const resolve of this.waiting.values()) resolve();
+      this.waiting.clear();
+    });
+    this.worker = worker;
+    return worker;
+  }
+}
