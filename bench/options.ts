@@ -29,6 +29,8 @@ export interface BenchOptions {
   readonly sessions: number;
   readonly seed: number;
   readonly batchSize: number;
+  /** Concurrent producers in the end-to-end stages (each sends one batch at a time). */
+  readonly clients: number;
   readonly runs: number;
   readonly stages: ReadonlySet<Stage>;
   readonly rate: number;
@@ -57,6 +59,8 @@ export const USAGE = `usage: npm run bench -- [options]   (node --expose-gc benc
   --sessions N          concurrent sessions (default 2,000)
   --seed N              workload seed (default 42)
   --batch N             lines per ingest call (default 2,000)
+  --clients N           concurrent producers in the end-to-end stages, each with one ingest call in
+                        flight (default 4; 1 = one request at a time, nothing to overlap with)
   --runs N              runs per throughput measurement; best and median are reported (default 2, quick 3)
   --only a,b,…          stages: ${STAGES.join(', ')}
                         (default: all but pipeline)
@@ -103,6 +107,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       sessions: { type: 'string' },
       seed: { type: 'string' },
       batch: { type: 'string' },
+      clients: { type: 'string' },
       runs: { type: 'string' },
       only: { type: 'string' },
       rate: { type: 'string' },
@@ -139,6 +144,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     sessions: positiveInt('sessions', values.sessions, 2000),
     seed: positiveInt('seed', values.seed, 42),
     batchSize: positiveInt('batch', values.batch, 2000),
+    clients: positiveInt('clients', values.clients, 4),
     runs: Math.max(2, positiveInt('runs', values.runs, quick ? 3 : 2)),
     stages,
     rate: positiveInt('rate', values.rate, 10_000),

@@ -13,13 +13,14 @@ export interface EmbeddedProfile {
 }
 
 /**
- * CPU-profiles exactly one end-to-end run (full telemetry) with the in-process inspector, so the
- * profile holds the pipeline and not workload generation; writes the `.cpuprofile` (open it in
+ * CPU-profiles exactly one end-to-end run (OTLP to a local sink, worker threads on) with the
+ * in-process inspector, so the profile holds the pipeline's main thread and not workload generation; writes the `.cpuprofile` (open it in
  * Chrome DevTools) and returns the top self-time functions and files.
  */
 export async function profileEmbedded(o: {
   lines: readonly string[];
   batchSize: number;
+  clients: number;
   prices: PriceTable;
   file: string;
   top: number;
@@ -30,7 +31,7 @@ export async function profileEmbedded(o: {
     await session.post('Profiler.enable');
     await session.post('Profiler.setSamplingInterval', { interval: 200 });
     await session.post('Profiler.start');
-    const sample = await runPipeline({ lines: o.lines, batchSize: o.batchSize, prices: o.prices, telemetry: 'full' });
+    const sample = await runPipeline({ lines: o.lines, batchSize: o.batchSize, clients: o.clients, prices: o.prices, telemetry: 'otlp' });
     const { profile } = await session.post('Profiler.stop');
     writeFileSync(o.file, JSON.stringify(profile));
     const summary = summarizeProfile(profile as unknown as Parameters<typeof summarizeProfile>[0], o.top);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { TurnstreamError } from '../errors.ts';
 import { storageFault } from './storage-fault.ts';
+import { writeLockOf } from './write-lock.ts';
 
 export type SyncMode = 'normal' | 'full';
 
@@ -64,8 +65,18 @@ export function probeWritable(db: DatabaseSync): void {
   });
 }
 
-/** Runs `fn` in one write transaction (all or nothing). */
+/** Runs `fn` in one write transaction (all or nothing), holding the connection's shared write lock if it has one. */
 export function inTransaction<T>(db: DatabaseSync, fn: () => T): T {
+  const lock = writeLockOf(db);
+  lock?.acquire();
+  try {
+    return transaction(db, fn);
+  } finally {
+    lock?.release();
+  }
+}
+
+function transaction<T>(db: DatabaseSync, fn: () => T): T {
   db.exec('BEGIN IMMEDIATE');
   try {
     const result = fn();

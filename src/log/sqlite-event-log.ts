@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import { parseLoggedEvent } from '../events/parse-logged-event.ts';
-import type { LoggedEvent } from '../events/step-event.ts';
+import type { LoggedEvent, StepEvent } from '../events/step-event.ts';
 import type { Logger } from '../logger.ts';
 import { ClockTicks, STORED_TIME_SQL, storedTimeMs } from './clock-ticks.ts';
 import type { AppendInput, AppendOutcome, EventLog, ReadOptions } from './event-log.ts';
@@ -21,6 +21,12 @@ export interface SqliteEventLogOptions {
   readonly writer?: boolean;
   /** Where the one-time migration is reported. */
   readonly logger?: Logger;
+}
+
+/** What the SQLite log stores of an event: its id (the dedupe key), session, event time and raw text. */
+export interface LogRow {
+  readonly event: Pick<StepEvent, 'id' | 'session' | 'timeMs'>;
+  readonly raw: string;
 }
 
 /**
@@ -58,7 +64,7 @@ export class SqliteEventLog implements EventLog {
   }
 
   /** Synchronous append, for callers that need the positions in the same tick. */
-  appendSync(batch: readonly AppendInput[]): AppendOutcome[] {
+  appendSync(batch: readonly LogRow[]): AppendOutcome[] {
     const clock = this.writerClock();
     const outcomes = inTransaction(this.db, () => {
       clock.begin();

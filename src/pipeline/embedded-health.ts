@@ -30,11 +30,14 @@ export interface EmbeddedHealthWatch {
 /** Watches ingest's writes and the processing pump of one embedded store. */
 export function watchEmbeddedHealth({
   store,
+  appender,
   processor,
   pump,
   logger,
 }: {
   store: EmbeddedStore;
+  /** Where ingest appends: the store's log, or its append worker. */
+  appender: Pick<EventLog, 'append'>;
   processor: Processor;
   pump: Pump;
   logger: Logger;
@@ -43,7 +46,7 @@ export function watchEmbeddedHealth({
   const log: Pick<EventLog, 'append'> = {
     append: async (batch) => {
       try {
-        const outcomes = await store.log.append(batch);
+        const outcomes = await appender.append(batch);
         writeFault = undefined;
         return outcomes;
       } catch (error) {

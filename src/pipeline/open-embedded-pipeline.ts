@@ -1,5 +1,6 @@
 import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
+import { LogWriter } from '../log/log-writer.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { SyncMode } from '../log/open-sqlite.ts';
 import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
@@ -20,6 +21,11 @@ export interface EmbeddedPipelineOptions extends PipelineOptions {
   readonly retainMs?: number;
   /** How often retention runs. Default 10 min (and once at start). */
   readonly retentionIntervalMs?: number;
+  /**
+   * Append to the log on a worker thread (default true): the inserts and commits of ingest run on
+   * another core than decoding and processing. False appends in this thread.
+   */
+  readonly logWriterThread?: boolean;
 }
 
 export interface EmbeddedPipeline {
@@ -28,6 +34,8 @@ export interface EmbeddedPipeline {
   readonly processor: Processor;
   readonly pump: Pump;
   readonly metrics: PipelineMetrics | undefined;
+  /** The log writer thread, when appends run on one (`logWriterThread`, the default). */
+  readonly logWriter: LogWriter | undefined;
   /**
    * Ready or not, with the named fault: not ready while processing fails or while writes to the
    * store fail (then ingest would fail too; re-probed on each call, so it turns ready by itself).
@@ -69,14 +77,20 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     rawAt: (pos) => store.log.bodyAt(pos),
   });
   const pump = new Pump(processor, logger, o.retry ?? {});
-  const { log, health } = watchEmbeddedHealth({ store, processor, pump, logger });
+  // The thread boots (~0.2 s: a V8 isolate, its modules) while the processor restores and catches up.
+  const starting =
+    o.logWriterThread === false ? undefined : LogWriter.start({ dataDir: o.dataDir, db: store.db, ...(o.sync === undefined ? {} : { sync: o.sync }) });
+  let logWriter: LogWriter | undefined;
   try {
     await processor.start();
+    logWriter = await starting;
   } catch (error) {
+    await starting?.then((w) => w.close()).catch(() => undefined);
     lock.release();
     store.close();
     throw error;
   }
+  const { log, health } = watchEmbeddedHealth({ store, appender: logWriter ?? store.log, processor, pump, logger });
   const ingestor = new Ingestor({
     log,
     deadLetters: store.deadLetters,
@@ -93,6 +107,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     processor,
     pump,
     metrics,
+    logWriter,
     health,
     close: () => {
       closing ??= (async () => {
@@ -106,6 +121,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
           await o.telemetry?.forceFlush();
           await o.budgets?.sink.shutdown();
         } finally {
+          await logWriter?.close().catch((error: unknown) => logger.warn('closing the log writer thread failed', { error }));
           lock.release();
           store.close();
         }

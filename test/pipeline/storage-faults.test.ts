@@ -34,7 +34,11 @@ describe('storage faults are named, reported by /healthz, and processing resumes
       // Logged while there was room; then the disk "fills" before they are processed.
       const raws = Array.from({ length: 200 }, (_, i) => stateSet(i));
       const outcomes = await p.store.log.append(raws.map((raw, i) => ({ event: { id: `w-disk-${i}`, session: 'disk' } as never, raw })));
-      p.store.db.exec(`PRAGMA max_page_count = ${pageCount(p.store.db)}`);
+      // A full disk fails every connection's writes: the main thread's and the log writer thread's.
+      const full = `PRAGMA max_page_count = ${pageCount(p.store.db)}`;
+      assert.ok(p.logWriter, 'ingest appends on the log writer thread (the default)');
+      p.store.db.exec(full);
+      await p.logWriter.exec(full);
       p.pump.push(outcomes.map((o, i) => ({ pos: (o as { pos: number }).pos, event: parseLoggedEvent(raws[i]!) })));
       await waitFor(() => p.pump.fault !== undefined);
       assert.match(p.pump.fault!, /disk full \(SQLITE_FULL\)/);
@@ -60,6 +64,7 @@ describe('storage faults are named, reported by /healthz, and processing resumes
 
       // Space returns: both ingest and processing recover by themselves.
       p.store.db.exec('PRAGMA max_page_count = 1073741823');
+      await p.logWriter.exec('PRAGMA max_page_count = 1073741823');
       await waitFor(() => p.pump.fault === undefined);
       assert.equal(p.health().ok, true, JSON.stringify(p.health()));
       assert.equal(p.processor.committedPosition, 200);
