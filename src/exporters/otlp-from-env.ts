@@ -1,6 +1,7 @@
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../errors.ts';
+import { OTLP_SPAN_BATCHING } from './telemetry-identity.ts';
 
 export interface OtlpExporters {
   readonly traces?: { readonly exporter: SpanExporter; readonly describe: string };
@@ -59,7 +60,10 @@ export async function otlpTraceExporter(t: OtlpTarget): Promise<SpanExporter> {
   const { OTLPTraceExporter } = await (t.protocol === 'http/json'
     ? import('@opentelemetry/exporter-trace-otlp-http')
     : import('@opentelemetry/exporter-trace-otlp-proto'));
-  return new OTLPTraceExporter({ url: t.url });
+  // A flush (forceFlush, shutdown) exports every queued batch at once: allow that many requests, or
+  // the exporter refuses the ones past its default limit of 30 ("Concurrent export limit reached")
+  // and a full queue (32 batches) loses 2 of them at each flush.
+  return new OTLPTraceExporter({ url: t.url, concurrencyLimit: Math.ceil(OTLP_SPAN_BATCHING.maxQueueSize / OTLP_SPAN_BATCHING.maxExportBatchSize) });
 }
 
 /**

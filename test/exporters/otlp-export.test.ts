@@ -11,7 +11,8 @@ import { createTelemetry } from '../../src/exporters/create-telemetry.ts';
 import { deterministicIds } from '../../src/exporters/deterministic-ids.ts';
 import { otlpFromEnv } from '../../src/exporters/otlp-from-env.ts';
 import { silentLogger } from '../../src/logger.ts';
-import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
+import { ZERO_USAGE } from '../../src/model/token-usage.ts';
+import { ZERO_TOTALS, type LlmCallSummary, type TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
 
@@ -149,6 +150,50 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
       assert.equal(jsonSpans(recv.received).spans.length, 9);
     } finally {
       await telemetry.shutdown();
+    }
+  });
+
+  it("a flush with the span queue full (32 batches) sends every span: none refused past the exporter's concurrency limit", async () => {
+    recv.received.length = 0;
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' };
+    // 640 turns of 100 LLM calls: 64,640 spans, just under the queue's 65,536, queued in one go.
+    const call = (t: number, i: number): LlmCallSummary => ({
+      ...ZERO_USAGE,
+      eventId: `e-${t}-${i}`,
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      startMs: 1_000 + i,
+      endMs: 1_001 + i,
+      costSource: 'table',
+    });
+    const turns = Array.from({ length: 640 }, (_, t) => ({
+      ...ZERO_TOTALS,
+      session: 's',
+      turn: `t${t}`,
+      revision: 0,
+      status: 'completed',
+      startMs: 1_000,
+      endMs: 2_000,
+      durationMs: 1_000,
+      toolNames: [],
+      models: [],
+      llm: Array.from({ length: 100 }, (_, i) => call(t, i)),
+      tools: [],
+      firstEventId: `e-${t}-0`,
+      lastEventId: `e-${t}-99`,
+      eventCount: 100,
+      closedAtPos: t + 1,
+    })) as TurnAggregate[];
+    for (const spanWorker of [false, true]) {
+      recv.received.length = 0;
+      const telemetry = await createTelemetry({ version: 'test', env, spanWorker });
+      try {
+        telemetry.turnSpans!.send(turns);
+        await telemetry.forceFlush();
+        assert.equal(jsonSpans(recv.received).spans.length, 64_640, spanWorker ? 'span worker' : 'in thread');
+      } finally {
+        await telemetry.shutdown();
+      }
     }
   });
 
