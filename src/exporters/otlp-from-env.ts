@@ -60,10 +60,10 @@ export async function otlpTraceExporter(t: OtlpTarget): Promise<SpanExporter> {
   const { OTLPTraceExporter } = await (t.protocol === 'http/json'
     ? import('@opentelemetry/exporter-trace-otlp-http')
     : import('@opentelemetry/exporter-trace-otlp-proto'));
-  // A flush (forceFlush, shutdown) exports every queued batch at once: allow that many requests, or
-  // the exporter refuses the ones past its default limit of 30 ("Concurrent export limit reached")
-  // and a full queue (32 batches) loses 2 of them at each flush.
-  return new OTLPTraceExporter({ url: t.url, concurrencyLimit: Math.ceil(OTLP_SPAN_BATCHING.maxQueueSize / OTLP_SPAN_BATCHING.maxExportBatchSize) });
+  // A flush (forceFlush, shutdown) exports every queued batch at once, beside the batch the timer
+  // may have in flight: allow twice a full queue's batches, or the exporter refuses the requests
+  // past its default limit of 30 ("Concurrent export limit reached") and the flush fails.
+  return new OTLPTraceExporter({ url: t.url, concurrencyLimit: 2 * Math.ceil(OTLP_SPAN_BATCHING.maxQueueSize / OTLP_SPAN_BATCHING.maxExportBatchSize) });
 }
 
 /**
