@@ -93,6 +93,23 @@ describe('the log writer thread beside the main thread’s writes', () => {
     }
   });
 
+  it('a thread that ends is replaced by the next append, which sees what the old one committed', async () => {
+    const dataDir = tmp();
+    const store = openEmbeddedStore({ dataDir, writable: true });
+    const writer = await LogWriter.start({ dataDir, db: store.db });
+    try {
+      assert.deepEqual(await writer.append([event('a', 's', 1)]), [{ status: 'appended', pos: 1 }]);
+      // The thread dies (as after an uncaught error): terminated from outside.
+      await writer['worker']!.terminate();
+      const out = await writer.append([event('a', 's', 1), event('b', 's', 2)]);
+      assert.deepEqual(out, [{ status: 'duplicate' }, { status: 'appended', pos: 2 }], 'the new thread sees what the old one committed');
+      assert.equal(store.log.headSync(), 2);
+    } finally {
+      await writer.close();
+      store.close();
+    }
+  });
+
   it('refuses to start on a file that is not a store, naming the path', async () => {
     const dataDir = tmp();
     const store = openEmbeddedStore({ dataDir, writable: true });
