@@ -173,7 +173,8 @@ async function main(o: BenchOptions): Promise<void> {
       );
       // The SDK's queue drops spans when export falls behind (65,536 queued): fewer bytes at the sink than with the worker.
       const sent = (s: RateSummary): number => s.extra?.['spanBytes'] ?? 0;
-      const lost = sent(inThread) < 0.99 * sent(fullSummary) ? `; ${(100 * (1 - sent(inThread) / sent(fullSummary))).toFixed(0)} % fewer OTLP bytes: spans dropped` : '';
+      const lost =
+        sent(inThread) < 0.99 * sent(fullSummary) ? `; ${(100 * (1 - sent(inThread) / sent(fullSummary))).toFixed(0)} % fewer OTLP bytes: spans dropped` : '';
       rows[rows.length - 1] = { ...rows[rows.length - 1]!, notes: otlpNotes(inThread, spansOff) + lost };
     }
   }
