@@ -3,21 +3,21 @@ import { metrics as noopMetrics, type Meter } from '@opentelemetry/api';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import type { Resource } from '@opentelemetry/resources';
-import { MeterProvider, PeriodicExportingMetricReader, type MetricReader, type PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, PeriodicExportingMetricReader, type MetricReader } from '@opentelemetry/sdk-metrics';
 import { BatchSpanProcessor, type SpanExporter, type SpanProcessor } from '@opentelemetry/sdk-trace';
 import { DEFAULT_MAX_HISTOGRAM_LABEL_SETS, DEFAULT_MAX_LABEL_SETS, DEFAULT_MAX_LABEL_VALUES } from './label-value-cap.ts';
 import type { Logger } from '../logger.ts';
-import { otlpFromEnv, otlpTargets } from './otlp-from-env.ts';
+import { describeTarget, otlpMetricExporter, otlpTargets, otlpTraceExporter } from './otlp-from-env.ts';
 import type { PipelineMetricsOptions } from './pipeline-metrics.ts';
 import { SpanWorker } from './span-worker.ts';
-import { OTLP_SPAN_BATCHING, telemetryIdentity } from './telemetry-identity.ts';
+import { OTLP_SPAN_BATCHING, serviceNameOf, telemetryIdentity } from './telemetry-identity.ts';
 import { allSinks, spansInThread, type TurnSpanSink } from './turn-span-sink.ts';
 
 export interface Telemetry {
   readonly meter: Meter;
   /** Where the processor sends closed turns for their spans; undefined when traces are off (then no span is even built). */
   readonly turnSpans: TurnSpanSink | undefined;
-  /** The span processors of this thread (an injected exporter; OTLP too when `spanWorker` is false). */
+  /** The span processor of the injected `spanExporter` (replay `--export` hands it spans it built). */
   readonly spans: SpanProcessor | undefined;
   readonly resource: Resource;
   readonly scope: InstrumentationScope;
@@ -73,23 +73,22 @@ export interface TelemetryOptions {
 // long: the OpenTelemetry composition root: one branch per reader/exporter the environment asks for, read top to bottom
 export async function createTelemetry(options: TelemetryOptions): Promise<Telemetry> {
   const env = options.env ?? process.env;
-  const { resource, scope } = telemetryIdentity(env, options.serviceName, options.version);
-  // With the span worker (the default), the OTLP trace exporter is built in the worker, not here.
-  const workerTarget = options.spanWorker === false ? undefined : otlpTargets(env).traces;
-  const otlp = await otlpFromEnv(workerTarget === undefined ? env : { ...env, OTEL_TRACES_EXPORTER: 'none' });
+  const serviceName = serviceNameOf(env, options.serviceName);
+  const { resource, scope } = telemetryIdentity(serviceName, options.version);
+  const targets = otlpTargets(env);
   const describe: string[] = ['metrics: Prometheus on /metrics'];
 
   const prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
   const readers: MetricReader[] = [prometheusExporter];
   if (options.metricReader) readers.push(options.metricReader);
-  if (otlp.metrics) {
+  if (targets.metrics !== undefined) {
     readers.push(
       new PeriodicExportingMetricReader({
-        exporter: otlp.metrics.exporter as PushMetricExporter,
+        exporter: await otlpMetricExporter(targets.metrics),
         exportIntervalMillis: options.exportIntervalMillis ?? 15_000,
       }),
     );
-    describe.push(`metrics: OTLP ${otlp.metrics.describe}`);
+    describe.push(`metrics: OTLP ${describeTarget(targets.metrics)}`);
   }
   const labelCaps = {
     maxLabelValues: options.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES,
@@ -102,44 +101,26 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     views: [{ instrumentName: '*', aggregationCardinalityLimit: options.sdkCardinalityLimit ?? 2000 }],
   });
 
-  const processors: SpanProcessor[] = [];
-  if (otlp.traces) {
-    processors.push(new BatchSpanProcessor({ exporter: otlp.traces.exporter, ...OTLP_SPAN_BATCHING }));
-    describe.push(`traces: OTLP ${otlp.traces.describe}`);
+  // OTLP spans on the span worker thread (the default), or built and sent in this thread.
+  const sinks: TurnSpanSink[] = [];
+  if (targets.traces !== undefined) {
+    const t = targets.traces;
+    const onWorker = options.spanWorker !== false;
+    sinks.push(
+      onWorker
+        ? new SpanWorker({ target: t, serviceName, version: options.version, ...(options.logger === undefined ? {} : { logger: options.logger }) })
+        : spansInThread(new BatchSpanProcessor({ exporter: await otlpTraceExporter(t), ...OTLP_SPAN_BATCHING }), { resource, scope }),
+    );
+    describe.push(`traces: OTLP ${describeTarget(t)}${onWorker ? ' (span worker thread)' : ''}`);
   }
-  if (options.spanExporter)
-    processors.push(new BatchSpanProcessor({ exporter: options.spanExporter, maxQueueSize: 1_000_000, maxExportBatchSize: 4096, scheduledDelayMillis: 50 }));
-  const worker =
-    workerTarget === undefined
+  const spans =
+    options.spanExporter === undefined
       ? undefined
-      : new SpanWorker({
-          target: workerTarget,
-          env,
-          serviceName: options.serviceName,
-          version: options.version,
-          ...(options.logger === undefined ? {} : { logger: options.logger }),
-        });
-  if (workerTarget !== undefined) describe.push(`traces: OTLP ${workerTarget.protocol} ${workerTarget.url} (span worker thread)`);
-  if (processors.length === 0 && worker === undefined) describe.push('traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)');
-  const spans: SpanProcessor | undefined =
-    processors.length === 0
-      ? undefined
-      : processors.length === 1
-        ? processors[0]!
-        : {
-            onStart: () => undefined,
-            onEnd: (span) => {
-              for (const p of processors) p.onEnd(span);
-            },
-            forceFlush: async () => {
-              await Promise.all(processors.map((p) => p.forceFlush()));
-            },
-            shutdown: async () => {
-              await Promise.all(processors.map((p) => p.shutdown()));
-            },
-          };
+      : new BatchSpanProcessor({ exporter: options.spanExporter, maxQueueSize: 1_000_000, maxExportBatchSize: 4096, scheduledDelayMillis: 50 });
+  if (spans !== undefined) sinks.push(spansInThread(spans, { resource, scope }));
+  if (sinks.length === 0) describe.push('traces: off (set OTEL_EXPORTER_OTLP_ENDPOINT to export)');
+  const turnSpans = allSinks(sinks);
 
-  const turnSpans = allSinks([...(spans === undefined ? [] : [spansInThread(spans, { resource, scope })]), ...(worker === undefined ? [] : [worker])]);
   let shutdown: Promise<void> | undefined;
   return {
     turnSpans,

@@ -66,6 +66,17 @@ export async function otlpTraceExporter(t: OtlpTarget): Promise<SpanExporter> {
   return new OTLPTraceExporter({ url: t.url, concurrencyLimit: 2 * Math.ceil(OTLP_SPAN_BATCHING.maxQueueSize / OTLP_SPAN_BATCHING.maxExportBatchSize) });
 }
 
+/** The SDK's OTLP metric exporter for a target. */
+export async function otlpMetricExporter(t: OtlpTarget): Promise<PushMetricExporter> {
+  const { OTLPMetricExporter } = await (t.protocol === 'http/json'
+    ? import('@opentelemetry/exporter-metrics-otlp-http')
+    : import('@opentelemetry/exporter-metrics-otlp-proto'));
+  return new OTLPMetricExporter({ url: t.url });
+}
+
+/** `http/json http://collector:4318/v1/traces`: a target as the start-up log says it. */
+export const describeTarget = (t: OtlpTarget): string => `${t.protocol} ${t.url}`;
+
 /**
  * OTLP exporters for the targets of `otlpTargets(env)`. The URL is derived from `env` here;
  * headers, timeout and compression the exporters read from the process environment themselves
@@ -75,12 +86,7 @@ export async function otlpTraceExporter(t: OtlpTarget): Promise<SpanExporter> {
 export async function otlpFromEnv(env: NodeJS.ProcessEnv): Promise<OtlpExporters> {
   const { traces, metrics } = otlpTargets(env);
   const out: { traces?: OtlpExporters['traces']; metrics?: OtlpExporters['metrics'] } = {};
-  if (traces !== undefined) out.traces = { exporter: await otlpTraceExporter(traces), describe: `${traces.protocol} ${traces.url}` };
-  if (metrics !== undefined) {
-    const { OTLPMetricExporter } = await (metrics.protocol === 'http/json'
-      ? import('@opentelemetry/exporter-metrics-otlp-http')
-      : import('@opentelemetry/exporter-metrics-otlp-proto'));
-    out.metrics = { exporter: new OTLPMetricExporter({ url: metrics.url }), describe: `${metrics.protocol} ${metrics.url}` };
-  }
+  if (traces !== undefined) out.traces = { exporter: await otlpTraceExporter(traces), describe: describeTarget(traces) };
+  if (metrics !== undefined) out.metrics = { exporter: await otlpMetricExporter(metrics), describe: describeTarget(metrics) };
   return out;
 }

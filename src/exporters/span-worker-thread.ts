@@ -13,8 +13,8 @@ import { buildTurnSpans } from './turn-spans.ts';
 
 export interface SpanWorkerData {
   readonly target: OtlpTarget;
-  readonly env: NodeJS.ProcessEnv;
-  readonly serviceName: string | undefined;
+  /** `service.name`, resolved in the main thread (`serviceNameOf`). */
+  readonly serviceName: string;
   readonly version: string;
 }
 
@@ -26,7 +26,7 @@ if (parentPort !== null) {
   const port = parentPort;
   const data = workerData as SpanWorkerData;
   const processor = new BatchSpanProcessor({ exporter: await otlpTraceExporter(data.target), ...OTLP_SPAN_BATCHING });
-  const ctx = telemetryIdentity(data.env, data.serviceName, data.version);
+  const ctx = telemetryIdentity(data.serviceName, data.version);
   const answer = (id: number, work: Promise<void>): void => {
     work.then(
       () => port.postMessage({ kind: 'done', id } satisfies FromSpanWorker),

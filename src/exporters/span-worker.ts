@@ -33,14 +33,8 @@ export class SpanWorker implements TurnSpanSink {
   private nextId = 0;
   private stopped = false;
 
-  constructor(o: { target: OtlpTarget; env: NodeJS.ProcessEnv; serviceName: string | undefined; version: string; logger?: Logger }) {
-    // The worker gets a copy of `env` (only what decides the resource); the exporter reads process.env as in the main thread.
-    this.data = {
-      target: o.target,
-      env: { ...(o.env['OTEL_SERVICE_NAME'] === undefined ? {} : { OTEL_SERVICE_NAME: o.env['OTEL_SERVICE_NAME'] }) },
-      serviceName: o.serviceName,
-      version: o.version,
-    };
+  constructor(o: { target: OtlpTarget; serviceName: string; version: string; logger?: Logger }) {
+    this.data = { target: o.target, serviceName: o.serviceName, version: o.version };
     this.logger = o.logger;
     this.thread();
   }
