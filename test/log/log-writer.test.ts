@@ -9,7 +9,7 @@ import { parseLoggedEvent } from '../../src/events/parse-logged-event.ts';
 import type { AppendInput } from '../../src/log/event-log.ts';
 import { LogWriter } from '../../src/log/log-writer.ts';
 import { MAIN_WRITER, WriteLock } from '../../src/log/write-lock.ts';
-import { openEmbeddedStore } from '../../src/state/open-embedded-store.ts';
+import { openEmbeddedStore, type EmbeddedStore } from '../../src/state/open-embedded-store.ts';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -27,12 +27,22 @@ const event = (id: string, session: string, i: number): AppendInput => {
   return { event: parseLoggedEvent(raw), raw };
 };
 
+/** A fresh store and its log writer thread, closed after `fn` whatever it does. */
+async function withWriter(fn: (store: EmbeddedStore, writer: LogWriter) => Promise<void>): Promise<void> {
+  const dataDir = tmp();
+  const store = openEmbeddedStore({ dataDir, writable: true });
+  const writer = await LogWriter.start({ dataDir, db: store.db });
+  try {
+    await fn(store, writer);
+  } finally {
+    await writer.close();
+    store.close();
+  }
+}
+
 describe('the log writer thread beside the main thread’s writes', () => {
   it('appends and state commits at the same time: every write lands, none fails busy, positions stay contiguous', async () => {
-    const dataDir = tmp();
-    const store = openEmbeddedStore({ dataDir, writable: true });
-    const writer = await LogWriter.start({ dataDir, db: store.db });
-    try {
+    await withWriter(async (store, writer) => {
       const batches = 40;
       const perBatch = 500;
       const inputs = Array.from({ length: batches }, (_, b) =>
@@ -72,42 +82,27 @@ describe('the log writer thread beside the main thread’s writes', () => {
       );
       assert.equal(store.log.headSync(), batches * perBatch);
       assert.equal(await store.state.position(), commits);
-    } finally {
-      await writer.close();
-      store.close();
-    }
+    });
   });
 
   it('a duplicate id is a duplicate on the thread too, within a batch and across batches', async () => {
-    const dataDir = tmp();
-    const store = openEmbeddedStore({ dataDir, writable: true });
-    const writer = await LogWriter.start({ dataDir, db: store.db });
-    try {
+    await withWriter(async (_store, writer) => {
       const out1 = await writer.append([event('a', 's', 1), event('b', 's', 2), event('a', 's', 3)]);
       const out2 = await writer.append([event('b', 's', 4), event('c', 's', 5)]);
       assert.deepEqual(out1, [{ status: 'appended', pos: 1 }, { status: 'appended', pos: 2 }, { status: 'duplicate' }]);
       assert.deepEqual(out2, [{ status: 'duplicate' }, { status: 'appended', pos: 3 }]);
-    } finally {
-      await writer.close();
-      store.close();
-    }
+    });
   });
 
   it('a thread that ends is replaced by the next append, which sees what the old one committed', async () => {
-    const dataDir = tmp();
-    const store = openEmbeddedStore({ dataDir, writable: true });
-    const writer = await LogWriter.start({ dataDir, db: store.db });
-    try {
+    await withWriter(async (store, writer) => {
       assert.deepEqual(await writer.append([event('a', 's', 1)]), [{ status: 'appended', pos: 1 }]);
       // The thread dies (as after an uncaught error): terminated from outside.
       await writer['worker']!.terminate();
       const out = await writer.append([event('a', 's', 1), event('b', 's', 2)]);
       assert.deepEqual(out, [{ status: 'duplicate' }, { status: 'appended', pos: 2 }], 'the new thread sees what the old one committed');
       assert.equal(store.log.headSync(), 2);
-    } finally {
-      await writer.close();
-      store.close();
-    }
+    });
   });
 
   it('refuses to start on a file that is not a store, naming the path', async () => {
