@@ -1,4 +1,4 @@
-import type { Checkpoint } from '../state/session-state-store.ts';
+import type { Checkpoint, KeptTexts } from '../state/session-state-store.ts';
 import type { BudgetsSnapshot } from '../streams/check-budgets.ts';
 import type { DedupeSnapshot } from '../streams/price-and-dedupe.ts';
 import type { SnapshotText } from '../streams/snapshot-text.ts';
@@ -11,6 +11,12 @@ import type { WindowsSnapshot } from '../streams/window-turns.ts';
  * texts outside it (see `encodeCheckpoint`).
  */
 export const CHECKPOINT_FORMAT = 2;
+/**
+ * Format 3: the document alone in `data`; the closed windows' texts are the store's kept texts
+ * (`Checkpoint.texts`), named by id in the document (`textIds`, in the order of `windows.texts`).
+ * For stores that keep texts (`keepsCheckpointTexts`); the others get format 2.
+ */
+export const CHECKPOINT_FORMAT_KEPT_TEXTS = 3;
 
 /** The processor's open work: each stateful operator's snapshot, and the events found at fault. */
 export interface OpenWork {
@@ -26,6 +32,34 @@ interface Envelope {
   readonly settings: string;
   /** The open work without `windows.texts` (stored after the document). */
   readonly work: Omit<OpenWork, 'windows'> & { readonly windows: Omit<WindowsSnapshot, 'texts'> };
+  /** Format 3: the id of each of `windows.texts` among the kept texts, and the next id to give. */
+  readonly textIds?: readonly number[];
+  readonly nextTextId?: number;
+}
+
+/** Format 3: the document, naming each text by its id in `texts` (see `CheckpointTextIds`). */
+export function encodeCheckpointKeptTexts(
+  position: number,
+  settings: string,
+  work: OpenWork,
+  kept: { readonly ids: readonly number[]; readonly nextId: number; readonly texts: KeptTexts },
+): Checkpoint {
+  const { texts: _inTexts, ...windows } = work.windows;
+  const envelope: Envelope = { settings, work: { ...work, windows }, textIds: kept.ids, nextTextId: kept.nextId };
+  return { format: CHECKPOINT_FORMAT_KEPT_TEXTS, position, data: Buffer.from(JSON.stringify(envelope)), texts: kept.texts };
+}
+
+/** Format 3's texts, in the document's order, or why they cannot be found. */
+function keptTexts(envelope: Envelope, texts: KeptTexts | undefined): SnapshotText[] | string {
+  const ids = envelope.textIds;
+  if (!Array.isArray(ids) || typeof envelope.nextTextId !== 'number') return 'its text ids are missing';
+  const out: SnapshotText[] = new Array(ids.length);
+  for (let i = 0; i < ids.length; i++) {
+    const t = texts?.byId.get(ids[i]!);
+    if (t === undefined) return `its text ${ids[i]} is not kept`;
+    out[i] = typeof t === 'string' ? t : { bytes: t, start: 0, end: t.byteLength };
+  }
+  return out;
 }
 
 /**
@@ -49,7 +83,15 @@ export function encodeCheckpoint(position: number, settings: string, work: OpenW
   return { format: CHECKPOINT_FORMAT, position, data: Buffer.concat([head, doc, table, ...bodies]) };
 }
 
-export type DecodedCheckpoint = { readonly ok: true; readonly position: number; readonly work: OpenWork } | { readonly ok: false; readonly reason: string };
+export type DecodedCheckpoint =
+  | {
+      readonly ok: true;
+      readonly position: number;
+      readonly work: OpenWork;
+      /** Format 3: the kept id of each of `work.windows.texts`, and the next id to give. */
+      readonly kept?: { readonly ids: readonly number[]; readonly nextId: number };
+    }
+  | { readonly ok: false; readonly reason: string };
 
 /** The JSON document and the texts of format 2 bytes, or why they do not split. */
 function split(data: Uint8Array): { readonly doc: string; readonly texts: SnapshotText[] } | string {
@@ -78,11 +120,12 @@ function split(data: Uint8Array): { readonly doc: string; readonly texts: Snapsh
  */
 export function decodeCheckpoint(checkpoint: Checkpoint | undefined, settings: string, committed: number): DecodedCheckpoint {
   if (checkpoint === undefined) return { ok: false, reason: 'no checkpoint stored yet' };
-  if (checkpoint.format !== CHECKPOINT_FORMAT)
-    return { ok: false, reason: `the checkpoint is format ${checkpoint.format}; this version reads format ${CHECKPOINT_FORMAT}` };
+  const format = checkpoint.format;
+  if (format !== CHECKPOINT_FORMAT && format !== CHECKPOINT_FORMAT_KEPT_TEXTS)
+    return { ok: false, reason: `the checkpoint is format ${format}; this version reads formats ${CHECKPOINT_FORMAT} and ${CHECKPOINT_FORMAT_KEPT_TEXTS}` };
   if (!(checkpoint.position >= 0 && checkpoint.position <= committed))
     return { ok: false, reason: `the checkpoint is at log position ${checkpoint.position}, beyond the committed position ${committed}` };
-  const parts = split(checkpoint.data);
+  const parts = format === CHECKPOINT_FORMAT ? split(checkpoint.data) : { doc: Buffer.from(checkpoint.data).toString('utf8'), texts: undefined };
   if (typeof parts === 'string') return { ok: false, reason: `the checkpoint is damaged (${parts})` };
   let envelope: Envelope;
   try {
@@ -101,6 +144,9 @@ export function decodeCheckpoint(checkpoint: Checkpoint | undefined, settings: s
   )
     return { ok: false, reason: 'the checkpoint is damaged (its open work is missing)' };
   if (envelope.settings !== settings) return { ok: false, reason: `the checkpoint was written with other settings (${envelope.settings}; now ${settings})` };
-  const work: OpenWork = { ...envelope.work, windows: { ...envelope.work.windows, texts: parts.texts } };
-  return { ok: true, position: checkpoint.position, work };
+  const texts = parts.texts ?? keptTexts(envelope, checkpoint.texts);
+  if (typeof texts === 'string') return { ok: false, reason: `the checkpoint is damaged (${texts})` };
+  const work: OpenWork = { ...envelope.work, windows: { ...envelope.work.windows, texts } };
+  if (parts.texts !== undefined) return { ok: true, position: checkpoint.position, work };
+  return { ok: true, position: checkpoint.position, work, kept: { ids: envelope.textIds!, nextId: envelope.nextTextId! } };
 }

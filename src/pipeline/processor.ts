@@ -9,7 +9,8 @@ import { LogTrimmedError } from '../log/log-trimmed.ts';
 import { TurnstreamError } from '../errors.ts';
 import { describe, FeedFault, noEffects, type BatchEffects } from './batch-effects.ts';
 import { PipelineLetters } from './pipeline-letters.ts';
-import { decodeCheckpoint, encodeCheckpoint, type OpenWork } from './checkpoint-codec.ts';
+import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointKeptTexts, type DecodedCheckpoint, type OpenWork } from './checkpoint-codec.ts';
+import { CheckpointTextIds, type TakenTextIds } from './checkpoint-text-ids.ts';
 import { StoreClosedTurns } from './store-closed-turns.ts';
 import { wireOperators, type WiredOperators } from './wire-operators.ts';
 import type { ProcessorOptions } from './processor-options.ts';
@@ -59,6 +60,9 @@ export class Processor {
   private readonly letters: PipelineLetters;
   /** When to checkpoint, and the checkpoint a rebuild starts from. */
   private readonly checkpoints: CheckpointSchedule;
+  /** The texts the store keeps beside its checkpoint (format 3), and those of the checkpoint being committed. */
+  private readonly textIds = new CheckpointTextIds();
+  private takenTexts: TakenTextIds | undefined;
   /** Why the last `restore()` rebuilds from the start of the log instead of a checkpoint. */
   private rebuilding: string | undefined;
   /** What every checkpoint is tied to: open work made under other settings cannot be continued. */
@@ -82,6 +86,7 @@ export class Processor {
   /** (Re)creates the operators, from `work` or empty; false when `work` could not be restored. */
   private wire(work?: Omit<OpenWork, 'poisoned'>): WiredOperators {
     this.ops?.complete();
+    if (work === undefined) this.textIds.reset();
     const fault = this.takeFault();
     if (fault !== undefined) this.options.logger?.warn('an operator failed while it was replaced', { error: describe(fault.error) });
     return wireOperators(
@@ -132,7 +137,7 @@ export class Processor {
     const t1 = performance.now();
     const decoded = decodeCheckpoint(stored, this.settings, this.committed);
     const t2 = performance.now();
-    if (decoded.ok && this.restoreFrom(decoded.position, decoded.work)) {
+    if (decoded.ok && this.restoreFrom(decoded)) {
       this.checkpoints.base = stored;
       this.rebuilding = undefined;
       const ms = (a: number, b: number): number => Math.round(b - a);
@@ -150,8 +155,8 @@ export class Processor {
     }
   }
 
-  /** Rewires the operators from `work` at `position`; false (and empty operators) when that fails. */
-  private restoreFrom(position: number, work: OpenWork): boolean {
+  /** Rewires the operators from a decoded checkpoint; false (and empty operators) when that fails. */
+  private restoreFrom({ position, work, kept }: DecodedCheckpoint & { ok: true }): boolean {
     this.ops = this.wire(work);
     const fault = this.takeFault();
     if (fault !== undefined) {
@@ -160,6 +165,8 @@ export class Processor {
     }
     this.fed = position;
     for (const [pos, message] of work.poisoned) this.poisoned.set(pos, message);
+    if (kept === undefined) this.textIds.reset();
+    else this.textIds.restored(work.windows.texts, kept.ids, kept.nextId);
     return true;
   }
 
@@ -256,7 +263,7 @@ export class Processor {
     }
     this.committed = this.fed;
     this.closedTurns.committed();
-    if (checkpoint !== undefined) this.checkpoints.saved(checkpoint);
+    if (checkpoint !== undefined) this.saved(checkpoint);
     try {
       this.export(effects.aggregates);
     } catch (error) {
@@ -321,7 +328,7 @@ export class Processor {
     for (;;) {
       const stored = this.checkpoints.base;
       const base = stored === undefined ? undefined : decodeCheckpoint(stored, this.settings, this.committed);
-      if (base?.ok !== true || !this.restoreFrom(base.position, base.work)) {
+      if (base?.ok !== true || !this.restoreFrom(base)) {
         this.checkpoints.base = undefined;
         this.ops = this.wire();
         this.fed = 0;
@@ -353,7 +360,10 @@ export class Processor {
   private takeCheckpoint(): Checkpoint | undefined {
     try {
       const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
-      return encodeCheckpoint(this.fed, this.settings, { ...this.ops.snapshot(), poisoned });
+      const work = { ...this.ops.snapshot(), poisoned };
+      if (this.options.state.keepsCheckpointTexts !== true) return encodeCheckpoint(this.fed, this.settings, work);
+      this.takenTexts = this.textIds.take(work.windows.texts);
+      return encodeCheckpointKeptTexts(this.fed, this.settings, work, this.takenTexts);
     } catch (error) {
       // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
       this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
@@ -371,7 +381,14 @@ export class Processor {
     const checkpoint = this.takeCheckpoint();
     if (checkpoint === undefined) return;
     await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
+    this.saved(checkpoint);
+  }
+
+  /** `checkpoint` was committed: the base of a rebuild from now on, its texts the kept ones. */
+  private saved(checkpoint: Checkpoint): void {
     this.checkpoints.saved(checkpoint);
+    if (checkpoint.texts !== undefined) this.takenTexts?.committed();
+    this.takenTexts = undefined;
   }
 
   private export(aggregates: readonly TurnAggregate[]): void {

@@ -26,6 +26,24 @@ export interface Checkpoint {
   readonly format: number;
   readonly position: number;
   readonly data: Uint8Array;
+  /** Texts kept beside `data`, by id (a store with `keepsCheckpointTexts`; see `KeptTexts`). */
+  readonly texts?: KeptTexts;
+}
+
+/**
+ * Texts a checkpoint names by id, which the store keeps as rows of their own instead of inside
+ * `data`: most of the open work is closed turns held for their grace period, each unchanged from one
+ * checkpoint to the next, so a checkpoint writes each text once instead of at every checkpoint.
+ */
+export interface KeptTexts {
+  /** Every text the checkpoint names (on a commit, and as `checkpoint()` reads it back). */
+  readonly byId: ReadonlyMap<number, string | Uint8Array>;
+  /** On a commit: the ids not kept yet, to write. */
+  readonly put?: readonly number[];
+  /** On a commit: the kept ids this checkpoint no longer names, to delete. */
+  readonly drop?: readonly number[];
+  /** On a commit: what is kept is unknown to the writer (a fresh start): replace every kept text by `byId`. */
+  readonly full?: boolean;
 }
 
 export interface SessionSummary {
@@ -62,6 +80,8 @@ export interface StateCommitTarget {
   position(): Promise<number>;
   /** The latest checkpoint committed (undefined when none, or when this target keeps none). */
   checkpoint?(): Promise<Checkpoint | undefined>;
+  /** This store keeps a checkpoint's `texts` (format 3); without it checkpoints hold everything in `data`. */
+  readonly keepsCheckpointTexts?: boolean;
   /**
    * Synchronous: the `closedAtPos` of the stored (latest) revision of a turn, or undefined when the
    * store holds no closed turn by that id. Lets the processor tell a late event from a new turn

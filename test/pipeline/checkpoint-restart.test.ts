@@ -107,7 +107,7 @@ describe('checkpoints: a restart restores the open work and reads only the log a
   });
 
   const damages: readonly (readonly [string, (db: DatabaseSync) => void, RegExp])[] = [
-    ['a checkpoint cut in half', (db) => db.exec('UPDATE checkpoint SET data = substr(data, 1, length(data) / 2)'), /damaged \(.*cut short\)/],
+    ['a checkpoint missing one of its kept texts', (db) => dropOneKeptText(db), /damaged \(its text \d+ is not kept\)/],
     ['a checkpoint whose document does not parse', (db) => rewriteDocument(db, (doc) => doc.slice(0, doc.length / 2)), /does not parse/],
     ['a checkpoint of another format version', (db) => db.exec('UPDATE checkpoint SET format = format + 1'), /format/],
     [
@@ -164,6 +164,71 @@ describe('checkpoints: a restart restores the open work and reads only the log a
     }
   });
 
+  it('kept texts: each checkpoint writes the texts made since the last one, and the store keeps exactly those it names', async () => {
+    const dir = join(root, 'kept');
+    const first: Run = { aggregates: [], logs: [] };
+    const p1 = await open(dir, first, { checkpoints: { everyEvents: 7 } });
+    let named = 0;
+    let put = 0;
+    const commit = p1.store.state.commit.bind(p1.store.state);
+    p1.store.state.commit = async (batch) => {
+      named += batch.checkpoint?.texts?.byId.size ?? 0;
+      put += batch.checkpoint?.texts?.put?.length ?? 0;
+      return commit(batch);
+    };
+    await ingest(p1, STREAM.slice(0, 200));
+    p1.processor.checkpointNow = async () => undefined;
+    const db = p1.store.db;
+    const { data, format } = db.prepare('SELECT data, format FROM checkpoint WHERE id = 1').get() as { data: Uint8Array; format: number };
+    const ids = (JSON.parse(Buffer.from(data).toString('utf8')) as { textIds: number[] }).textIds;
+    const kept = (db.prepare('SELECT id FROM checkpoint_texts ORDER BY id').all() as { id: number }[]).map((r) => r.id);
+    await p1.close();
+    assert.equal(format, 3);
+    assert.ok(ids.length > 0, 'closed turns are held for their grace');
+    assert.deepEqual(
+      kept,
+      [...new Set(ids)].sort((a, b) => a - b),
+      'no text missing, none left over',
+    );
+    // A closed turn's text is named by every checkpoint of its grace, but written once.
+    assert.ok(put < named / 2, `texts written ${put}, named ${named}`);
+    const second: Run = { aggregates: [], logs: [] };
+    const p2 = await open(dir, second, { checkpoints: { everyEvents: 7 } });
+    try {
+      assert.ok(msgs(second).includes('restored open work from checkpoint'));
+      await ingest(p2, STREAM.slice(200));
+      assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates);
+      assert.deepEqual(await storeView(p2), ref.view);
+    } finally {
+      await p2.close();
+    }
+  });
+
+  it('a store holding a checkpoint of the earlier format (texts inside) restores from it, then keeps texts', async () => {
+    const dir = join(root, 'format2');
+    const first: Run = { aggregates: [], logs: [] };
+    const p1 = await open(dir, first, { checkpoints: { everyEvents: 7 } });
+    // As a store of the earlier version wrote them: everything in the one blob.
+    Object.defineProperty(p1.store.state, 'keepsCheckpointTexts', { value: false });
+    await ingest(p1, STREAM.slice(0, 150));
+    p1.processor.checkpointNow = async () => undefined;
+    const before = p1.store.db.prepare('SELECT format FROM checkpoint WHERE id = 1').get() as { format: number };
+    await p1.close();
+    assert.equal(before.format, 2);
+    const second: Run = { aggregates: [], logs: [] };
+    const p2 = await open(dir, second, { checkpoints: { everyEvents: 7 } });
+    try {
+      assert.ok(msgs(second).includes('restored open work from checkpoint'), msgs(second).join(' | '));
+      await ingest(p2, STREAM.slice(150));
+      assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates);
+      assert.deepEqual(await storeView(p2), ref.view);
+      const after = p2.store.db.prepare('SELECT format FROM checkpoint WHERE id = 1').get() as { format: number };
+      assert.equal(after.format, 3);
+    } finally {
+      await p2.close();
+    }
+  });
+
   it('a restart with other window settings does not continue open work made under the old ones', async () => {
     const dir = join(root, 'settings');
     const first: Run = { aggregates: [], logs: [] };
@@ -181,13 +246,16 @@ describe('checkpoints: a restart restores the open work and reads only the log a
   });
 });
 
-/** Replaces the JSON document of the stored (format 2) checkpoint, keeping its texts: damage of one part only. */
+/** Replaces the JSON document of the stored (format 3) checkpoint, keeping its texts: damage of one part only. */
 function rewriteDocument(db: DatabaseSync, change: (doc: string) => string): void {
-  const { data } = db.prepare('SELECT data FROM checkpoint WHERE id = 1').get() as { data: Uint8Array };
-  const bytes = Buffer.from(data);
-  const end = 4 + bytes.readUInt32BE(0);
-  const doc = Buffer.from(change(bytes.toString('utf8', 4, end)));
-  const length = Buffer.alloc(4);
-  length.writeUInt32BE(doc.length);
-  db.prepare('UPDATE checkpoint SET data = ? WHERE id = 1').run(Buffer.concat([length, doc, bytes.subarray(end)]));
+  const { data, format } = db.prepare('SELECT data, format FROM checkpoint WHERE id = 1').get() as { data: Uint8Array; format: number };
+  assert.equal(format, 3, 'the embedded store keeps texts beside the document');
+  db.prepare('UPDATE checkpoint SET data = ? WHERE id = 1').run(Buffer.from(change(Buffer.from(data).toString('utf8'))));
+}
+
+/** Deletes one text the stored checkpoint names (there must be one: closed turns are held for their grace). */
+function dropOneKeptText(db: DatabaseSync): void {
+  const { n } = db.prepare('SELECT count(*) AS n FROM checkpoint_texts').get() as { n: number };
+  assert.ok(n > 0, 'the checkpoint keeps texts');
+  db.exec('DELETE FROM checkpoint_texts WHERE id = (SELECT max(id) FROM checkpoint_texts)');
 }
