@@ -82,12 +82,18 @@ export function wireOperators(ctx: WireContext, work?: Omit<OpenWork, 'poisoned'
     share(),
   );
   const events = screened.pipe(filter((s) => s.kind === 'event'));
-  // The consumers' `price` reads the cost the upstream step computed for the event being delivered.
-  const costs = new WeakMap<LlmUsageEvent, PricedCost>();
-  const pricedBefore = (u: LlmUsageEvent): PricedCost => costs.get(u) ?? price(u);
+  // The consumers' `price` reads the cost the upstream step computed for the event being delivered:
+  // delivery is synchronous, so that is the latest event through `map` (no per-event WeakMap entry,
+  // which the garbage collector had to process for every LLM call).
+  let delivering: LlmUsageEvent | undefined;
+  let deliveringCost: PricedCost | undefined;
+  const pricedBefore = (u: LlmUsageEvent): PricedCost => (u === delivering ? deliveringCost! : price(u));
   const logged = events.pipe(
     map((s) => {
-      if (s.cost !== undefined) costs.set(s.logged.event as LlmUsageEvent, s.cost);
+      if (s.cost !== undefined) {
+        delivering = s.logged.event as LlmUsageEvent;
+        deliveringCost = s.cost;
+      }
       return s.logged;
     }),
     share(),

@@ -12,6 +12,7 @@ import {
   type SessionSummary,
   type StateCommit,
 } from './session-state-store.ts';
+import { SqliteCheckpointTexts } from './sqlite-checkpoint-texts.ts';
 import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
 
 interface StateRow {
@@ -35,9 +36,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
   private readonly setPosition: StatementSync;
   private readonly saveCheckpoint: StatementSync;
   private readonly selectClosedAt: StatementSync;
-  private readonly putText: StatementSync;
-  private readonly dropText: StatementSync;
-  /** Checkpoints name the closed windows' texts, kept as rows of `checkpoint_texts` (format 3). */
+  private readonly texts: SqliteCheckpointTexts;
+  /** Checkpoints name the closed windows' texts, kept in segments of their own (format 3). */
   readonly keepsCheckpointTexts = true;
   /** Write-through cache of session totals: a commit reads each touched session's totals. */
   private readonly totalsCache = new Map<string, SessionTotals>();
@@ -53,8 +53,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
         session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
         UNIQUE (session, turn));
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
-      CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL);
-      CREATE TABLE IF NOT EXISTS checkpoint_texts (id INTEGER PRIMARY KEY, bytes BLOB NOT NULL);`);
+      CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL);`);
+    this.texts = new SqliteCheckpointTexts(db);
     this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
     this.upsert = db.prepare(`INSERT INTO state (session, key, value, deleted, v_time, v_seq, v_id) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (session, key) DO UPDATE SET value = excluded.value, deleted = excluded.deleted,
@@ -66,8 +66,6 @@ export class SqliteSessionStateStore implements SessionStateStore {
       ON CONFLICT (name) DO UPDATE SET value = MAX(meta.value, excluded.value)`);
     this.saveCheckpoint = db.prepare(`INSERT INTO checkpoint (id, format, position, data) VALUES (1, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET format = excluded.format, position = excluded.position, data = excluded.data`);
-    this.putText = db.prepare('INSERT OR REPLACE INTO checkpoint_texts (id, bytes) VALUES (?, ?)');
-    this.dropText = db.prepare('DELETE FROM checkpoint_texts WHERE id = ?');
     this.selectClosedAt = db.prepare("SELECT json_extract(body, '$.closedAtPos') AS at FROM turns WHERE session = ? AND turn = ?");
   }
 
@@ -117,14 +115,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   /** Saves `c` in place of the held checkpoint, its kept texts changed as it says (all gone for a checkpoint without). */
   private storeCheckpoint(c: Checkpoint): void {
-    const t = c.texts;
-    if (t === undefined || t.full === true) this.db.exec('DELETE FROM checkpoint_texts');
-    for (const id of t?.drop ?? []) this.dropText.run(id);
-    for (const id of t?.put ?? []) {
-      const text = t!.byId.get(id);
-      if (text === undefined) throw new RangeError(`checkpoint text ${id} is to be kept but was not given`);
-      this.putText.run(id, typeof text === 'string' ? Buffer.from(text) : text);
-    }
+    this.texts.store(c.texts);
     this.saveCheckpoint.run(c.format, c.position, c.data);
   }
 
@@ -136,8 +127,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
     if (r === undefined) return undefined;
     // Format 1 was written as TEXT (and is not read any more, but is returned as what it is).
     const data = typeof r.data === 'string' ? Buffer.from(r.data) : r.data;
-    const byId = new Map<number, Uint8Array>();
-    for (const t of this.db.prepare('SELECT id, bytes FROM checkpoint_texts').iterate() as Iterable<{ id: number; bytes: Uint8Array }>) byId.set(t.id, t.bytes);
+    const byId = this.texts.read();
     return { format: r.format, position: r.position, data, ...(byId.size === 0 ? {} : { texts: { byId } }) };
   }
 
