@@ -11,6 +11,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { benchTelemetry, type TelemetryMode } from './counting-span-exporter.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } from './measure.ts';
+import { cpuSince, threadCpu } from './thread-cpu.ts';
 
 export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
 
@@ -139,6 +140,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
       }
     };
 
+    const cpu0 = threadCpu();
     const start = process.hrtime.bigint();
     let accepted = 0;
     // `clients` producers share the batches: each sends its next batch once its last one is answered.
@@ -153,6 +155,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
     await pump.idle();
     await telemetry?.forceFlush();
     const seconds = secondsSince(start);
+    const cpu = cpuSince(cpu0);
     if (pump.failure !== undefined) throw pump.failure;
     if (accepted !== o.lines.length) throw new Error(`pipeline accepted ${accepted} of ${o.lines.length}`);
     const serializeSeconds = exporter?.serializeSeconds ?? 0;
@@ -177,6 +180,11 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
           seconds - decodeSeconds - (logWriter === undefined ? appendSeconds : 0) - processSeconds - (serializeSeconds - inlineSerializeSeconds),
         ),
         logWriterThread: logWriter === undefined ? 0 : 1,
+        // CPU seconds by thread over the timed run (Linux): how busy each core was.
+        cpuMainSeconds: cpu.main,
+        cpuLogWriterSeconds: cpu.logWriter,
+        cpuSpansSeconds: cpu.spans,
+        cpuOtherSeconds: cpu.other,
       },
       ...(o.keepDataDir === true ? { dataDir: data.dir } : {}),
     };

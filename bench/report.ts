@@ -163,7 +163,7 @@ export function formatReport(r: BenchReport): string {
     out.push('', table(['stage', 'best', 'median', 'unit', 'vs baseline', 'target', 'status', 'notes'], throughput, new Set([1, 2, 4, 5])));
   if (r.split.length > 0) {
     out.push('');
-    out.push('end to end, where the time goes (best full run):');
+    out.push('end to end, where the time goes (best full run; share of its wall time, for a CPU row % of one core):');
     out.push(
       table(
         ['part', 'µs/event', 'share'],

@@ -274,6 +274,14 @@ async function main(o: BenchOptions): Promise<void> {
     // Shares of the run's wall time: with the log writer thread, its row overlaps the others.
     const wall = lines.length / fullSummary.best;
     for (const [part, k] of parts) split.push({ part, usPerEvent: ((x[k] ?? 0) * 1e6) / lines.length, pct: (100 * (x[k] ?? 0)) / wall });
+    // CPU by thread (Linux): share = % of one core over the run; the OTLP sink (a child process) is not counted.
+    const cpu: [string, string][] = [
+      ['CPU: main thread', 'cpuMainSeconds'],
+      ['CPU: log writer thread', 'cpuLogWriterSeconds'],
+      ['CPU: span thread', 'cpuSpansSeconds'],
+      ['CPU: other threads (GC helpers, libuv pool)', 'cpuOtherSeconds'],
+    ];
+    for (const [part, k] of cpu) if (x[k] !== undefined) split.push({ part, usPerEvent: (x[k] * 1e6) / lines.length, pct: (100 * x[k]) / wall });
   }
 
   const checks: CheckRow[] = [];
