@@ -8,8 +8,12 @@ import type { Logger } from '../logger.ts';
  */
 export interface KafkaConnection {
   readonly kafka: Kafka;
-  /** Follows the group consumer's events: CRASH and DISCONNECT are faults, GROUP_JOIN and HEARTBEAT clear them. */
-  watch(consumer: Consumer): void;
+  /**
+   * Follows the group consumer's events: CRASH and DISCONNECT are faults, GROUP_JOIN and HEARTBEAT
+   * clear them. A crash kafkajs does not restart from (an error it calls non-retriable) is restarted
+   * here with `start` (connect, subscribe, run), after 1 s, then with backoff up to 30 s.
+   */
+  watch(consumer: Consumer, start: () => Promise<void>): void;
   /** Something reached the broker and got an answer (a batch was fetched): the connection is back. */
   reconnected(): void;
   /** An ingest produce failed (`error`) or succeeded (undefined): ingest answers 503 while it fails. */
@@ -64,7 +68,7 @@ export function openKafkaConnection({ brokers, groupId, clientLogger, logger }: 
   };
   return {
     kafka: createKafka({ brokers, clientId: groupId }, clientLogger, lost),
-    watch: (consumer) => watchConsumer(consumer, f, reconnected, logger),
+    watch: (consumer, start) => watchConsumer(consumer, f, reconnected, logger, start),
     reconnected,
     produced: (error) => {
       if (error === undefined) {
@@ -92,7 +96,7 @@ export function openKafkaConnection({ brokers, groupId, clientLogger, logger }: 
   };
 }
 
-function watchConsumer(consumer: Consumer, f: ConnectionFaults, reconnected: () => void, logger: Logger): void {
+function watchConsumer(consumer: Consumer, f: ConnectionFaults, reconnected: () => void, logger: Logger, start: () => Promise<void>): void {
   consumer.on(consumer.events.GROUP_JOIN, () => reconnected());
   // A heartbeat answered is the broker reachable and this member in its group: an idle
   // pipeline (no batches to fetch) turns ready within a heartbeat interval of the broker's return,
@@ -100,8 +104,21 @@ function watchConsumer(consumer: Consumer, f: ConnectionFaults, reconnected: () 
   consumer.on(consumer.events.HEARTBEAT, () => reconnected());
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     f.consumerDown = `consumer crashed: ${payload.error.message}`;
-    logger.error('consumer crashed; restarting', { error: payload.error, restart: payload.restart });
+    logger.error('consumer crashed; restarting', { error: payload.error, restart: payload.restart ? 'by kafkajs' : 'by turnstream' });
+    // kafkajs gives up on what it calls non-retriable, e.g. "Failed to find group coordinator" while
+    // a fresh broker is still creating its offsets topic: processing would stop for good (seen in CI).
+    if (!payload.restart) restartAfter(1_000);
   });
+  const restartAfter = (ms: number): void => {
+    if (f.stopping) return;
+    setTimeout(() => {
+      if (f.stopping) return;
+      start().catch((error: unknown) => {
+        logger.error('restarting the consumer failed; trying again', { error, inMs: Math.min(ms * 2, 30_000) });
+        restartAfter(Math.min(ms * 2, 30_000));
+      });
+    }, ms).unref();
+  };
   consumer.on(consumer.events.DISCONNECT, () => {
     if (!f.stopping) f.consumerDown ??= 'consumer disconnected';
   });

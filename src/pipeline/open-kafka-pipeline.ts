@@ -248,15 +248,18 @@ async function runConsumer({ kafka, topics, groupId, sessionTimeoutMs, workers, 
     progress.assign(assignment);
     logger.info('joined consumer group', { groupId, assignment });
   });
-  connection.watch(consumer);
   const eachBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     connection.reconnected();
     const gen = generation;
     progress.sawEnd(batch.partition, Number(batch.highWatermark));
     if (await workers.process(batch.partition, batch, () => isRunning() && !isStale() && gen === generation, heartbeat)) await heartbeat();
   };
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.events, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+  const start = async (): Promise<void> => {
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.events, fromBeginning: true });
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+  };
+  connection.watch(consumer, start);
+  await start();
   return consumer;
 }
