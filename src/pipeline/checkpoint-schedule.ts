@@ -1,4 +1,6 @@
 import type { Checkpoint } from '../state/session-state-store.ts';
+import { encodeCheckpoint, encodeCheckpointKeptTexts, type DecodedCheckpoint, type OpenWork } from './checkpoint-codec.ts';
+import { CheckpointTextIds, type TakenTextIds } from './checkpoint-text-ids.ts';
 import { CHECKPOINT_DEFAULTS, type CheckpointOptions } from './processor-options.ts';
 
 /**
@@ -12,6 +14,9 @@ export class CheckpointSchedule {
   private readonly everyEvents: number;
   private readonly everyMs: number;
   base: Checkpoint | undefined;
+  /** The texts the store keeps beside the base (format 3), and those of the checkpoint being committed. */
+  private readonly textIds = new CheckpointTextIds();
+  private taken: TakenTextIds | undefined;
   private lastAt = Date.now();
 
   constructor(targetKeepsCheckpoints: boolean, options: CheckpointOptions | undefined) {
@@ -33,10 +38,28 @@ export class CheckpointSchedule {
     return since >= this.everyEvents || (since > 0 && Date.now() - this.lastAt >= this.everyMs);
   }
 
-  /** A checkpoint was committed: it is the base from now on. */
+  /**
+   * `work` at `position` as the next checkpoint: format 3 for a store that keeps texts (only the
+   * texts new since the base are written), else format 2 (everything in one blob).
+   */
+  encode(position: number, settings: string, work: OpenWork, keepsTexts: boolean): Checkpoint {
+    if (!keepsTexts) return encodeCheckpoint(position, settings, work);
+    this.taken = this.textIds.take(work.windows.texts);
+    return encodeCheckpointKeptTexts(position, settings, work, this.taken);
+  }
+
+  /** A checkpoint was committed: it is the base from now on, its texts the kept ones. */
   saved(checkpoint: Checkpoint): void {
     this.base = checkpoint;
     this.lastAt = Date.now();
+    if (checkpoint.texts !== undefined) this.taken?.committed();
+    this.taken = undefined;
+  }
+
+  /** The operators were made again: from a decoded checkpoint (the store keeps its texts), or empty (unknown). */
+  rewired(from?: DecodedCheckpoint & { ok: true }): void {
+    if (from?.kept === undefined) this.textIds.reset();
+    else this.textIds.restored(from.work.windows.texts, from.kept.ids, from.kept.nextId);
   }
 
   /** Taking one failed: wait a whole interval before the next try (the previous base stays). */

@@ -9,8 +9,7 @@ import { LogTrimmedError } from '../log/log-trimmed.ts';
 import { TurnstreamError } from '../errors.ts';
 import { describe, FeedFault, noEffects, type BatchEffects } from './batch-effects.ts';
 import { PipelineLetters } from './pipeline-letters.ts';
-import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointKeptTexts, type DecodedCheckpoint, type OpenWork } from './checkpoint-codec.ts';
-import { CheckpointTextIds, type TakenTextIds } from './checkpoint-text-ids.ts';
+import { decodeCheckpoint, type DecodedCheckpoint, type OpenWork } from './checkpoint-codec.ts';
 import { StoreClosedTurns } from './store-closed-turns.ts';
 import { wireOperators, type WiredOperators } from './wire-operators.ts';
 import type { ProcessorOptions } from './processor-options.ts';
@@ -60,9 +59,6 @@ export class Processor {
   private readonly letters: PipelineLetters;
   /** When to checkpoint, and the checkpoint a rebuild starts from. */
   private readonly checkpoints: CheckpointSchedule;
-  /** The texts the store keeps beside its checkpoint (format 3), and those of the checkpoint being committed. */
-  private readonly textIds = new CheckpointTextIds();
-  private takenTexts: TakenTextIds | undefined;
   /** Why the last `restore()` rebuilds from the start of the log instead of a checkpoint. */
   private rebuilding: string | undefined;
   /** What every checkpoint is tied to: open work made under other settings cannot be continued. */
@@ -86,7 +82,7 @@ export class Processor {
   /** (Re)creates the operators, from `work` or empty; false when `work` could not be restored. */
   private wire(work?: Omit<OpenWork, 'poisoned'>): WiredOperators {
     this.ops?.complete();
-    if (work === undefined) this.textIds.reset();
+    if (work === undefined) this.checkpoints.rewired();
     const fault = this.takeFault();
     if (fault !== undefined) this.options.logger?.warn('an operator failed while it was replaced', { error: describe(fault.error) });
     return wireOperators(
@@ -156,7 +152,8 @@ export class Processor {
   }
 
   /** Rewires the operators from a decoded checkpoint; false (and empty operators) when that fails. */
-  private restoreFrom({ position, work, kept }: DecodedCheckpoint & { ok: true }): boolean {
+  private restoreFrom(decoded: DecodedCheckpoint & { ok: true }): boolean {
+    const { position, work } = decoded;
     this.ops = this.wire(work);
     const fault = this.takeFault();
     if (fault !== undefined) {
@@ -165,8 +162,7 @@ export class Processor {
     }
     this.fed = position;
     for (const [pos, message] of work.poisoned) this.poisoned.set(pos, message);
-    if (kept === undefined) this.textIds.reset();
-    else this.textIds.restored(work.windows.texts, kept.ids, kept.nextId);
+    this.checkpoints.rewired(decoded);
     return true;
   }
 
@@ -263,7 +259,7 @@ export class Processor {
     }
     this.committed = this.fed;
     this.closedTurns.committed();
-    if (checkpoint !== undefined) this.saved(checkpoint);
+    if (checkpoint !== undefined) this.checkpoints.saved(checkpoint);
     try {
       this.export(effects.aggregates);
     } catch (error) {
@@ -360,10 +356,7 @@ export class Processor {
   private takeCheckpoint(): Checkpoint | undefined {
     try {
       const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
-      const work = { ...this.ops.snapshot(), poisoned };
-      if (this.options.state.keepsCheckpointTexts !== true) return encodeCheckpoint(this.fed, this.settings, work);
-      this.takenTexts = this.textIds.take(work.windows.texts);
-      return encodeCheckpointKeptTexts(this.fed, this.settings, work, this.takenTexts);
+      return this.checkpoints.encode(this.fed, this.settings, { ...this.ops.snapshot(), poisoned }, this.options.state.keepsCheckpointTexts === true);
     } catch (error) {
       // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
       this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
@@ -381,14 +374,7 @@ export class Processor {
     const checkpoint = this.takeCheckpoint();
     if (checkpoint === undefined) return;
     await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
-    this.saved(checkpoint);
-  }
-
-  /** `checkpoint` was committed: the base of a rebuild from now on, its texts the kept ones. */
-  private saved(checkpoint: Checkpoint): void {
     this.checkpoints.saved(checkpoint);
-    if (checkpoint.texts !== undefined) this.takenTexts?.committed();
-    this.takenTexts = undefined;
   }
 
   private export(aggregates: readonly TurnAggregate[]): void {
