@@ -11,6 +11,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { openSqlite, type SyncMode } from './open-sqlite.ts';
 import { SqliteEventLog, type LogRow } from './sqlite-event-log.ts';
 import { LOG_WRITER, shareWriteLock, WriteLock } from './write-lock.ts';
+import { threadError, type ThreadError } from './thread-error.ts';
+
+export type { ThreadError };
 
 export interface LogWriterData {
   readonly dataDir: string;
@@ -32,32 +35,12 @@ export type ToLogWriter =
   | { readonly kind: 'exec'; readonly id: number; readonly sql: string }
   | { readonly kind: 'close'; readonly id: number };
 
-/** An error as it crosses the thread boundary: what `storageFault` and the logs read of it. */
-export interface ThreadError {
-  readonly name: string;
-  readonly message: string;
-  readonly code?: string;
-  readonly errcode?: number;
-  readonly errstr?: string;
-}
-
 export type FromLogWriter =
   | { readonly kind: 'ready' }
   /** Per input, its log position, or 0 when the id was already in the log. */
   | { readonly kind: 'appended'; readonly id: number; readonly positions: Float64Array }
   | { readonly kind: 'done'; readonly id: number }
   | { readonly kind: 'failed'; readonly id: number; readonly error: ThreadError };
-
-export function threadError(error: unknown): ThreadError {
-  const e = (error ?? {}) as { name?: unknown; message?: unknown; code?: unknown; errcode?: unknown; errstr?: unknown };
-  return {
-    name: typeof e.name === 'string' ? e.name : 'Error',
-    message: typeof e.message === 'string' ? e.message : String(error),
-    ...(typeof e.code === 'string' ? { code: e.code } : {}),
-    ...(typeof e.errcode === 'number' ? { errcode: e.errcode } : {}),
-    ...(typeof e.errstr === 'string' ? { errstr: e.errstr } : {}),
-  };
-}
 
 function append(log: SqliteEventLog, m: Extract<ToLogWriter, { kind: 'append' }>): Float64Array {
   const rows: LogRow[] = new Array(m.ids.length);

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import type { AppendInput, AppendOutcome, EventLog } from './event-log.ts';
 import type { FromLogWriter, LogWriterData, ThreadError, ToLogWriter } from './log-writer-thread.ts';
 import type { SyncMode } from './open-sqlite.ts';
+import { threadReady } from './thread-ready.ts';
 import { LOG_WRITER, MAIN_WRITER, shareWriteLock, unshareWriteLock, WriteLock } from './write-lock.ts';
 
 // From the sources (Node runs the .ts), or from dist/ (the built .js beside this file).
@@ -108,23 +109,12 @@ export class LogWriter implements Pick<EventLog, 'append'> {
     }
   }
 
-  private async started(): Promise<void> {
-    const worker = this.thread();
-    await new Promise<void>((resolve, reject) => {
-      const settle = (error?: Error): void => {
-        worker.off('message', onMessage);
-        worker.off('exit', onExit);
-        if (error === undefined) resolve();
-        else reject(error);
-      };
-      const onMessage = (m: FromLogWriter): void => {
-        if (m.kind === 'ready') settle();
-        else if (m.kind === 'failed' && m.id === -1) settle(rebuilt(m.error));
-      };
-      const onExit = (code: number): void => settle(new Error(`the log writer thread exited (${code}) before opening the store`));
-      worker.on('message', onMessage);
-      worker.on('exit', onExit);
-    });
+  private started(): Promise<void> {
+    return threadReady<FromLogWriter>(
+      this.thread(),
+      (m) => (m.kind === 'ready' ? 'ready' : m.kind === 'failed' && m.id === -1 ? rebuilt(m.error) : undefined),
+      'the log writer thread',
+    );
   }
 
   private ask(message: (id: number) => ToLogWriter, transfer: ArrayBuffer[] = [], closing = false): Promise<FromLogWriter> {

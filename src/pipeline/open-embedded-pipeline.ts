@@ -1,6 +1,7 @@
 import { processorOptions, type PipelineOptions } from './pipeline-options.ts';
 import { DEFAULT_DECODE_LIMITS } from '../events/decode-event.ts';
 import { LogWriter } from '../log/log-writer.ts';
+import { WalCheckpointer, WRITER_AUTOCHECKPOINT_PAGES } from '../log/wal-checkpointer.ts';
 import { createPipelineMetrics, type PipelineMetrics } from '../exporters/pipeline-metrics.ts';
 import type { SyncMode } from '../log/open-sqlite.ts';
 import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
@@ -26,6 +27,11 @@ export interface EmbeddedPipelineOptions extends PipelineOptions {
    * another core than decoding and processing. False appends in this thread.
    */
   readonly logWriterThread?: boolean;
+  /**
+   * Copy the WAL back into the database file on a thread of its own (default true), not inside a
+   * writer's COMMIT (see wal-checkpointer.ts). False leaves it to SQLite's automatic checkpoint.
+   */
+  readonly walCheckpointThread?: boolean;
 }
 
 export interface EmbeddedPipeline {
@@ -80,12 +86,22 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
   // The thread boots (~0.2 s: a V8 isolate, its modules) while the processor restores and catches up.
   const starting =
     o.logWriterThread === false ? undefined : LogWriter.start({ dataDir: o.dataDir, db: store.db, ...(o.sync === undefined ? {} : { sync: o.sync }) });
+  const checkpointing =
+    o.walCheckpointThread === false ? undefined : WalCheckpointer.start({ dataDir: o.dataDir, logger, ...(o.sync === undefined ? {} : { sync: o.sync }) });
   let logWriter: LogWriter | undefined;
+  let checkpointer: WalCheckpointer | undefined;
   try {
     await processor.start();
     logWriter = await starting;
+    checkpointer = await checkpointing;
+    if (checkpointer !== undefined) {
+      const pragma = `PRAGMA wal_autocheckpoint = ${WRITER_AUTOCHECKPOINT_PAGES}`;
+      store.db.exec(pragma);
+      await logWriter?.exec(pragma);
+    }
   } catch (error) {
     await starting?.then((w) => w.close()).catch(() => undefined);
+    await checkpointing?.then((c) => c.close()).catch(() => undefined);
     lock.release();
     store.close();
     throw error;
@@ -121,6 +137,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
           await o.telemetry?.forceFlush();
           await o.budgets?.sink.shutdown();
         } finally {
+          await checkpointer?.close().catch((error: unknown) => logger.warn('closing the WAL checkpoint thread failed', { error }));
           await logWriter?.close().catch((error: unknown) => logger.warn('closing the log writer thread failed', { error }));
           lock.release();
           store.close();
