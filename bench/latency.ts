@@ -3,14 +3,20 @@ import type { PriceTable } from '../src/events/price-table.ts';
 import { openEmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts';
 import { benchTelemetry } from './counting-span-exporter.ts';
 import { benchLogger } from './embedded-throughput.ts';
+import { startOtlpSink } from './otlp-sink.ts';
 import { quantile, tempDataDir } from './measure.ts';
 
 export interface LatencyOptions {
+  /** The lines to feed, in order (`latencyWindow` of a workload): the warm-up's, then the measured ones. */
   readonly lines: readonly string[];
+  /** Where `lines` start in the workload (for the report). */
+  readonly offset: number;
   readonly prices: PriceTable;
   /** Offered load, events per wall-clock second. */
   readonly rate: number;
+  /** Measured seconds, after `warmupSeconds` of the same load. */
   readonly seconds: number;
+  readonly warmupSeconds: number;
 }
 
 export interface LatencyResult {
@@ -18,6 +24,7 @@ export interface LatencyResult {
   readonly offset: number;
   readonly rate: number;
   readonly seconds: number;
+  readonly warmupSeconds: number;
   readonly events: number;
   readonly achievedRate: number;
   readonly batches: number;
@@ -29,25 +36,39 @@ export interface LatencyResult {
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
-  /** How long `ingest()` took per batch (the acknowledgement latency of a request). */
+  /** How long `ingest()` took per batch (the acknowledgement latency of a request), after the warm-up. */
   readonly ingestP99Ms: number;
+  /** The warm-up's own turn.end latencies (a cold process: JIT, threads starting, turns begun before the first line). */
+  readonly warmup: { readonly samples: number; readonly p99Ms: number; readonly maxMs: number };
+  /** Per measured second (by when the turn.end was given): [samples, p50, p99, max] in ms, to see when the tail happens. */
+  readonly bySecond: readonly (readonly [number, number, number, number])[];
 }
 
 const TURN_END = '"type":"turn.end"';
 
 /**
+ * The lines a latency run feeds: from the middle of the workload, where sessions and turns are in
+ * steady state (at the start they are all just opening, and few turns end); turns begun earlier
+ * open on their first event.
+ */
+export function latencyWindow(total: number, o: { rate: number; seconds: number; warmupSeconds: number }): { offset: number; count: number } {
+  const count = Math.min(total, Math.floor(o.rate * o.warmupSeconds) + Math.floor(o.rate * o.seconds));
+  return { offset: Math.min(total - count, Math.floor(total / 2)), count };
+}
+
+/**
  * Event-in → aggregate-out latency under a steady load: a timer loop hands the pipeline every
  * line that is due at `rate` events/s (small batches, one per timer tick, like HTTP requests), and
  * for each `turn.end` measures from the moment its line is given to `ingest` until its aggregate
- * reaches `onAggregate` (after the state commit, with spans and metrics recorded). Full telemetry:
- * spans go through the BatchSpanProcessor to the serialising exporter on the same thread.
+ * reaches `onAggregate` (after the state commit, with spans and metrics recorded). Telemetry as the
+ * server runs it: metrics, and spans built, serialised and sent by the span worker thread to a
+ * local OTLP sink. The first `warmupSeconds` of the same load are reported apart (a process that
+ * has just started: JIT, threads booting, the turns begun before the first line looked up).
  */
+// long: one timed loop (feed what is due, note when each turn.end was given) and its summary
 export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
-  // From the middle of the workload: sessions and turns are in steady state there (at the start
-  // they are all just opening, and few turns end). Turns begun earlier open on their first event.
-  const count = Math.min(o.lines.length, Math.floor(o.rate * o.seconds));
-  const offset = Math.min(o.lines.length - count, Math.floor(o.lines.length / 2));
-  const lines = o.lines.slice(offset, offset + count);
+  const warmCount = Math.floor(o.rate * o.warmupSeconds);
+  const { lines, offset } = o;
   // Which lines close a turn, and the turn they close: found before the clock starts.
   const turnEndKey = new Map<number, string>();
   lines.forEach((line, i) => {
@@ -56,10 +77,13 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
     turnEndKey.set(i, `${e.session}\u0000${e.turn}`);
   });
 
-  const sentAt = new Map<string, number>();
+  const sentAt = new Map<string, { at: number; warm: boolean }>();
   const latencies: number[] = [];
+  const warmLatencies: number[] = [];
+  const perSecond: number[][] = [];
   const data = tempDataDir();
-  const { telemetry } = await benchTelemetry('full');
+  const sink = await startOtlpSink();
+  const { telemetry } = await benchTelemetry('otlp', sink.url);
   const pipeline = await openEmbeddedPipeline({
     dataDir: data.dir,
     prices: o.prices,
@@ -70,7 +94,18 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
       const key = `${a.session}\u0000${a.turn}`;
       const t = sentAt.get(key);
       if (t === undefined) return; // closed by idle timeout or session.end, not by a measured turn.end
-      latencies.push(performance.now() - t);
+      const ms = performance.now() - t.at;
+      if (t.warm) warmLatencies.push(ms);
+      else {
+        latencies.push(ms);
+        const second = Math.floor((t.at - start) / 1000 - o.warmupSeconds);
+        let xs = perSecond[second];
+        if (xs === undefined) {
+          xs = [];
+          perSecond[second] = xs;
+        }
+        xs.push(ms);
+      }
       sentAt.delete(key);
     },
   });
@@ -87,13 +122,14 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
         const now = performance.now();
         for (let i = sent; i < due; i++) {
           const key = turnEndKey.get(i);
-          if (key !== undefined) sentAt.set(key, now);
+          if (key !== undefined) sentAt.set(key, { at: now, warm: i < warmCount });
         }
         const batch = lines.slice(sent, due);
+        const warm = sent < warmCount;
         sent = due;
         batches++;
         await pipeline.ingestor.ingest(batch, 'bench');
-        ingestMs.push(performance.now() - now);
+        if (!warm) ingestMs.push(performance.now() - now);
       }
       await sleep(1);
     }
@@ -104,14 +140,17 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
   } finally {
     await pipeline.close();
     await telemetry?.shutdown();
+    await sink.stop();
     data.remove();
   }
   latencies.sort((a, b) => a - b);
+  warmLatencies.sort((a, b) => a - b);
   ingestMs.sort((a, b) => a - b);
   return {
     offset,
     rate: o.rate,
     seconds: o.seconds,
+    warmupSeconds: o.warmupSeconds,
     events: lines.length,
     achievedRate: lines.length / elapsedS,
     batches,
@@ -122,5 +161,11 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
     p99Ms: quantile(latencies, 0.99),
     maxMs: latencies.at(-1) ?? Number.NaN,
     ingestP99Ms: quantile(ingestMs, 0.99),
+    warmup: { samples: warmLatencies.length, p99Ms: quantile(warmLatencies, 0.99), maxMs: warmLatencies.at(-1) ?? Number.NaN },
+    bySecond: Array.from(perSecond, (xs = []) => {
+      xs.sort((a, b) => a - b);
+      const r = (v: number): number => Math.round(v * 10) / 10;
+      return [xs.length, r(quantile(xs, 0.5)), r(quantile(xs, 0.99)), r(xs.at(-1) ?? Number.NaN)] as const;
+    }),
   };
 }

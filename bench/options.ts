@@ -35,6 +35,7 @@ export interface BenchOptions {
   readonly stages: ReadonlySet<Stage>;
   readonly rate: number;
   readonly latencySeconds: number;
+  readonly latencyWarmupSeconds: number;
   readonly openTurns: number;
   readonly closeTurns: number;
   readonly memorySeconds: number;
@@ -66,7 +67,8 @@ export const USAGE = `usage: npm run bench -- [options]   (node --expose-gc benc
                         (default: all but pipeline)
   --uuid-events N       lines used for the UUIDv4-id append stage (default 300,000)
   --rate N              offered load for the latency run, events/s (default 10,000)
-  --latency-seconds N   length of the latency run (default 5, quick 3)
+  --latency-seconds N   measured length of the latency run (default 10, quick 3)
+  --latency-warmup N    seconds of the same load before it, reported apart (default 1)
   --open-turns N        turns left open for the memory run (default 100,000, quick 20,000)
   --close-turns N       turns to close for the memory run (default 1,000,000, quick 150,000)
   --memory-seconds N    time budget for closing turns (default 30, quick 10)
@@ -112,6 +114,7 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
       only: { type: 'string' },
       rate: { type: 'string' },
       'latency-seconds': { type: 'string' },
+      'latency-warmup': { type: 'string' },
       'open-turns': { type: 'string' },
       'close-turns': { type: 'string' },
       'memory-seconds': { type: 'string' },
@@ -148,7 +151,8 @@ export function parseOptions(argv: readonly string[], env: NodeJS.ProcessEnv): B
     runs: Math.max(2, positiveInt('runs', values.runs, quick ? 3 : 2)),
     stages,
     rate: positiveInt('rate', values.rate, 10_000),
-    latencySeconds: positiveInt('latency-seconds', values['latency-seconds'], quick ? 3 : 5),
+    latencySeconds: positiveInt('latency-seconds', values['latency-seconds'], quick ? 3 : 10),
+    latencyWarmupSeconds: positiveInt('latency-warmup', values['latency-warmup'], 1),
     openTurns: positiveInt('open-turns', values['open-turns'], quick ? 20_000 : 100_000),
     closeTurns: positiveInt('close-turns', values['close-turns'], quick ? 150_000 : 1_000_000),
     memorySeconds: positiveInt('memory-seconds', values['memory-seconds'], quick ? 10 : 30),

@@ -14,7 +14,7 @@ import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { runBaseline } from './baseline.ts';
 import type { TelemetryMode } from './counting-span-exporter.ts';
 import { runDecodeAppend, runDecodeOnly, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
-import { runLatency, type LatencyResult } from './latency.ts';
+import type { LatencyResult } from './latency.ts';
 import { hasGc, repeat, secondsSince, type RateSummary } from './measure.ts';
 import { runMemory, type MemoryResult } from './memory.ts';
 import { parseOptions, USAGE, type BenchOptions, type Stage } from './options.ts';
@@ -74,7 +74,7 @@ async function main(o: BenchOptions): Promise<void> {
 
   // The workload only for the stages that read it (`--only history,memory` needs none).
   const t = process.hrtime.bigint();
-  const needsLines = [...o.stages].some((s) => s !== 'memory' && s !== 'history');
+  const needsLines = [...o.stages].some((s) => s !== 'memory' && s !== 'history' && s !== 'latency');
   const { lines, stats } = generateWorkload({ events: needsLines ? o.events : 0, sessions: o.sessions, seed: o.seed });
   if (needsLines) progress(`workload generated in ${secondsSince(t).toFixed(1)} s: ${(stats.bytes / stats.events).toFixed(0)} bytes/line average`);
 
@@ -205,8 +205,8 @@ async function main(o: BenchOptions): Promise<void> {
 
   let latency: LatencyResult | undefined;
   if (on('latency')) {
-    progress(`latency: ${o.rate} events/s for ${o.latencySeconds} s …`);
-    latency = await runLatency({ lines, prices, rate: o.rate, seconds: o.latencySeconds });
+    progress(`latency: ${o.rate} events/s for ${o.latencyWarmupSeconds} + ${o.latencySeconds} s …`);
+    latency = runLatencyProcess(o);
     details['latency'] = latency;
   }
 
@@ -291,7 +291,7 @@ async function main(o: BenchOptions): Promise<void> {
       value: `p99 ${latency.p99Ms.toFixed(1)} ms (p50 ${latency.p50Ms.toFixed(1)}, p90 ${latency.p90Ms.toFixed(1)}, max ${latency.maxMs.toFixed(1)})`,
       target: `< ${TARGET_P99_MS} ms`,
       status: status(latency.p99Ms < TARGET_P99_MS && latency.missing === 0),
-      notes: `${latency.samples} turn.end (lines ${si(latency.offset)}+) over ${latency.seconds} s, ${latency.batches} batches, achieved ${si(latency.achievedRate)}/s; ingest ack p99 ${latency.ingestP99Ms.toFixed(1)} ms${latency.missing > 0 ? `; ${latency.missing} MISSING` : ''}`,
+      notes: `${latency.samples} turn.end (lines ${si(latency.offset)}+) over ${latency.seconds} s after ${latency.warmupSeconds} s warm-up (its p99 ${latency.warmup.p99Ms.toFixed(1)} ms, max ${latency.warmup.maxMs.toFixed(1)}), ${latency.batches} batches, achieved ${si(latency.achievedRate)}/s; ingest ack p99 ${latency.ingestP99Ms.toFixed(1)} ms${latency.missing > 0 ? `; ${latency.missing} MISSING` : ''}`,
     });
   }
   if (memory !== undefined) {
@@ -347,6 +347,31 @@ async function main(o: BenchOptions): Promise<void> {
 }
 
 /** An OTLP end-to-end row's notes: turns, what the sink received, and the export's share over spans off. */
+/** The latency run in a child process (bench/latency-process.ts: a heap without the workload's lines). */
+function runLatencyProcess(o: BenchOptions): LatencyResult {
+  const args = [
+    '--events',
+    o.events,
+    '--sessions',
+    o.sessions,
+    '--seed',
+    o.seed,
+    '--rate',
+    o.rate,
+    '--seconds',
+    o.latencySeconds,
+    '--warmup',
+    o.latencyWarmupSeconds,
+  ];
+  const child = spawnSync(process.execPath, ['--expose-gc', join(dirname(fileURLToPath(import.meta.url)), 'latency-process.ts'), ...args.map(String)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = child.stdout.split('\n').find((l) => l.startsWith('{"bench":"latency"'));
+  if (child.status !== 0 || line === undefined) throw new Error(`bench/latency-process.ts failed (${child.status})`);
+  return (JSON.parse(line) as { result: LatencyResult }).result;
+}
+
 function otlpNotes(s: RateSummary, spansOff: RateSummary | undefined): string {
   const x = s.extra ?? {};
   const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - s.best / spansOff.best)).toFixed(0)} % of e2e time`;
