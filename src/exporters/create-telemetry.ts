@@ -11,6 +11,7 @@ import { describeTarget, otlpMetricExporter, otlpTargets, otlpTraceExporter } fr
 import type { PipelineMetricsOptions } from './pipeline-metrics.ts';
 import { SpanWorker } from './span-worker.ts';
 import { OTLP_SPAN_BATCHING, serviceNameOf, telemetryIdentity } from './telemetry-identity.ts';
+import { HistogramProducer, type HistogramSource } from './histogram-producer.ts';
 import { allSinks, spansInThread, type TurnSpanSink } from './turn-span-sink.ts';
 
 export interface Telemetry {
@@ -27,6 +28,8 @@ export interface Telemetry {
   readonly describe: string[];
   /** The label caps to pass to `createPipelineMetrics` (resolved defaults). */
   readonly labelCaps: Required<PipelineMetricsOptions>;
+  /** The pipeline's histograms (aggregated outside the SDK, read by every metric reader): for `createPipelineMetrics`. */
+  readonly histograms: HistogramSource;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -36,8 +39,6 @@ export interface TelemetryOptions {
   readonly version: string;
   /** Extra span exporter (tests: an InMemorySpanExporter). */
   readonly spanExporter?: SpanExporter;
-  /** Extra metric reader (tests). */
-  readonly metricReader?: MetricReader;
   readonly env?: NodeJS.ProcessEnv;
   /** Periodic OTLP metric export interval. */
   readonly exportIntervalMillis?: number;
@@ -78,14 +79,15 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
   const targets = otlpTargets(env);
   const describe: string[] = ['metrics: Prometheus on /metrics'];
 
-  const prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true });
+  const histograms = new HistogramProducer(scope);
+  const prometheusExporter = new PrometheusExporter({ preventServerStart: true, withoutScopeInfo: true, metricProducers: [histograms] });
   const readers: MetricReader[] = [prometheusExporter];
-  if (options.metricReader) readers.push(options.metricReader);
   if (targets.metrics !== undefined) {
     readers.push(
       new PeriodicExportingMetricReader({
         exporter: await otlpMetricExporter(targets.metrics),
         exportIntervalMillis: options.exportIntervalMillis ?? 15_000,
+        metricProducers: [histograms],
       }),
     );
     describe.push(`metrics: OTLP ${describeTarget(targets.metrics)}`);
@@ -131,6 +133,7 @@ export async function createTelemetry(options: TelemetryOptions): Promise<Teleme
     prometheus: (req, res) => prometheusExporter.getMetricsRequestHandler(req, res),
     describe,
     labelCaps,
+    histograms,
     forceFlush: async () => {
       await Promise.all([turnSpans?.forceFlush(), meterProvider.forceFlush()]);
     },

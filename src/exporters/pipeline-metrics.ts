@@ -3,6 +3,7 @@ import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
 import type { ModelBreakdown, TurnAggregate } from '../model/turn-aggregate.ts';
+import { type HistogramSource, sdkHistograms } from './histogram-producer.ts';
 import { createLabelValueCap, DEFAULT_MAX_HISTOGRAM_LABEL_SETS } from './label-value-cap.ts';
 import * as sc from './semconv.ts';
 
@@ -63,36 +64,25 @@ const TOKEN_TYPE_LABEL = {
  * and `turnstream.label_values.folded` / `turnstream.label_sets.folded` count the folded recordings.
  */
 // long: one table of every instrument (DESIGN.md §5) and the recorders that share them; split, the names would scatter.
-export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions = {}): PipelineMetrics {
-  const tokenUsage = meter.createHistogram(sc.METRIC_GEN_AI_TOKEN_USAGE, {
+export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions = {}, histograms?: HistogramSource): PipelineMetrics {
+  const hist = histograms ?? sdkHistograms(meter);
+  const tokenUsage = hist.histogram(sc.METRIC_GEN_AI_TOKEN_USAGE, {
     unit: '{token}',
     description: 'Tokens per LLM call (input includes cache tokens, OTel convention)',
-    advice: { explicitBucketBoundaries: sc.TOKEN_BUCKETS },
+    boundaries: sc.TOKEN_BUCKETS,
   });
-  const opDuration = meter.createHistogram(sc.METRIC_GEN_AI_OPERATION_DURATION, {
-    unit: 's',
-    description: 'LLM call duration',
-    advice: { explicitBucketBoundaries: sc.DURATION_BUCKETS_S },
-  });
+  const opDuration = hist.histogram(sc.METRIC_GEN_AI_OPERATION_DURATION, { unit: 's', description: 'LLM call duration', boundaries: sc.DURATION_BUCKETS_S });
   const cost = meter.createCounter(sc.METRIC_COST, { unit: 'USD', description: 'LLM spend in USD' });
   const tokens = meter.createCounter(sc.METRIC_TOKENS, { unit: '{token}', description: 'Tokens by type; input excludes cache tokens' });
   const turns = meter.createCounter(sc.METRIC_TURNS, { unit: '{turn}', description: 'Closed turns by status and stop reason' });
   const revisions = meter.createCounter(sc.METRIC_TURN_REVISIONS, { unit: '{revision}', description: 'Turns re-emitted because of late events' });
-  const turnDuration = meter.createHistogram(sc.METRIC_TURN_DURATION, {
+  const turnDuration = hist.histogram(sc.METRIC_TURN_DURATION, {
     unit: 's',
     description: 'Turn duration (event time)',
-    advice: { explicitBucketBoundaries: sc.TURN_DURATION_BUCKETS_S },
+    boundaries: sc.TURN_DURATION_BUCKETS_S,
   });
-  const turnTools = meter.createHistogram(sc.METRIC_TURN_TOOL_CALLS, {
-    unit: '{call}',
-    description: 'Tool calls per turn',
-    advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS },
-  });
-  const turnLlm = meter.createHistogram(sc.METRIC_TURN_LLM_CALLS, {
-    unit: '{call}',
-    description: 'LLM calls per turn',
-    advice: { explicitBucketBoundaries: sc.PER_TURN_COUNT_BUCKETS },
-  });
+  const turnTools = hist.histogram(sc.METRIC_TURN_TOOL_CALLS, { unit: '{call}', description: 'Tool calls per turn', boundaries: sc.PER_TURN_COUNT_BUCKETS });
+  const turnLlm = hist.histogram(sc.METRIC_TURN_LLM_CALLS, { unit: '{call}', description: 'LLM calls per turn', boundaries: sc.PER_TURN_COUNT_BUCKETS });
   const toolCalls = meter.createCounter(sc.METRIC_TOOL_CALLS, { unit: '{call}', description: 'Tool calls by tool and outcome' });
   const ingested = meter.createCounter(sc.METRIC_EVENTS_INGESTED, { unit: '{event}', description: 'Events appended to the log' });
   const deduped = meter.createCounter(sc.METRIC_EVENTS_DEDUPED, { unit: '{event}', description: 'Duplicate events dropped (same id)' });
@@ -197,15 +187,15 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
         if (seenCalls.has(c.eventId)) continue;
         let l = modelLabels(c.provider, c.model, agent);
         if (l.key !== OTHER_MODEL_KEY && !admitModelHistogram(l.key)) l = OTHER_MODEL_LABELS;
-        const attrs: Attributes = {
+        const attrs = (): Attributes => ({
           [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT,
           [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider,
           [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model,
           [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent,
-        };
-        tokenUsage.record(otelInputTokens(c), { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT });
-        tokenUsage.record(c.outputTokens, { ...attrs, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT });
-        if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, attrs);
+        });
+        tokenUsage.record(otelInputTokens(c), `${l.key}\u0000input`, () => ({ ...attrs(), [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT }));
+        tokenUsage.record(c.outputTokens, `${l.key}\u0000output`, () => ({ ...attrs(), [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT }));
+        if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, l.key, attrs);
       }
       const seenTools = new Set(prev?.tools.map((t) => t.toolCallId));
       for (const t of a.tools) {
@@ -224,10 +214,9 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
         add(revisions, 'revision', agent, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
         return;
       }
-      const turnAttrs: Attributes = {
-        [sc.ATTR_GEN_AI_AGENT_NAME]: agent === OTHER || admitAgentHistogram(agent) ? agent : OTHER,
-        [sc.ATTR_TURN_STATUS]: a.status,
-      };
+      const histAgent = agent === OTHER || admitAgentHistogram(agent) ? agent : OTHER;
+      const turnKey = `${histAgent}\u0000${a.status}`;
+      const turnAttrs = (): Attributes => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: histAgent, [sc.ATTR_TURN_STATUS]: a.status });
       let stop = foldStop(a.stopReason ?? 'none');
       let turnAgent = agent;
       if (!admitTurn(`${agent}\u0000${stop}`)) stop = turnAgent = OTHER;
@@ -237,9 +226,9 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
         [sc.ATTR_TURN_STOP_REASON]: stop,
       }));
       // Per-turn histograms keep fewer agents than counters (see DEFAULT_MAX_HISTOGRAM_LABEL_SETS).
-      turnDuration.record(a.durationMs / 1000, turnAttrs);
-      turnTools.record(a.toolCalls, turnAttrs);
-      turnLlm.record(a.llmCalls, turnAttrs);
+      turnDuration.record(a.durationMs / 1000, turnKey, turnAttrs);
+      turnTools.record(a.toolCalls, turnKey, turnAttrs);
+      turnLlm.record(a.llmCalls, turnKey, turnAttrs);
     },
     flush() {
       for (const { counter, attrs, value } of pending.values()) counter.add(value, attrs);

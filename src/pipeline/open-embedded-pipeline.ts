@@ -74,7 +74,7 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     store.close();
     throw error;
   }
-  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
+  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps, o.telemetry.histograms);
   const processor = new Processor({
     ...processorOptions(o, metrics, logger),
     log: store.log,

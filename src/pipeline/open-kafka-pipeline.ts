@@ -96,7 +96,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
   const { kafka } = connection;
   const topics = topicNames(o.topicPrefix ?? 'turnstream');
   const partitions = await prepareTopics(kafka, topics, o);
-  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps);
+  const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps, o.telemetry.histograms);
   const view = await KafkaStateView.open({ kafka, topics, logger, groupPrefix: groupId, scope: 'assigned', keepTurnRecords: false });
   const appender = await KafkaEventAppender.open({ kafka, topic: topics.events, partitions });
   const deadLetters = await KafkaDeadLetterStore.open({ kafka, topic: topics.deadLetters, partitions });
