@@ -346,7 +346,6 @@ async function main(o: BenchOptions): Promise<void> {
   process.stdout.write(`\nwrote ${o.out} and ${modeCopy}\n`);
 }
 
-/** An OTLP end-to-end row's notes: turns, what the sink received, and the export's share over spans off. */
 /** The latency run in a child process (bench/latency-process.ts: a heap without the workload's lines). */
 function runLatencyProcess(o: BenchOptions): LatencyResult {
   const args = [
@@ -372,6 +371,7 @@ function runLatencyProcess(o: BenchOptions): LatencyResult {
   return (JSON.parse(line) as { result: LatencyResult }).result;
 }
 
+/** An OTLP end-to-end row's notes: turns, what the sink received, and the export's share over spans off. */
 function otlpNotes(s: RateSummary, spansOff: RateSummary | undefined): string {
   const x = s.extra ?? {};
   const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - s.best / spansOff.best)).toFixed(0)} % of e2e time`;

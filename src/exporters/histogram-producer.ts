@@ -1,8 +1,7 @@
-import { type Attributes, type Meter, ValueType } from '@opentelemetry/api';
-import { millisToHrTime } from '@opentelemetry/core';
+import { type Attributes, ValueType } from '@opentelemetry/api';
+import { type InstrumentationScope, millisToHrTime } from '@opentelemetry/core';
 import { emptyResource } from '@opentelemetry/resources';
 import { AggregationTemporality, type CollectionResult, DataPointType, type HistogramMetricData, type MetricProducer } from '@opentelemetry/sdk-metrics';
-import type { InstrumentationScope } from '@opentelemetry/core';
 
 /** One histogram the pipeline records into, by label set. */
 export interface KeyedHistogram {
@@ -16,7 +15,7 @@ export interface HistogramOptions {
   readonly boundaries: readonly number[];
 }
 
-/** Where the pipeline's histograms come from: the producer below, or the SDK's instruments (`sdkHistograms`). */
+/** Where the pipeline's histograms come from (the producer below). */
 export interface HistogramSource {
   histogram(name: string, options: HistogramOptions): KeyedHistogram;
 }
@@ -113,14 +112,4 @@ export class HistogramProducer implements MetricProducer, HistogramSource {
     // The SDK puts its own resource on what producers return.
     return { resourceMetrics: { resource: emptyResource(), scopeMetrics: [{ scope: this.scope, metrics }] }, errors: [] };
   }
-}
-
-/** The same histograms as the SDK's own instruments on `meter` (the key is not used): for a bare `Meter`. */
-export function sdkHistograms(meter: Meter): HistogramSource {
-  return {
-    histogram(name, o) {
-      const h = meter.createHistogram(name, { unit: o.unit, description: o.description, advice: { explicitBucketBoundaries: [...o.boundaries] } });
-      return { record: (value, _key, attrs) => h.record(value, attrs()) };
-    },
-  };
 }

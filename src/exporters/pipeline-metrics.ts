@@ -3,7 +3,7 @@ import { REJECT_REASONS, type RejectReason } from '../events/reject-reason.ts';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
 import type { ModelBreakdown, TurnAggregate } from '../model/turn-aggregate.ts';
-import { type HistogramSource, sdkHistograms } from './histogram-producer.ts';
+import type { HistogramSource } from './histogram-producer.ts';
 import { createLabelValueCap, DEFAULT_MAX_HISTOGRAM_LABEL_SETS } from './label-value-cap.ts';
 import * as sc from './semconv.ts';
 
@@ -57,15 +57,15 @@ const TOKEN_TYPE_LABEL = {
 } as const;
 
 /**
- * The metrics of DESIGN.md §5 on an injected `Meter`. Counters (cost, tokens, tool calls) are exact
- * under revisions: a revision adds only its difference. Histograms and `turns` describe first
- * closes (a revision counts in `turnstream.turn.revisions`). Session ids are never labels.
+ * The metrics of DESIGN.md §5: counters on an injected `Meter`, histograms from `hist`
+ * (histogram-producer.ts). Counters (cost, tokens, tool calls) are exact under revisions: a
+ * revision adds only its difference. Histograms and `turns` describe first closes (a revision
+ * counts in `turnstream.turn.revisions`). Session ids are never labels.
  * Producer-chosen label values are capped (label-value-cap.ts): past the caps they read `other`,
  * and `turnstream.label_values.folded` / `turnstream.label_sets.folded` count the folded recordings.
  */
 // long: one table of every instrument (DESIGN.md §5) and the recorders that share them; split, the names would scatter.
-export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions = {}, histograms?: HistogramSource): PipelineMetrics {
-  const hist = histograms ?? sdkHistograms(meter);
+export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOptions, hist: HistogramSource): PipelineMetrics {
   const tokenUsage = hist.histogram(sc.METRIC_GEN_AI_TOKEN_USAGE, {
     unit: '{token}',
     description: 'Tokens per LLM call (input includes cache tokens, OTel convention)',

@@ -15,7 +15,7 @@ export interface TakenTextIds {
 /**
  * Which closed windows' texts the store keeps (checkpoint format 3), by id. A closed turn is held
  * for its grace period (5 min of event time by default) and its text does not change in it, so
- * each checkpoint puts only the texts made since the last one and drops those of released turns:
+ * each checkpoint puts only the texts made since the last one (the store drops those no longer named):
  * the bytes a checkpoint writes follow what changed, not everything held. Measured on the full
  * bench (1M events, ~60k held closed turns at the end): the checkpoint grew to 101 MiB, every
  * 100k events, written whole each time.
@@ -44,7 +44,7 @@ export class CheckpointTextIds {
     this.full = true;
   }
 
-  /** Ids for `texts` (a checkpoint's, in order), and what the store must put and drop to keep just them. */
+  /** Ids for `texts` (a checkpoint's, in order), and which of them the store must put. */
   take(texts: readonly SnapshotText[]): TakenTextIds {
     const next = new Map<SnapshotText, number>();
     const byId = new Map<number, string | Uint8Array>();
@@ -65,13 +65,11 @@ export class CheckpointTextIds {
       }
       ids[i] = id;
     }
-    const drop: number[] = [];
-    if (!this.full) for (const id of this.kept.values()) if (!byId.has(id)) drop.push(id);
     const full = this.full;
     return {
       ids,
       nextId,
-      texts: { byId, put, drop, ...(full ? { full } : {}) },
+      texts: { byId, put, ...(full ? { full } : {}) },
       committed: () => {
         this.kept = next;
         this.nextId = nextId;

@@ -36,12 +36,10 @@ export interface Checkpoint {
  * checkpoint to the next, so a checkpoint writes each text once instead of at every checkpoint.
  */
 export interface KeptTexts {
-  /** Every text the checkpoint names (on a commit, and as `checkpoint()` reads it back). */
+  /** Every text the checkpoint names (on a commit, and as `checkpoint()` reads it back); kept texts not in it are deleted. */
   readonly byId: ReadonlyMap<number, string | Uint8Array>;
   /** On a commit: the ids not kept yet, to write. */
   readonly put?: readonly number[];
-  /** On a commit: the kept ids this checkpoint no longer names, to delete. */
-  readonly drop?: readonly number[];
   /** On a commit: what is kept is unknown to the writer (a fresh start): replace every kept text by `byId`. */
   readonly full?: boolean;
 }

@@ -1,4 +1,4 @@
-import type { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { KeptTexts } from './session-state-store.ts';
 
 /**
@@ -14,19 +14,27 @@ import type { KeptTexts } from './session-state-store.ts';
  */
 export class SqliteCheckpointTexts {
   private readonly db: DatabaseSync;
+  private readonly segmentIds: StatementSync;
+  private readonly dropSegment: StatementSync;
+  private readonly putSegment: StatementSync;
 
   constructor(db: DatabaseSync) {
     this.db = db;
-    db.exec('CREATE TABLE IF NOT EXISTS checkpoint_text_segments (segment INTEGER PRIMARY KEY, ids TEXT NOT NULL, bytes BLOB NOT NULL)');
+    // `checkpoint_texts` (one row per text) was this store's first layout: its checkpoints are
+    // rebuilt from the log once (their texts are "not kept"), and the rows would stay forever.
+    db.exec(`DROP TABLE IF EXISTS checkpoint_texts;
+      CREATE TABLE IF NOT EXISTS checkpoint_text_segments (segment INTEGER PRIMARY KEY, ids TEXT NOT NULL, bytes BLOB NOT NULL)`);
+    this.segmentIds = db.prepare('SELECT segment, ids FROM checkpoint_text_segments');
+    this.dropSegment = db.prepare('DELETE FROM checkpoint_text_segments WHERE segment = ?');
+    this.putSegment = db.prepare('INSERT INTO checkpoint_text_segments (ids, bytes) VALUES (?, ?)');
   }
 
   /** Inside the checkpoint's transaction: keeps what `texts` names (nothing, without texts). */
   store(texts: KeptTexts | undefined): void {
     if (texts === undefined || texts.full === true) this.db.exec('DELETE FROM checkpoint_text_segments');
     else {
-      const drop = this.db.prepare('DELETE FROM checkpoint_text_segments WHERE segment = ?');
-      for (const { segment, ids } of this.db.prepare('SELECT segment, ids FROM checkpoint_text_segments').all() as { segment: number; ids: string }[]) {
-        if (!(JSON.parse(ids) as [number, number][]).some(([id]) => texts.byId.has(id))) drop.run(segment);
+      for (const { segment, ids } of this.segmentIds.all() as { segment: number; ids: string }[]) {
+        if (!(JSON.parse(ids) as [number, number][]).some(([id]) => texts.byId.has(id))) this.dropSegment.run(segment);
       }
     }
     const put = texts?.put ?? [];
@@ -40,7 +48,7 @@ export class SqliteCheckpointTexts {
       parts[i] = typeof text === 'string' ? Buffer.from(text) : text;
       ids[i] = [id, parts[i]!.byteLength];
     }
-    this.db.prepare('INSERT INTO checkpoint_text_segments (ids, bytes) VALUES (?, ?)').run(JSON.stringify(ids), Buffer.concat(parts));
+    this.putSegment.run(JSON.stringify(ids), Buffer.concat(parts));
   }
 
   /** Every kept text by id, each a view of its segment's bytes. */

@@ -2,7 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { HistogramProducer, sdkHistograms, type HistogramSource } from '../../src/exporters/histogram-producer.ts';
+import type { Meter } from '@opentelemetry/api';
+import { HistogramProducer, type HistogramSource } from '../../src/exporters/histogram-producer.ts';
+
+/** The same histograms as the SDK's own instruments on `meter` (the key is not used): the reference. */
+function sdkHistograms(meter: Meter): HistogramSource {
+  return {
+    histogram(name, o) {
+      const h = meter.createHistogram(name, { unit: o.unit, description: o.description, advice: { explicitBucketBoundaries: [...o.boundaries] } });
+      return { record: (value, _key, attrs) => h.record(value, attrs()) };
+    },
+  };
+}
 
 const scope = { name: 'turnstream', version: 'test' };
 const BOUNDARIES = [0, 1, 5, 10, 100];
