@@ -3,6 +3,8 @@ import type { BudgetsSnapshot } from '../streams/check-budgets.ts';
 import type { DedupeSnapshot } from '../streams/price-and-dedupe.ts';
 import type { SnapshotText } from '../streams/snapshot-text.ts';
 import type { WindowsSnapshot } from '../streams/window-turns.ts';
+import { jsonBytes } from './json-pieces.ts';
+import { drain, type Steps } from './steps.ts';
 
 /**
  * Version of the checkpoint data written by this code. A checkpoint of another version is not
@@ -38,16 +40,18 @@ interface Envelope {
 }
 
 /** Format 3: the document, naming each text by its id in `texts` (see `CheckpointTextIds`). */
-export function encodeCheckpointKeptTexts(
-  position: number,
-  settings: string,
-  work: OpenWork,
-  kept: { readonly ids: readonly number[]; readonly nextId: number; readonly texts: KeptTexts },
-): Checkpoint {
+export function encodeCheckpointKeptTexts(position: number, settings: string, work: OpenWork, kept: Kept): Checkpoint {
+  return drain(encodeCheckpointKeptTextsSteps(position, settings, work, kept));
+}
+
+/** `encodeCheckpointKeptTexts` in steps (see `CheckpointSchedule.advance`); `work` must not change until it is done. */
+export function* encodeCheckpointKeptTextsSteps(position: number, settings: string, work: OpenWork, kept: Kept): Steps<Checkpoint> {
   const { texts: _inTexts, ...windows } = work.windows;
   const envelope: Envelope = { settings, work: { ...work, windows }, textIds: kept.ids, nextTextId: kept.nextId };
-  return { format: CHECKPOINT_FORMAT_KEPT_TEXTS, position, data: Buffer.from(JSON.stringify(envelope)), texts: kept.texts };
+  return { format: CHECKPOINT_FORMAT_KEPT_TEXTS, position, data: yield* jsonBytes(envelope), texts: kept.texts };
 }
+
+type Kept = { readonly ids: readonly number[]; readonly nextId: number; readonly texts: KeptTexts };
 
 /** Format 3's texts, in the document's order, or why they cannot be found. */
 function keptTexts(envelope: Envelope, texts: KeptTexts | undefined): SnapshotText[] | string {
@@ -71,10 +75,20 @@ function keptTexts(envelope: Envelope, texts: KeptTexts | undefined): SnapshotTe
  * turn is touched (restart after 10M events: ~180 ms of JSON parsing, and its garbage, saved).
  */
 export function encodeCheckpoint(position: number, settings: string, work: OpenWork): Checkpoint {
+  return drain(encodeCheckpointSteps(position, settings, work));
+}
+
+/** `encodeCheckpoint` in steps (see `CheckpointSchedule.advance`); `work` must not change until it is done. */
+export function* encodeCheckpointSteps(position: number, settings: string, work: OpenWork): Steps<Checkpoint> {
   const { texts, ...windows } = work.windows;
   const envelope: Envelope = { settings, work: { ...work, windows } };
-  const doc = Buffer.from(JSON.stringify(envelope));
-  const bodies = texts.map((t) => (typeof t === 'string' ? Buffer.from(t) : t.bytes.subarray(t.start, t.end)));
+  const doc = yield* jsonBytes(envelope);
+  const bodies: Uint8Array[] = new Array(texts.length);
+  for (let i = 0; i < texts.length; i++) {
+    const t = texts[i]!;
+    bodies[i] = typeof t === 'string' ? Buffer.from(t) : t.bytes.subarray(t.start, t.end);
+    if (i % 256 === 255) yield;
+  }
   const head = Buffer.allocUnsafe(4);
   head.writeUInt32BE(doc.length, 0);
   const table = Buffer.allocUnsafe(4 + 4 * bodies.length);

@@ -1,5 +1,8 @@
-import type { KeptTexts } from '../state/session-state-store.ts';
+import type { KeptTexts, TextSegment } from '../state/session-state-store.ts';
 import type { SnapshotText } from '../streams/snapshot-text.ts';
+import { drain } from './steps.ts';
+
+const TAKE_STEP = 256;
 
 /** A text as the store keeps it: a string as is, a slice of a restored checkpoint as a view of its bytes (no copy). */
 const storable = (t: SnapshotText): string | Uint8Array => (typeof t === 'string' ? t : t.bytes.subarray(t.start, t.end));
@@ -46,6 +49,11 @@ export class CheckpointTextIds {
 
   /** Ids for `texts` (a checkpoint's, in order), and which of them the store must put. */
   take(texts: readonly SnapshotText[]): TakenTextIds {
+    return drain(this.taking(texts));
+  }
+
+  /** `take`, yielding after every `TAKE_STEP` texts (a caller may go on with it later: see `CheckpointSchedule.advance`). */
+  *taking(texts: readonly SnapshotText[]): Generator<void, TakenTextIds, undefined> {
     const next = new Map<SnapshotText, number>();
     const byId = new Map<number, string | Uint8Array>();
     const ids: number[] = new Array(texts.length);
@@ -64,12 +72,14 @@ export class CheckpointTextIds {
         byId.set(id, storable(t));
       }
       ids[i] = id;
+      if (i % TAKE_STEP === TAKE_STEP - 1) yield;
     }
+    const segment = yield* segmentOf(put, byId);
     const full = this.full;
     return {
       ids,
       nextId,
-      texts: { byId, put, ...(full ? { full } : {}) },
+      texts: { byId, put, segment, ...(full ? { full } : {}) },
       committed: () => {
         this.kept = next;
         this.nextId = nextId;
@@ -77,4 +87,31 @@ export class CheckpointTextIds {
       },
     };
   }
+}
+
+/**
+ * The `put` texts' UTF-8 bytes back to back, with `[id, byte length]` of each: what the store writes
+ * as one row (made here in steps, so that the commit only writes it: ~7 MB for 100k events of the
+ * bench, ~25 ms to encode and copy in one go).
+ */
+function* segmentOf(put: readonly number[], byId: ReadonlyMap<number, string | Uint8Array>): Generator<void, TextSegment, undefined> {
+  const parts: Uint8Array[] = new Array(put.length);
+  const ids: [number, number][] = new Array(put.length);
+  let size = 0;
+  for (let i = 0; i < put.length; i++) {
+    const text = byId.get(put[i]!)!;
+    const part = typeof text === 'string' ? Buffer.from(text) : text;
+    parts[i] = part;
+    ids[i] = [put[i]!, part.byteLength];
+    size += part.byteLength;
+    if (i % TAKE_STEP === TAKE_STEP - 1) yield;
+  }
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (let i = 0; i < parts.length; i++) {
+    bytes.set(parts[i]!, at);
+    at += parts[i]!.byteLength;
+    if (i % (4 * TAKE_STEP) === 4 * TAKE_STEP - 1) yield;
+  }
+  return { ids, bytes };
 }

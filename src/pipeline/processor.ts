@@ -348,15 +348,22 @@ export class Processor {
     }
   }
 
-  /** A checkpoint of the open work as of `fed`, when one is due. */
+  /**
+   * The checkpoint to commit with this batch, if one is whole: one due now is begun (the open work
+   * as of `fed`, snapshotted now) and encoded for at most `sliceMs` of each batch from here on.
+   */
   private dueCheckpoint(): Checkpoint | undefined {
-    return this.checkpoints.due(this.fed) ? this.takeCheckpoint() : undefined;
+    return this.encodeCheckpoint(this.checkpoints.due(this.fed), this.checkpoints.sliceMs);
   }
 
-  private takeCheckpoint(): Checkpoint | undefined {
+  /** Begins a checkpoint of the open work as of `fed` (when `begin`), then encodes on for `forMs`. */
+  private encodeCheckpoint(begin: boolean, forMs: number): Checkpoint | undefined {
     try {
-      const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
-      return this.checkpoints.encode(this.fed, this.settings, { ...this.ops.snapshot(), poisoned }, this.options.state.keepsCheckpointTexts === true);
+      if (begin) {
+        const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
+        this.checkpoints.begin(this.fed, this.settings, { ...this.ops.snapshot(), poisoned }, this.options.state.keepsCheckpointTexts === true);
+      }
+      return this.checkpoints.advance(performance.now() + forMs);
     } catch (error) {
       // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
       this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
@@ -371,7 +378,8 @@ export class Processor {
    */
   async checkpointNow(): Promise<void> {
     if (!this.checkpoints.enabled || this.fed !== this.committed || this.fed <= this.checkpoints.position) return;
-    const checkpoint = this.takeCheckpoint();
+    // One begun earlier is of an older position: this one replaces it (a restart then reads nothing).
+    const checkpoint = this.encodeCheckpoint(true, Number.POSITIVE_INFINITY);
     if (checkpoint === undefined) return;
     await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
     this.checkpoints.saved(checkpoint);

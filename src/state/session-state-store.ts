@@ -42,6 +42,14 @@ export interface KeptTexts {
   readonly put?: readonly number[];
   /** On a commit: what is kept is unknown to the writer (a fresh start): replace every kept text by `byId`. */
   readonly full?: boolean;
+  /** On a commit: the `put` texts made ready to write, in `put`'s order (else the store makes it from `byId`). */
+  readonly segment?: TextSegment;
+}
+
+/** Texts back to back: `bytes` holds each text of `ids` (`[id, byte length]`) in turn. */
+export interface TextSegment {
+  readonly ids: readonly (readonly [number, number])[];
+  readonly bytes: Uint8Array;
 }
 
 export interface SessionSummary {

@@ -1,5 +1,5 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { KeptTexts } from './session-state-store.ts';
+import type { KeptTexts, TextSegment } from './session-state-store.ts';
 
 /**
  * The texts a format-3 checkpoint names, kept in the embedded store beside it. Each checkpoint's new
@@ -39,16 +39,8 @@ export class SqliteCheckpointTexts {
     }
     const put = texts?.put ?? [];
     if (put.length === 0) return;
-    const parts: Uint8Array[] = new Array(put.length);
-    const ids: [number, number][] = new Array(put.length);
-    for (let i = 0; i < put.length; i++) {
-      const id = put[i]!;
-      const text = texts!.byId.get(id);
-      if (text === undefined) throw new RangeError(`checkpoint text ${id} is to be kept but was not given`);
-      parts[i] = typeof text === 'string' ? Buffer.from(text) : text;
-      ids[i] = [id, parts[i]!.byteLength];
-    }
-    this.putSegment.run(JSON.stringify(ids), Buffer.concat(parts));
+    const segment = texts!.segment ?? segmentOf(put, texts!.byId);
+    this.putSegment.run(JSON.stringify(segment.ids), segment.bytes);
   }
 
   /** Every kept text by id, each a view of its segment's bytes. */
@@ -63,4 +55,18 @@ export class SqliteCheckpointTexts {
     }
     return byId;
   }
+}
+
+/** The `put` texts as one segment (see `KeptTexts.segment`). */
+function segmentOf(put: readonly number[], byId: KeptTexts['byId']): TextSegment {
+  const parts: Uint8Array[] = new Array(put.length);
+  const ids: [number, number][] = new Array(put.length);
+  for (let i = 0; i < put.length; i++) {
+    const id = put[i]!;
+    const text = byId.get(id);
+    if (text === undefined) throw new RangeError(`checkpoint text ${id} is to be kept but was not given`);
+    parts[i] = typeof text === 'string' ? Buffer.from(text) : text;
+    ids[i] = [id, parts[i]!.byteLength];
+  }
+  return { ids, bytes: Buffer.concat(parts) };
 }

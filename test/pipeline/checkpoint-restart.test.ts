@@ -62,29 +62,57 @@ describe('checkpoints: a restart restores the open work and reads only the log a
   });
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
+  /** Runs the stream up to `cut`, crashes (no final checkpoint), restarts and runs the rest: must match the reference. */
+  async function crashAt(
+    cut: number,
+    checkpoints: NonNullable<EmbeddedPipelineOptions['checkpoints']>,
+    name: string,
+  ): Promise<Array<readonly [number, number]>> {
+    const dir = join(root, `${name}-${cut}`);
+    const first: Run = { aggregates: [], logs: [] };
+    const p1 = await open(dir, first, { checkpoints });
+    // Which checkpoint position each commit carried, with the batch's own position.
+    const carried: Array<readonly [number, number]> = [];
+    const state = p1.store.state;
+    const commit = state.commit.bind(state);
+    state.commit = async (batch) => {
+      if (batch.checkpoint !== undefined) carried.push([batch.position, batch.checkpoint.position]);
+      return commit(batch);
+    };
+    await ingest(p1, STREAM.slice(0, cut));
+    const checkpointAt = p1.processor.checkpointPosition;
+    assert.ok(cut < 7 || checkpointAt > 0, `a checkpoint was written before the cut at ${cut}`);
+    // A crash: no final checkpoint, so the restart resumes from the last periodic one.
+    p1.processor.checkpointNow = async () => undefined;
+    await p1.close();
+    const second: Run = { aggregates: [], logs: [] };
+    const p2 = await open(dir, second, { checkpoints });
+    try {
+      assert.equal(p2.processor.checkpointPosition, checkpointAt, 'the restart starts from the last checkpoint');
+      if (checkpointAt > 0) assert.ok(msgs(second).includes('restored open work from checkpoint'), `cut ${cut}: ${msgs(second).join(' | ')}`);
+      await ingest(p2, STREAM.slice(cut));
+      assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates, `cut ${cut}: the same aggregates, in the same order`);
+      assert.deepEqual(await storeView(p2), ref.view, `cut ${cut}: the same store`);
+    } finally {
+      await p2.close();
+    }
+    return carried;
+  }
+
   it('crash (no final checkpoint) at many points: the aggregates after restart are exactly those of an uninterrupted run', async () => {
     for (const cut of [1, 17, 60, Math.floor(N / 2), N - 3]) {
-      const dir = join(root, `cut-${cut}`);
-      const first: Run = { aggregates: [], logs: [] };
-      const p1 = await open(dir, first, { checkpoints: { everyEvents: 7, everyMs: 3_600_000 } });
-      await ingest(p1, STREAM.slice(0, cut));
-      const checkpointAt = p1.processor.checkpointPosition;
-      assert.ok(cut < 7 || checkpointAt > 0, `a checkpoint was written before the cut at ${cut}`);
-      // A crash: no final checkpoint, so the restart resumes from the last periodic one.
-      p1.processor.checkpointNow = async () => undefined;
-      await p1.close();
-      const second: Run = { aggregates: [], logs: [] };
-      const p2 = await open(dir, second, { checkpoints: { everyEvents: 7, everyMs: 3_600_000 } });
-      try {
-        assert.equal(p2.processor.checkpointPosition, checkpointAt, 'the restart starts from the last checkpoint');
-        if (checkpointAt > 0) assert.ok(msgs(second).includes('restored open work from checkpoint'), `cut ${cut}: ${msgs(second).join(' | ')}`);
-        await ingest(p2, STREAM.slice(cut));
-        assert.deepEqual([...first.aggregates, ...second.aggregates], ref.aggregates, `cut ${cut}: the same aggregates, in the same order`);
-        assert.deepEqual(await storeView(p2), ref.view, `cut ${cut}: the same store`);
-      } finally {
-        await p2.close();
-      }
+      await crashAt(cut, { everyEvents: 7, everyMs: 3_600_000 }, 'cut');
     }
+  });
+
+  it('a checkpoint encoded over several batches (sliceMs 0) is committed with a later one, and restores exactly the same', async () => {
+    let later = 0;
+    for (const cut of [17, 60, Math.floor(N / 2), N - 3]) {
+      const carried = await crashAt(cut, { everyEvents: 7, everyMs: 3_600_000, sliceMs: 0 }, 'sliced');
+      for (const [at, of] of carried) assert.ok(of <= at, `checkpoint at ${of} committed with the batch at ${at}`);
+      later += carried.filter(([at, of]) => of < at).length;
+    }
+    assert.ok(later > 0, 'some checkpoints were committed with a batch after the one they were taken in');
   });
 
   it('a clean stop checkpoints at the committed position: the next start reads nothing of the log', async () => {
