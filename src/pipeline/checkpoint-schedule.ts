@@ -21,10 +21,14 @@ export class CheckpointSchedule {
   private readonly textIds = new CheckpointTextIds();
   private taken: TakenTextIds | undefined;
   /** The checkpoint being encoded, and once whole, until it is committed. */
-  private pending: { readonly steps: Steps<Checkpoint>; done?: Checkpoint } | undefined;
+  private pending: Pending | undefined;
   private lastAt = Date.now();
 
-  constructor(targetKeepsCheckpoints: boolean, options: CheckpointOptions | undefined) {
+  /** The commit target's `stageCheckpoint`, if it has one: a whole checkpoint is committed once it is staged. */
+  private readonly stage: ((c: Checkpoint) => Promise<Checkpoint>) | undefined;
+
+  constructor(targetKeepsCheckpoints: boolean, options: CheckpointOptions | undefined, stage?: (c: Checkpoint) => Promise<Checkpoint>) {
+    this.stage = stage;
     const { everyEvents, everyMs, sliceMs } = { ...CHECKPOINT_DEFAULTS, ...options };
     this.everyEvents = everyEvents;
     this.everyMs = everyMs;
@@ -60,20 +64,47 @@ export class CheckpointSchedule {
   }
 
   /**
-   * Encodes on until `deadline` (a `performance.now()` time): the checkpoint once it is whole (to
-   * commit with the next batch, and again until `saved`), undefined while it is not (or none was
-   * begun). Throws what encoding throws; that checkpoint is dropped.
+   * Encodes on until `deadline` (a `performance.now()` time): the checkpoint once it is whole and
+   * staged (to commit with the next batch, and again until `saved`), undefined while it is not (or
+   * none was begun). Throws what encoding or staging threw; that checkpoint is dropped.
    */
   advance(deadline: number): Checkpoint | undefined {
     const p = this.pending;
-    if (p === undefined || p.done !== undefined) return p?.done;
+    if (p === undefined) return undefined;
     try {
-      p.done = advance(p.steps, deadline)?.value;
+      if (p.encoded === undefined) {
+        p.encoded = advance(p.steps, deadline)?.value;
+        if (p.encoded !== undefined && this.stage !== undefined) {
+          p.staging = this.stage(p.encoded).then(
+            (c) => {
+              p.staged = c;
+            },
+            (error: unknown) => {
+              p.failed = { error };
+            },
+          );
+        }
+      }
+      if (p.failed !== undefined) throw p.failed.error;
     } catch (error) {
       this.drop();
       throw error;
     }
-    return p.done;
+    return this.stage === undefined ? p.encoded : p.staged;
+  }
+
+  /** When the checkpoint begun can go on (see `Processor.checkpointWork`); undefined when none was begun. */
+  nextStep(): Promise<void> | undefined {
+    const p = this.pending;
+    if (p === undefined) return undefined;
+    return p.staging !== undefined && p.staged === undefined && p.failed === undefined ? p.staging : Promise.resolve();
+  }
+
+  /** `advance` to the end, waiting for the staging: the checkpoint to commit, if one was begun. */
+  async whole(): Promise<Checkpoint | undefined> {
+    this.advance(Number.POSITIVE_INFINITY);
+    await this.pending?.staging;
+    return this.advance(Number.POSITIVE_INFINITY);
   }
 
   /** Drops the checkpoint being encoded, if any (its texts' ids are not taken). */
@@ -101,4 +132,13 @@ export class CheckpointSchedule {
   failed(): void {
     this.lastAt = Date.now();
   }
+}
+
+/** A checkpoint on its way: encoded in steps, then staged by the target (if it stages). */
+interface Pending {
+  readonly steps: Steps<Checkpoint>;
+  encoded?: Checkpoint;
+  staging?: Promise<void>;
+  staged?: Checkpoint;
+  failed?: { readonly error: unknown };
 }

@@ -70,7 +70,7 @@ export class Processor {
     this.options = options;
     this.closedTurns = new StoreClosedTurns(options.state);
     this.letters = new PipelineLetters(options.rawAt);
-    this.checkpoints = new CheckpointSchedule(options.state.checkpoint !== undefined, options.checkpoints);
+    this.checkpoints = new CheckpointSchedule(options.state.checkpoint !== undefined, options.checkpoints, options.state.stageCheckpoint?.bind(options.state));
     this.settings = JSON.stringify({
       windows: { ...TURN_WINDOW_DEFAULTS, ...options.windows },
       dedupe: options.dedupe === true,
@@ -237,7 +237,10 @@ export class Processor {
     for (const logged of batch) this.feed(logged);
     const effects = this.effects;
     this.effects = noEffects();
-    if (this.fed <= this.committed) return effects;
+    if (this.fed <= this.committed) {
+      await this.commitCheckpointAlone();
+      return effects;
+    }
     const turns = effects.aggregates.map(({ supersedes: _s, ...a }) => a);
     // Never commit a non-finite number: JSON would store it as null and every reader would break.
     const bad = nonFinite(effects.deltas) ?? nonFinite(turns);
@@ -365,11 +368,36 @@ export class Processor {
       }
       return this.checkpoints.advance(performance.now() + forMs);
     } catch (error) {
-      // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
-      this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
-      this.checkpoints.failed();
+      this.checkpointFailed(error);
       return undefined;
     }
+  }
+
+  private checkpointFailed(error: unknown): void {
+    // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
+    this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
+    this.checkpoints.failed();
+  }
+
+  /**
+   * A checkpoint begun and not committed yet, and no new event to commit it with (see
+   * `checkpointWork`): encodes on, and commits it alone once it is whole (at the committed position).
+   */
+  private async commitCheckpointAlone(): Promise<void> {
+    if (this.fed !== this.committed) return;
+    const checkpoint = this.dueCheckpoint();
+    if (checkpoint === undefined) return;
+    await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.committed, checkpoint });
+    this.checkpoints.saved(checkpoint);
+  }
+
+  /**
+   * Resolves when a checkpoint begun and not committed yet can go on (at once while it is being
+   * encoded, once staged while the store stages it): the pump then calls `process([])` to go on
+   * without waiting for new events. Undefined when there is none.
+   */
+  get checkpointWork(): Promise<void> | undefined {
+    return this.checkpoints.nextStep();
   }
 
   /**
@@ -379,7 +407,12 @@ export class Processor {
   async checkpointNow(): Promise<void> {
     if (!this.checkpoints.enabled || this.fed !== this.committed || this.fed <= this.checkpoints.position) return;
     // One begun earlier is of an older position: this one replaces it (a restart then reads nothing).
-    const checkpoint = this.encodeCheckpoint(true, Number.POSITIVE_INFINITY);
+    let checkpoint = this.encodeCheckpoint(true, Number.POSITIVE_INFINITY);
+    try {
+      checkpoint ??= await this.checkpoints.whole();
+    } catch (error) {
+      this.checkpointFailed(error);
+    }
     if (checkpoint === undefined) return;
     await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
     this.checkpoints.saved(checkpoint);

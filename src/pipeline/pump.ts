@@ -52,7 +52,7 @@ export class Pump {
     await new Promise((resolve) => setImmediate(resolve));
     let backoff = this.retryMinMs;
     try {
-      while (this.queue.length > 0 || (this.failure !== undefined && !this.stopping)) {
+      while (this.queue.length > 0 || (this.failure !== undefined && !this.stopping) || (await this.checkpointWork())) {
         const batch = this.queue;
         this.queue = [];
         try {
@@ -81,6 +81,19 @@ export class Pump {
       this.running = undefined;
       if (this.queue.length > 0 && !this.stopping) this.running = this.drain();
     }
+  }
+
+  /**
+   * Whether to call the processor without new events: a checkpoint it began is not committed yet
+   * (encoded a slice per call, staged by the store meanwhile). Waits until it can go on, then lets
+   * I/O in first (a slice per turn of the event loop, as with events).
+   */
+  private async checkpointWork(): Promise<boolean> {
+    const work = this.stopping || this.failure !== undefined ? undefined : this.processor.checkpointWork;
+    if (work === undefined) return false;
+    await work;
+    await new Promise((resolve) => setImmediate(resolve));
+    return !this.stopping;
   }
 
   private sleep(ms: number): Promise<void> {

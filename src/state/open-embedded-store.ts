@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { openSqlite, type SyncMode } from '../log/open-sqlite.ts';
 import type { DeadLetterRetention } from '../log/dead-letter-store.ts';
@@ -38,7 +39,7 @@ export function openEmbeddedStore({
     db,
     // The server prepares the log for appends at open (a migration, once); readers write nothing.
     log: new SqliteEventLog(db, { writer: writable === true, ...(logger === undefined ? {} : { logger }) }),
-    state: new SqliteSessionStateStore(db),
+    state: new SqliteSessionStateStore(db, { checkpointDir: join(dataDir, 'checkpoints'), sweep: writable === true }),
     deadLetters: new SqliteDeadLetterStore(db, deadLetterRetention === undefined ? {} : { retention: deadLetterRetention }),
     close: () => {
       if (closed) return;

@@ -28,6 +28,8 @@ export interface Checkpoint {
   readonly data: Uint8Array;
   /** Texts kept beside `data`, by id (a store with `keepsCheckpointTexts`; see `KeptTexts`). */
   readonly texts?: KeptTexts;
+  /** Set by `stageCheckpoint`: where the store wrote `data` and the new texts, for the commit to name. */
+  readonly staged?: { readonly doc: string; readonly texts?: string };
 }
 
 /**
@@ -88,6 +90,11 @@ export interface StateCommitTarget {
   checkpoint?(): Promise<Checkpoint | undefined>;
   /** This store keeps a checkpoint's `texts` (format 3); without it checkpoints hold everything in `data`. */
   readonly keepsCheckpointTexts?: boolean;
+  /**
+   * Writes a checkpoint's big bytes where a later commit can name them (durable when it resolves),
+   * off the caller's thread: the checkpoint to commit instead. Without it a commit writes them.
+   */
+  stageCheckpoint?(checkpoint: Checkpoint): Promise<Checkpoint>;
   /**
    * Synchronous: the `closedAtPos` of the stored (latest) revision of a turn, or undefined when the
    * store holds no closed turn by that id. Lets the processor tell a late event from a new turn

@@ -12,7 +12,8 @@ import {
   type SessionSummary,
   type StateCommit,
 } from './session-state-store.ts';
-import { SqliteCheckpointTexts } from './sqlite-checkpoint-texts.ts';
+import { CheckpointFiles } from './checkpoint-files.ts';
+import { addColumn, SqliteCheckpointTexts } from './sqlite-checkpoint-texts.ts';
 import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
 
 interface StateRow {
@@ -42,7 +43,16 @@ export class SqliteSessionStateStore implements SessionStateStore {
   /** Write-through cache of session totals: a commit reads each touched session's totals. */
   private readonly totalsCache = new Map<string, SessionTotals>();
 
-  constructor(db: DatabaseSync) {
+  /** Where staged checkpoints' bytes go (undefined: a commit writes them into SQLite). */
+  private readonly files: CheckpointFiles | undefined;
+  /** Files the running transaction stopped naming: removed once it has committed. */
+  private unnamed: string[] = [];
+
+  /**
+   * `checkpointDir`: stage checkpoints as files there (see `CheckpointFiles`); `sweep` (the server,
+   * at open) deletes the files there that no row names.
+   */
+  constructor(db: DatabaseSync, options: { readonly checkpointDir?: string; readonly sweep?: boolean } = {}) {
     this.db = db;
     db.exec(`
       CREATE TABLE IF NOT EXISTS state (
@@ -54,7 +64,9 @@ export class SqliteSessionStateStore implements SessionStateStore {
         UNIQUE (session, turn));
       CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), format INTEGER NOT NULL, position INTEGER NOT NULL, data BLOB NOT NULL);`);
-    this.texts = new SqliteCheckpointTexts(db);
+    addColumn(db, 'checkpoint', 'file', 'TEXT');
+    this.files = options.checkpointDir === undefined ? undefined : new CheckpointFiles(options.checkpointDir);
+    this.texts = new SqliteCheckpointTexts(db, this.files);
     this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
     this.upsert = db.prepare(`INSERT INTO state (session, key, value, deleted, v_time, v_seq, v_id) VALUES (?, ?, ?, ?, ?, ?, ?)
       ON CONFLICT (session, key) DO UPDATE SET value = excluded.value, deleted = excluded.deleted,
@@ -64,8 +76,9 @@ export class SqliteSessionStateStore implements SessionStateStore {
       WHERE excluded.revision >= turns.revision`);
     this.setPosition = db.prepare(`INSERT INTO meta (name, value) VALUES ('position', ?)
       ON CONFLICT (name) DO UPDATE SET value = MAX(meta.value, excluded.value)`);
-    this.saveCheckpoint = db.prepare(`INSERT INTO checkpoint (id, format, position, data) VALUES (1, ?, ?, ?)
-      ON CONFLICT (id) DO UPDATE SET format = excluded.format, position = excluded.position, data = excluded.data`);
+    this.saveCheckpoint = db.prepare(`INSERT INTO checkpoint (id, format, position, data, file) VALUES (1, ?, ?, ?, ?)
+      ON CONFLICT (id) DO UPDATE SET format = excluded.format, position = excluded.position, data = excluded.data, file = excluded.file`);
+    if (options.sweep === true && this.files !== undefined) this.files.sweep(new Set([...this.texts.named(), ...this.checkpointFile()]));
     this.selectClosedAt = db.prepare("SELECT json_extract(body, '$.closedAtPos') AS at FROM turns WHERE session = ? AND turn = ?");
   }
 
@@ -89,6 +102,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
   }
 
   commitSync(batch: StateCommit): void {
+    this.unnamed = [];
     const totals = inTransaction(this.db, () => {
       // Exactly-once: a batch at or below the committed position was applied already. A checkpoint
       // alone may be saved at the committed position (a clean shutdown's).
@@ -107,26 +121,46 @@ export class SqliteSessionStateStore implements SessionStateStore {
     });
     // Only once the transaction has committed: a rolled-back commit must not leave cached totals.
     for (const [session, t] of totals ?? []) this.cacheTotals(session, t);
+    this.files?.remove(this.unnamed);
   }
 
   async commit(batch: StateCommit): Promise<void> {
     this.commitSync(batch);
   }
 
+  async stageCheckpoint(c: Checkpoint): Promise<Checkpoint> {
+    if (this.files === undefined) return c;
+    const [doc, texts] = await Promise.all([this.files.stage('checkpoint', c.data), this.texts.stage(c.texts)]);
+    return { ...c, ...(texts.texts === undefined ? {} : { texts: texts.texts }), staged: { doc, ...(texts.file === undefined ? {} : { texts: texts.file }) } };
+  }
+
   /** Saves `c` in place of the held checkpoint, its kept texts changed as it says (all gone for a checkpoint without). */
   private storeCheckpoint(c: Checkpoint): void {
-    this.texts.store(c.texts);
-    this.saveCheckpoint.run(c.format, c.position, c.data);
+    this.unnamed.push(...this.texts.store(c.texts, c.staged?.texts), ...this.checkpointFile());
+    this.saveCheckpoint.run(c.format, c.position, c.staged === undefined ? c.data : new Uint8Array(0), c.staged?.doc ?? null);
+  }
+
+  /** The file the stored checkpoint's document is in, if it was staged. */
+  private checkpointFile(): string[] {
+    const r = this.db.prepare('SELECT file FROM checkpoint WHERE id = 1').get() as { file: string | null } | undefined;
+    return r?.file == null ? [] : [r.file];
   }
 
   /** The latest checkpoint committed, or undefined (none yet: a store from before checkpoints, or fresh). */
   async checkpoint(): Promise<Checkpoint | undefined> {
-    const r = this.db.prepare('SELECT format, position, data FROM checkpoint WHERE id = 1').get() as
-      | { format: number; position: number; data: Uint8Array | string }
+    const r = this.db.prepare('SELECT format, position, data, file FROM checkpoint WHERE id = 1').get() as
+      | { format: number; position: number; data: Uint8Array | string; file: string | null }
       | undefined;
     if (r === undefined) return undefined;
     // Format 1 was written as TEXT (and is not read any more, but is returned as what it is).
-    const data = typeof r.data === 'string' ? Buffer.from(r.data) : r.data;
+    let data = typeof r.data === 'string' ? Buffer.from(r.data) : r.data;
+    if (r.file !== null) {
+      try {
+        data = this.files!.read(r.file);
+      } catch {
+        data = new Uint8Array(0); // its file is gone: reads as damaged, and the processor rebuilds from the log
+      }
+    }
     const byId = this.texts.read();
     return { format: r.format, position: r.position, data, ...(byId.size === 0 ? {} : { texts: { byId } }) };
   }

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { createPriceTable } from '../../src/events/price-table.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -24,8 +24,12 @@ async function open(dataDir: string, run: Run, extra: Partial<EmbeddedPipelineOp
   return openEmbeddedPipeline({ dataDir, prices: createPriceTable(), logger, onAggregate: (a) => run.aggregates.push(a), ...extra });
 }
 
-async function ingest(pipeline: Awaited<ReturnType<typeof open>>, lines: readonly string[]): Promise<void> {
-  for (let i = 0; i < lines.length; i += 13) await pipeline.ingestor.ingest(lines.slice(i, i + 13), 'file:stream.ndjson');
+/** `settle`: wait after each chunk until it is processed and any checkpoint it began is committed. */
+async function ingest(pipeline: Awaited<ReturnType<typeof open>>, lines: readonly string[], settle = false): Promise<void> {
+  for (let i = 0; i < lines.length; i += 13) {
+    await pipeline.ingestor.ingest(lines.slice(i, i + 13), 'file:stream.ndjson');
+    if (settle) await pipeline.pump.idle();
+  }
   await pipeline.pump.idle();
   assert.equal(pipeline.pump.failure, undefined);
 }
@@ -206,11 +210,11 @@ describe('checkpoints: a restart restores the open work and reads only the log a
       if ((batch.checkpoint?.texts?.put?.length ?? 0) > 0) writing++;
       return commit(batch);
     };
-    await ingest(p1, STREAM.slice(0, 200));
+    await ingest(p1, STREAM.slice(0, 200), true);
     p1.processor.checkpointNow = async () => undefined;
     const db = p1.store.db;
-    const { data, format } = db.prepare('SELECT data, format FROM checkpoint WHERE id = 1').get() as { data: Uint8Array; format: number };
-    const ids = (JSON.parse(Buffer.from(data).toString('utf8')) as { textIds: number[] }).textIds;
+    const { doc, format } = storedDocument(db);
+    const ids = (JSON.parse(doc) as { textIds: number[] }).textIds;
     const segments = (db.prepare('SELECT ids FROM checkpoint_text_segments').all() as { ids: string }[]).map((r) =>
       (JSON.parse(r.ids) as [number, number][]).map(([id]) => id),
     );
@@ -284,11 +288,24 @@ describe('checkpoints: a restart restores the open work and reads only the log a
   });
 });
 
+/** The stored checkpoint's document (in the file the row names, where the store staged it) and format. */
+function storedDocument(db: DatabaseSync): { readonly doc: string; readonly format: number; readonly file: string | undefined } {
+  const { data, format, file } = db.prepare('SELECT data, format, file FROM checkpoint WHERE id = 1').get() as {
+    data: Uint8Array;
+    format: number;
+    file: string | null;
+  };
+  if (file === null) return { doc: Buffer.from(data).toString('utf8'), format, file: undefined };
+  const path = join(dirname(db.location()!), 'checkpoints', file);
+  return { doc: readFileSync(path, 'utf8'), format, file: path };
+}
+
 /** Replaces the JSON document of the stored (format 3) checkpoint, keeping its texts: damage of one part only. */
 function rewriteDocument(db: DatabaseSync, change: (doc: string) => string): void {
-  const { data, format } = db.prepare('SELECT data, format FROM checkpoint WHERE id = 1').get() as { data: Uint8Array; format: number };
+  const { doc, format, file } = storedDocument(db);
   assert.equal(format, 3, 'the embedded store keeps texts beside the document');
-  db.prepare('UPDATE checkpoint SET data = ? WHERE id = 1').run(Buffer.from(change(Buffer.from(data).toString('utf8'))));
+  assert.ok(file !== undefined, 'the server stages the document as a file');
+  writeFileSync(file, change(doc));
 }
 
 /** Deletes texts the stored checkpoint names (there must be some: closed turns are held for their grace). */
