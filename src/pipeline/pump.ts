@@ -30,6 +30,8 @@ export class Pump {
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** Ends a wait for checkpoint work when events arrive (see `checkpointWork`). */
+  private arrived: (() => void) | undefined;
   /** The error processing is failing with now; `undefined` while it works. */
   failure: Error | undefined;
   /** `failure`, named for operators (e.g. `disk full (SQLITE_FULL)`). */
@@ -44,6 +46,7 @@ export class Pump {
 
   push(batch: readonly LoggedEvent[]): void {
     for (const e of batch) this.queue.push(e);
+    this.arrived?.();
     this.running ??= this.drain();
   }
 
@@ -86,12 +89,19 @@ export class Pump {
   /**
    * Whether to call the processor without new events: a checkpoint it began is not committed yet
    * (encoded a slice per call, staged by the store meanwhile). Waits until it can go on, then lets
-   * I/O in first (a slice per turn of the event loop, as with events).
+   * I/O in first (a slice per turn of the event loop, as with events). New events (or `stop`) end
+   * the wait: a staging that takes long (a slow disk) never holds them up.
    */
   private async checkpointWork(): Promise<boolean> {
     const work = this.stopping || this.failure !== undefined ? undefined : this.processor.checkpointWork;
     if (work === undefined) return false;
-    await work;
+    await Promise.race([
+      work,
+      new Promise<void>((resolve) => {
+        this.arrived = resolve;
+      }),
+    ]);
+    this.arrived = undefined;
     await new Promise((resolve) => setImmediate(resolve));
     return !this.stopping;
   }
@@ -122,5 +132,6 @@ export class Pump {
   stop(): void {
     this.stopping = true;
     this.wake?.();
+    this.arrived?.();
   }
 }
