@@ -364,7 +364,13 @@ export class Processor {
     try {
       if (begin) {
         const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
-        this.checkpoints.begin(this.fed, this.settings, { ...this.ops.snapshot(), poisoned }, this.options.state.keepsCheckpointTexts === true);
+        // Deferred: open windows are snapshotted as the encoding reaches them (or before they change).
+        this.checkpoints.begin(
+          this.fed,
+          this.settings,
+          { ...this.ops.snapshot({ deferred: true }), poisoned },
+          this.options.state.keepsCheckpointTexts === true,
+        );
       }
       return this.checkpoints.advance(performance.now() + forMs);
     } catch (error) {

@@ -1,4 +1,5 @@
 import { filter, map, share, Subject } from '../streams/rx.ts';
+import type { SnapshotOptions } from '../streams/operator-state.ts';
 import type { LlmUsageEvent, LoggedEvent } from '../events/step-event.ts';
 import type { DeadLetter } from '../events/reject-reason.ts';
 import { priceUsage, type PricedCost } from '../events/price-usage.ts';
@@ -33,7 +34,7 @@ export interface WireContext {
 export interface WiredOperators {
   readonly input: Subject<LoggedEvent>;
   /** The operators' open work now (between two events). */
-  snapshot(): Omit<OpenWork, 'poisoned'>;
+  snapshot(options?: SnapshotOptions): Omit<OpenWork, 'poisoned'>;
   /** Completes the operators. */
   complete(): void;
 }
@@ -59,7 +60,7 @@ export function wireOperators(ctx: WireContext, work?: Omit<OpenWork, 'poisoned'
     },
     error: (error: unknown) => ctx.fault(error),
   });
-  let windows: (() => WindowsSnapshot) | undefined;
+  let windows: ((o?: SnapshotOptions) => WindowsSnapshot) | undefined;
   let dedupe: (() => DedupeSnapshot) | undefined;
   let budgets: (() => BudgetsSnapshot) | undefined;
   // Pricing and dedupe are ONE upstream step: every consumer below sees the same events (repeats
@@ -103,7 +104,10 @@ export function wireOperators(ctx: WireContext, work?: Omit<OpenWork, 'poisoned'
       if (s.logged.pos > ctx.committed()) ctx.effects().letters.push(ctx.duplicateLetter(s.logged));
     }),
   );
-  const windowState = { ...(work?.windows === undefined ? {} : { initial: work.windows }), expose: (s: () => WindowsSnapshot) => (windows = s) };
+  const windowState = {
+    ...(work?.windows === undefined ? {} : { initial: work.windows }),
+    expose: (s: (o?: SnapshotOptions) => WindowsSnapshot) => (windows = s),
+  };
   logged.pipe(windowTurns({ ...options.windows, price: pricedBefore, closedTurns, state: windowState })).subscribe(
     guard((out) => {
       if (out.kind === 'turn') {
@@ -139,8 +143,8 @@ export function wireOperators(ctx: WireContext, work?: Omit<OpenWork, 'poisoned'
   turns.pipe(rollUpSessions()).subscribe(guard((d) => ctx.effects().deltas.push(d)));
   return {
     input,
-    snapshot: () => ({
-      windows: windows!(),
+    snapshot: (o) => ({
+      windows: windows!(o),
       ...(dedupe === undefined ? {} : { dedupe: dedupe() }),
       ...(budgets === undefined ? {} : { budgets: budgets() }),
     }),

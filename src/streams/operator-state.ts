@@ -11,7 +11,15 @@
  */
 export interface OperatorState<S> {
   readonly initial?: S;
-  readonly expose?: (snapshot: () => S) => void;
+  readonly expose?: (snapshot: (options?: SnapshotOptions) => S) => void;
+}
+
+export interface SnapshotOptions {
+  /**
+   * The snapshot is only JSON-encoded (once), maybe over the next events: an operator may put
+   * stand-ins in it that encode as its state at the time of the snapshot (`toJSON`), taken later.
+   */
+  readonly deferred?: boolean;
 }
 
 /**

@@ -4,6 +4,7 @@ import { sumCalls } from '../model/sum-calls.ts';
 import type { ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
 import { textOf, type SnapshotText } from './snapshot-text.ts';
+import type { DeferredSnapshots } from './deferred-snapshots.ts';
 import {
   appended,
   before,
@@ -97,9 +98,23 @@ export class TurnWindow {
    */
   private text: string | undefined;
 
+  /** Set while checkpoints defer this window's snapshot (see `DeferredSnapshots`). */
+  private pinnedBy: DeferredSnapshots[] | undefined;
+
   constructor(session: string, turn: string) {
     this.session = session;
     this.turn = turn;
+  }
+
+  /** `by` takes this window's snapshot later: it gets it before the window first changes. */
+  pin(by: DeferredSnapshots): void {
+    (this.pinnedBy ??= []).push(by);
+  }
+
+  /** `by` took the snapshot itself (the window did not change since it pinned it). */
+  unpin(by: DeferredSnapshots): void {
+    const left = this.pinnedBy?.filter((p) => p !== by);
+    this.pinnedBy = left === undefined || left.length === 0 ? undefined : left;
   }
 
   private setFirst(t: number, s: number, id: string): void {
@@ -160,8 +175,14 @@ export class TurnWindow {
     return aggregate;
   }
 
-  /** Before the state changes: made whole (`ready`), and its cached checkpoint text dropped. */
+  /** Before the state changes: a checkpoint that pinned it gets its snapshot, it is made whole (`ready`), and its cached checkpoint text dropped. */
   private changing(): void {
+    const pinned = this.pinnedBy;
+    if (pinned !== undefined) {
+      this.pinnedBy = undefined;
+      const snapshot = this.snapshot();
+      for (const by of pinned) by.capture(this, snapshot);
+    }
     this.ready();
     this.text = undefined;
   }

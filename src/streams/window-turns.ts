@@ -9,6 +9,8 @@ import { forwardEvents } from './forward-events.ts';
 import { HeldTurns, type HeldTurn, type HeldTurnsSnapshot, type SessionEntry } from './held-turns.ts';
 import { memoryClosedTurns, type ClosedTurns, type OperatorState } from './operator-state.ts';
 import { SnapshotReader } from './snapshot-reader.ts';
+import { DeferredSnapshots } from './deferred-snapshots.ts';
+import type { SnapshotOptions } from './operator-state.ts';
 import { TURN_WINDOW_DEFAULTS, type TurnTiming } from './turn-timing.ts';
 
 // Kept here for their long-standing importers; defined in turn-timing.ts, which the dedupe step shares.
@@ -69,7 +71,7 @@ export function windowTurns(options: WindowTurnsOptions): OperatorFunction<Logge
   return (source) =>
     new Observable<WindowOutput>((subscriber) => {
       const windows = new TurnWindows(options, subscriber);
-      options.state?.expose?.(() => windows.snapshot());
+      options.state?.expose?.((o) => windows.snapshot(o));
       const subscription = forwardEvents(source, subscriber, (logged) => windows.onEvent(logged));
       return () => {
         subscription.unsubscribe();
@@ -146,9 +148,18 @@ class TurnWindows {
     h.body = h.body.compacted(this.reader);
   }
 
-  snapshot(): WindowsSnapshot {
+  /**
+   * `deferred`: each open window's snapshot is a stand-in that `JSON.stringify` writes as the window
+   * was now (see `DeferredSnapshots`); for a checkpoint encoded over the batches after it is taken.
+   */
+  snapshot(options?: SnapshotOptions): WindowsSnapshot {
     const texts: SnapshotText[] = [];
-    const held = this.held.snapshot((w, closed) => (closed ? texts.push(w.snapshotText()) - 1 : w.snapshot()));
+    const deferred = options?.deferred === true ? new DeferredSnapshots() : undefined;
+    const held = this.held.snapshot((w, closed) => {
+      if (closed) return texts.push(w.snapshotText()) - 1;
+      // Written as the snapshot it stands for (toJSON); only a JSON encoder reads it.
+      return deferred === undefined ? w.snapshot() : (deferred.defer(w) as unknown as TurnWindowSnapshot);
+    });
     return { v: 2, held, texts };
   }
 
