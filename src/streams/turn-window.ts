@@ -108,7 +108,8 @@ export class TurnWindow {
 
   /** `by` takes this window's snapshot later: it gets it before the window first changes. */
   pin(by: DeferredSnapshots): void {
-    (this.pinnedBy ??= []).push(by);
+    this.pinnedBy ??= [];
+    this.pinnedBy.push(by);
   }
 
   /** `by` took the snapshot itself (the window did not change since it pinned it). */
