@@ -1,4 +1,4 @@
-import type { TurnWindow, TurnWindowSnapshot } from './turn-window.ts';
+import type { SnapshotPin, TurnWindow, TurnWindowSnapshot } from './turn-window.ts';
 
 /**
  * Open windows' snapshots for a checkpoint, each taken when the checkpoint is written rather than
@@ -8,7 +8,7 @@ import type { TurnWindow, TurnWindowSnapshot } from './turn-window.ts';
  * `TurnWindow.changing`); one that does not change is snapshotted when its stand-in is written.
  * Either way the document holds each window as it was when the checkpoint was taken.
  */
-export class DeferredSnapshots {
+export class DeferredSnapshots implements SnapshotPin {
   private readonly captured = new Map<TurnWindow, TurnWindowSnapshot>();
 
   /** A stand-in for `w`'s snapshot as of now: `JSON.stringify` writes it as that snapshot. */

@@ -4,7 +4,6 @@ import { sumCalls } from '../model/sum-calls.ts';
 import type { ToolCallSummary, TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 import { finiteOrNull, type SnapshotReader } from './snapshot-reader.ts';
 import { textOf, type SnapshotText } from './snapshot-text.ts';
-import type { DeferredSnapshots } from './deferred-snapshots.ts';
 import {
   appended,
   before,
@@ -54,6 +53,11 @@ export type TurnWindowSnapshot = readonly [
  * aggregate that depends only on the set of events it saw (lists are sorted at emit time).
  * Kept small on purpose: an open turn should cost well under 2 KB.
  */
+/** Takes a window's snapshot later (`DeferredSnapshots`): handed it before the window first changes. */
+export interface SnapshotPin {
+  capture(w: TurnWindow, snapshot: TurnWindowSnapshot): void;
+}
+
 export class TurnWindow {
   readonly session: string;
   readonly turn: string;
@@ -99,7 +103,7 @@ export class TurnWindow {
   private text: string | undefined;
 
   /** Set while checkpoints defer this window's snapshot (see `DeferredSnapshots`). */
-  private pinnedBy: DeferredSnapshots[] | undefined;
+  private pinnedBy: SnapshotPin[] | undefined;
 
   constructor(session: string, turn: string) {
     this.session = session;
@@ -107,13 +111,13 @@ export class TurnWindow {
   }
 
   /** `by` takes this window's snapshot later: it gets it before the window first changes. */
-  pin(by: DeferredSnapshots): void {
+  pin(by: SnapshotPin): void {
     this.pinnedBy ??= [];
     this.pinnedBy.push(by);
   }
 
   /** `by` took the snapshot itself (the window did not change since it pinned it). */
-  unpin(by: DeferredSnapshots): void {
+  unpin(by: SnapshotPin): void {
     const left = this.pinnedBy?.filter((p) => p !== by);
     this.pinnedBy = left === undefined || left.length === 0 ? undefined : left;
   }
