@@ -16,6 +16,8 @@ export class CheckpointSchedule {
   private readonly everyMs: number;
   /** How long one batch may encode a checkpoint (see `CheckpointOptions.sliceMs`). */
   readonly sliceMs: number;
+  /** Of the time since a checkpoint was taken, the share its encoding may use (see `CheckpointOptions.share`). */
+  private readonly share: number;
   base: Checkpoint | undefined;
   /** The texts the store keeps beside the base (format 3), and those of the checkpoint being committed. */
   private readonly textIds = new CheckpointTextIds();
@@ -29,10 +31,11 @@ export class CheckpointSchedule {
 
   constructor(targetKeepsCheckpoints: boolean, options: CheckpointOptions | undefined, stage?: (c: Checkpoint) => Promise<Checkpoint>) {
     this.stage = stage;
-    const { everyEvents, everyMs, sliceMs } = { ...CHECKPOINT_DEFAULTS, ...options };
+    const { everyEvents, everyMs, sliceMs, share } = { ...CHECKPOINT_DEFAULTS, ...options };
     this.everyEvents = everyEvents;
     this.everyMs = everyMs;
     this.sliceMs = sliceMs;
+    this.share = share;
     this.enabled = targetKeepsCheckpoints && everyEvents > 0;
   }
 
@@ -55,7 +58,11 @@ export class CheckpointSchedule {
    */
   begin(position: number, settings: string, work: OpenWork, keepsTexts: boolean): void {
     this.drop();
-    this.pending = { steps: keepsTexts ? this.keptTextsSteps(position, settings, work) : encodeCheckpointSteps(position, settings, work) };
+    this.pending = {
+      steps: keepsTexts ? this.keptTextsSteps(position, settings, work) : encodeCheckpointSteps(position, settings, work),
+      began: performance.now(),
+      spent: 0,
+    };
   }
 
   private *keptTextsSteps(position: number, settings: string, work: OpenWork): Steps<Checkpoint> {
@@ -72,8 +79,11 @@ export class CheckpointSchedule {
     const p = this.pending;
     if (p === undefined) return undefined;
     try {
-      if (p.encoded === undefined) {
-        p.encoded = advance(p.steps, deadline)?.value;
+      const from = performance.now();
+      const finishing = deadline === Number.POSITIVE_INFINITY;
+      if (p.encoded === undefined && (finishing || this.credit(p, from) >= 0)) {
+        p.encoded = advance(p.steps, finishing ? deadline : Math.min(deadline, from + this.credit(p, from)))?.value;
+        p.spent += performance.now() - from;
         if (p.encoded !== undefined && this.stage !== undefined) {
           p.staging = this.stage(p.encoded).then(
             (c) => {
@@ -93,11 +103,22 @@ export class CheckpointSchedule {
     return this.stage === undefined ? p.encoded : p.staged;
   }
 
+  /**
+   * How much encoding time the checkpoint may use now (negative: none until it is earned): its
+   * share of the time since it was taken, plus one slice, less what it used.
+   */
+  private credit(p: Pending, now: number): number {
+    return this.share * (now - p.began) + this.sliceMs - p.spent;
+  }
+
   /** When the checkpoint begun can go on (see `Processor.checkpointWork`); undefined when none was begun. */
   nextStep(): Promise<void> | undefined {
     const p = this.pending;
     if (p === undefined) return undefined;
-    return p.staging !== undefined && p.staged === undefined && p.failed === undefined ? p.staging : Promise.resolve();
+    if (p.staging !== undefined) return p.staged === undefined && p.failed === undefined ? p.staging : Promise.resolve();
+    // Its share used up: wait until it has earned some time again.
+    const wait = -this.credit(p, performance.now()) / this.share;
+    return wait <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, Math.ceil(wait)));
   }
 
   /** `advance` to the end, waiting for the staging: the checkpoint to commit, if one was begun. */
@@ -137,6 +158,9 @@ export class CheckpointSchedule {
 /** A checkpoint on its way: encoded in steps, then staged by the target (if it stages). */
 interface Pending {
   readonly steps: Steps<Checkpoint>;
+  /** When it was taken (`performance.now()`), and the time spent encoding it since. */
+  readonly began: number;
+  spent: number;
   encoded?: Checkpoint;
   staging?: Promise<void>;
   staged?: Checkpoint;
