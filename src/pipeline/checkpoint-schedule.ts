@@ -3,6 +3,8 @@ import { encodeCheckpointKeptTextsSteps, encodeCheckpointSteps, type DecodedChec
 import { CheckpointTextIds, type TakenTextIds } from './checkpoint-text-ids.ts';
 import { CHECKPOINT_DEFAULTS, type CheckpointOptions } from './processor-options.ts';
 import { advance, type Steps } from './steps.ts';
+import type { Logger } from '../logger.ts';
+import { describe } from './batch-effects.ts';
 
 /**
  * When the processor checkpoints, and the checkpoint it would resume from (`base`): the latest one
@@ -28,9 +30,11 @@ export class CheckpointSchedule {
 
   /** The commit target's `stageCheckpoint`, if it has one: a whole checkpoint is committed once it is staged. */
   private readonly stage: ((c: Checkpoint) => Promise<Checkpoint>) | undefined;
+  private readonly target: CheckpointTarget;
 
-  constructor(targetKeepsCheckpoints: boolean, options: CheckpointOptions | undefined, stage?: (c: Checkpoint) => Promise<Checkpoint>) {
-    this.stage = stage;
+  constructor(targetKeepsCheckpoints: boolean, options: CheckpointOptions | undefined, target: CheckpointTarget = { settings: '', keepsTexts: false }) {
+    this.target = target;
+    this.stage = target.stage;
     const { everyEvents, everyMs, sliceMs, share } = { ...CHECKPOINT_DEFAULTS, ...options };
     this.everyEvents = everyEvents;
     this.everyMs = everyMs;
@@ -128,6 +132,36 @@ export class CheckpointSchedule {
     return this.advance(Number.POSITIVE_INFINITY);
   }
 
+  /**
+   * The checkpoint to commit now, if one is whole: begins one of `work()` at `position` first when
+   * `begin`, then encodes on for `forMs`. Never throws: a failure is logged, the previous base stays.
+   */
+  take(begin: boolean, position: number, work: () => OpenWork, forMs: number): Checkpoint | undefined {
+    try {
+      if (begin) this.begin(position, this.target.settings, work(), this.target.keepsTexts);
+      return this.advance(performance.now() + forMs);
+    } catch (error) {
+      this.takingFailed(error);
+      return undefined;
+    }
+  }
+
+  /** A checkpoint of `work()` at `position`, whole and staged (a clean stop's), in place of any begun. */
+  async takeNow(position: number, work: () => OpenWork): Promise<Checkpoint | undefined> {
+    try {
+      return this.take(true, position, work, Number.POSITIVE_INFINITY) ?? (await this.whole());
+    } catch (error) {
+      this.takingFailed(error);
+      return undefined;
+    }
+  }
+
+  private takingFailed(error: unknown): void {
+    // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
+    this.target.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
+    this.failed();
+  }
+
   /** Drops the checkpoint being encoded, if any (its texts' ids are not taken). */
   drop(): void {
     this.pending = undefined;
@@ -165,4 +199,12 @@ interface Pending {
   staging?: Promise<void>;
   staged?: Checkpoint;
   failed?: { readonly error: unknown };
+}
+
+/** What the processor's checkpoints are for: its settings, whether its store keeps texts or stages, where failures are logged. */
+export interface CheckpointTarget {
+  readonly settings: string;
+  readonly keepsTexts: boolean;
+  readonly stage?: (c: Checkpoint) => Promise<Checkpoint>;
+  readonly logger?: Logger;
 }

@@ -70,11 +70,18 @@ export class Processor {
     this.options = options;
     this.closedTurns = new StoreClosedTurns(options.state);
     this.letters = new PipelineLetters(options.rawAt);
-    this.checkpoints = new CheckpointSchedule(options.state.checkpoint !== undefined, options.checkpoints, options.state.stageCheckpoint?.bind(options.state));
     this.settings = JSON.stringify({
       windows: { ...TURN_WINDOW_DEFAULTS, ...options.windows },
       dedupe: options.dedupe === true,
       budgets: options.budgets?.rules ?? [],
+    });
+    this.checkpoints = new CheckpointSchedule(options.state.checkpoint !== undefined, options.checkpoints, {
+      settings: this.settings,
+      get keepsTexts() {
+        return options.state.keepsCheckpointTexts === true; // read per checkpoint, as the store says then
+      },
+      ...(options.state.stageCheckpoint === undefined ? {} : { stage: options.state.stageCheckpoint.bind(options.state) }),
+      ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     this.ops = this.wire();
   }
@@ -356,33 +363,13 @@ export class Processor {
    * as of `fed`, snapshotted now) and encoded for at most `sliceMs` of each batch from here on.
    */
   private dueCheckpoint(): Checkpoint | undefined {
-    return this.encodeCheckpoint(this.checkpoints.due(this.fed), this.checkpoints.sliceMs);
+    return this.checkpoints.take(this.checkpoints.due(this.fed), this.fed, () => this.openWork(), this.checkpoints.sliceMs);
   }
 
-  /** Begins a checkpoint of the open work as of `fed` (when `begin`), then encodes on for `forMs`. */
-  private encodeCheckpoint(begin: boolean, forMs: number): Checkpoint | undefined {
-    try {
-      if (begin) {
-        const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
-        // Deferred: open windows are snapshotted as the encoding reaches them (or before they change).
-        this.checkpoints.begin(
-          this.fed,
-          this.settings,
-          { ...this.ops.snapshot({ deferred: true }), poisoned },
-          this.options.state.keepsCheckpointTexts === true,
-        );
-      }
-      return this.checkpoints.advance(performance.now() + forMs);
-    } catch (error) {
-      this.checkpointFailed(error);
-      return undefined;
-    }
-  }
-
-  private checkpointFailed(error: unknown): void {
-    // Never a reason to stop processing: the previous checkpoint stays, a restart reads more log.
-    this.options.logger?.warn('taking a checkpoint failed; the previous one stays', { error: describe(error) });
-    this.checkpoints.failed();
+  /** The open work as of `fed`; deferred: open windows are snapshotted as the encoding reaches them (or before they change). */
+  private openWork(): OpenWork {
+    const poisoned = [...this.poisoned].filter(([pos]) => pos > this.fed);
+    return { ...this.ops.snapshot({ deferred: true }), poisoned };
   }
 
   /**
@@ -390,8 +377,11 @@ export class Processor {
    * `checkpointWork`): encodes on, and commits it alone once it is whole (at the committed position).
    */
   private async commitCheckpointAlone(): Promise<void> {
-    if (this.fed !== this.committed) return;
-    const checkpoint = this.dueCheckpoint();
+    if (this.fed === this.committed) await this.commitAlone(this.dueCheckpoint());
+  }
+
+  /** Commits `checkpoint` (if any) with no effects, at the committed position. */
+  private async commitAlone(checkpoint: Checkpoint | undefined): Promise<void> {
     if (checkpoint === undefined) return;
     await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.committed, checkpoint });
     this.checkpoints.saved(checkpoint);
@@ -413,15 +403,7 @@ export class Processor {
   async checkpointNow(): Promise<void> {
     if (!this.checkpoints.enabled || this.fed !== this.committed || this.fed <= this.checkpoints.position) return;
     // One begun earlier is of an older position: this one replaces it (a restart then reads nothing).
-    let checkpoint = this.encodeCheckpoint(true, Number.POSITIVE_INFINITY);
-    try {
-      checkpoint ??= await this.checkpoints.whole();
-    } catch (error) {
-      this.checkpointFailed(error);
-    }
-    if (checkpoint === undefined) return;
-    await this.options.state.commit({ writes: [], deltas: [], turns: [], position: this.fed, checkpoint });
-    this.checkpoints.saved(checkpoint);
+    await this.commitAlone(await this.checkpoints.takeNow(this.fed, () => this.openWork()));
   }
 
   private export(aggregates: readonly TurnAggregate[]): void {
