@@ -95,3 +95,9 @@ function transaction<T>(db: DatabaseSync, fn: () => T): T {
     throw error;
   }
 }
+
+/** Adds `column` to `table` unless it has it (a store made by an earlier version). */
+export function addColumn(db: DatabaseSync, table: string, column: string, type: string): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as { name: string }[];
+  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
+}

@@ -4,13 +4,13 @@ import type { DedupeSnapshot } from '../streams/price-and-dedupe.ts';
 import type { SnapshotText } from '../streams/snapshot-text.ts';
 import type { WindowsSnapshot } from '../streams/window-turns.ts';
 import { jsonBytes } from './json-pieces.ts';
-import { drain, type Steps } from './steps.ts';
+import type { Steps } from './steps.ts';
 
 /**
  * Version of the checkpoint data written by this code. A checkpoint of another version is not
  * read: the processor rebuilds from the log instead (slower, never wrong), and the next checkpoint
  * it writes is of this version. Format 1 was one JSON document; format 2 keeps the closed windows'
- * texts outside it (see `encodeCheckpoint`).
+ * texts outside it (see `encodeCheckpointSteps`).
  */
 export const CHECKPOINT_FORMAT = 2;
 /**
@@ -39,12 +39,10 @@ interface Envelope {
   readonly nextTextId?: number;
 }
 
-/** Format 3: the document, naming each text by its id in `texts` (see `CheckpointTextIds`). */
-export function encodeCheckpointKeptTexts(position: number, settings: string, work: OpenWork, kept: Kept): Checkpoint {
-  return drain(encodeCheckpointKeptTextsSteps(position, settings, work, kept));
-}
-
-/** `encodeCheckpointKeptTexts` in steps (see `CheckpointSchedule.advance`); `work` must not change until it is done. */
+/**
+ * Format 3 in steps (see `CheckpointSchedule.advance`): the document, naming each text by its id
+ * in `texts` (see `CheckpointTextIds`). `work` must not change until it is done.
+ */
 export function* encodeCheckpointKeptTextsSteps(position: number, settings: string, work: OpenWork, kept: Kept): Steps<Checkpoint> {
   const { texts: _inTexts, ...windows } = work.windows;
   const envelope: Envelope = { settings, work: { ...work, windows }, textIds: kept.ids, nextTextId: kept.nextId };
@@ -74,11 +72,6 @@ function keptTexts(envelope: Envelope, texts: KeptTexts | undefined): SnapshotTe
  * parses them nor copies them into strings: each stays a view of the checkpoint's bytes until its
  * turn is touched (restart after 10M events: ~180 ms of JSON parsing, and its garbage, saved).
  */
-export function encodeCheckpoint(position: number, settings: string, work: OpenWork): Checkpoint {
-  return drain(encodeCheckpointSteps(position, settings, work));
-}
-
-/** `encodeCheckpoint` in steps (see `CheckpointSchedule.advance`); `work` must not change until it is done. */
 export function* encodeCheckpointSteps(position: number, settings: string, work: OpenWork): Steps<Checkpoint> {
   const { texts, ...windows } = work.windows;
   const envelope: Envelope = { settings, work: { ...work, windows } };

@@ -1,4 +1,5 @@
-import type { KeptTexts, TextSegment } from '../state/session-state-store.ts';
+import type { KeptTexts } from '../state/session-state-store.ts';
+import { textSegmentSteps } from '../state/text-segment.ts';
 import type { SnapshotText } from '../streams/snapshot-text.ts';
 import { drain } from './steps.ts';
 
@@ -74,7 +75,7 @@ export class CheckpointTextIds {
       ids[i] = id;
       if (i % TAKE_STEP === TAKE_STEP - 1) yield;
     }
-    const segment = yield* segmentOf(put, byId);
+    const segment = yield* textSegmentSteps(put, byId);
     const full = this.full;
     return {
       ids,
@@ -87,31 +88,4 @@ export class CheckpointTextIds {
       },
     };
   }
-}
-
-/**
- * The `put` texts' UTF-8 bytes back to back, with `[id, byte length]` of each: what the store writes
- * as one row (made here in steps, so that the commit only writes it: ~7 MB for 100k events of the
- * bench, ~25 ms to encode and copy in one go).
- */
-function* segmentOf(put: readonly number[], byId: ReadonlyMap<number, string | Uint8Array>): Generator<void, TextSegment, undefined> {
-  const parts: Uint8Array[] = new Array(put.length);
-  const ids: [number, number][] = new Array(put.length);
-  let size = 0;
-  for (let i = 0; i < put.length; i++) {
-    const text = byId.get(put[i]!)!;
-    const part = typeof text === 'string' ? Buffer.from(text) : text;
-    parts[i] = part;
-    ids[i] = [put[i]!, part.byteLength];
-    size += part.byteLength;
-    if (i % TAKE_STEP === TAKE_STEP - 1) yield;
-  }
-  const bytes = Buffer.allocUnsafe(size);
-  let at = 0;
-  for (let i = 0; i < parts.length; i++) {
-    bytes.set(parts[i]!, at);
-    at += parts[i]!.byteLength;
-    if (i % (4 * TAKE_STEP) === 4 * TAKE_STEP - 1) yield;
-  }
-  return { ids, bytes };
 }

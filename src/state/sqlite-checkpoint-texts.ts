@@ -1,6 +1,8 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { addColumn } from '../log/open-sqlite.ts';
 import type { CheckpointFiles } from './checkpoint-files.ts';
-import type { KeptTexts, TextSegment } from './session-state-store.ts';
+import type { KeptTexts } from './session-state-store.ts';
+import { textSegment } from './text-segment.ts';
 
 /**
  * The texts a format-3 checkpoint names, kept in the embedded store beside it. Each checkpoint's new
@@ -38,7 +40,7 @@ export class SqliteCheckpointTexts {
   async stage(texts: KeptTexts | undefined): Promise<{ readonly texts: KeptTexts | undefined; readonly file?: string }> {
     const put = texts?.put ?? [];
     if (texts === undefined || put.length === 0) return { texts };
-    const segment = texts.segment ?? segmentOf(put, texts.byId);
+    const segment = texts.segment ?? textSegment(put, texts.byId);
     if (this.files === undefined) return { texts };
     return { texts: { ...texts, segment }, file: await this.files.stage('texts', segment.bytes) };
   }
@@ -57,7 +59,7 @@ export class SqliteCheckpointTexts {
     }
     const put = texts?.put ?? [];
     if (put.length === 0) return unnamed;
-    const segment = texts!.segment ?? segmentOf(put, texts!.byId);
+    const segment = texts!.segment ?? textSegment(put, texts!.byId);
     this.putSegment.run(JSON.stringify(segment.ids), file === undefined ? segment.bytes : EMPTY, file ?? null);
     return unnamed;
   }
@@ -94,23 +96,3 @@ export class SqliteCheckpointTexts {
 }
 
 const EMPTY = new Uint8Array(0);
-
-/** Adds `column` to `table` unless it has it (a store made by an earlier version). */
-export function addColumn(db: DatabaseSync, table: string, column: string, type: string): void {
-  const columns = db.prepare(`SELECT name FROM pragma_table_info('${table}')`).all() as { name: string }[];
-  if (!columns.some((c) => c.name === column)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`);
-}
-
-/** The `put` texts as one segment (see `KeptTexts.segment`). */
-function segmentOf(put: readonly number[], byId: KeptTexts['byId']): TextSegment {
-  const parts: Uint8Array[] = new Array(put.length);
-  const ids: [number, number][] = new Array(put.length);
-  for (let i = 0; i < put.length; i++) {
-    const id = put[i]!;
-    const text = byId.get(id);
-    if (text === undefined) throw new RangeError(`checkpoint text ${id} is to be kept but was not given`);
-    parts[i] = typeof text === 'string' ? Buffer.from(text) : text;
-    ids[i] = [id, parts[i]!.byteLength];
-  }
-  return { ids, bytes: Buffer.concat(parts) };
-}

@@ -1,6 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { JsonValue } from '../model/json-value.ts';
-import { inTransaction } from '../log/open-sqlite.ts';
+import { addColumn, inTransaction } from '../log/open-sqlite.ts';
 import { applyDeltas, type SessionDelta, type SessionTotals } from '../model/session-totals.ts';
 import { fromStoredTurn, toStoredTurn, turnRecord, type TurnRecord } from '../model/turn-record.ts';
 import {
@@ -13,7 +13,7 @@ import {
   type StateCommit,
 } from './session-state-store.ts';
 import { CheckpointFiles } from './checkpoint-files.ts';
-import { addColumn, SqliteCheckpointTexts } from './sqlite-checkpoint-texts.ts';
+import { SqliteCheckpointTexts } from './sqlite-checkpoint-texts.ts';
 import { winsOver, type StateEntry, type StateVersion, type StateWrite } from '../model/state-write.ts';
 
 interface StateRow {

@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointKeptTexts, type OpenWork } from '../../src/pipeline/checkpoint-codec.ts';
+import { decodeCheckpoint, encodeCheckpointKeptTextsSteps, encodeCheckpointSteps, type OpenWork } from '../../src/pipeline/checkpoint-codec.ts';
+import { drain } from '../../src/pipeline/steps.ts';
 import { CheckpointTextIds } from '../../src/pipeline/checkpoint-text-ids.ts';
 import { textOf, type SnapshotText } from '../../src/streams/snapshot-text.ts';
 
@@ -16,7 +17,7 @@ const textsOf = (w: OpenWork): string[] => w.windows.texts.map(textOf);
 
 describe('checkpoint codec', () => {
   it('format 2 (texts inside, what Kafka stores) round-trips, and a blob cut short says so', () => {
-    const c = encodeCheckpoint(40, SETTINGS, work(['{"a":1}', '{"b":"é"}']));
+    const c = drain(encodeCheckpointSteps(40, SETTINGS, work(['{"a":1}', '{"b":"é"}'])));
     assert.equal(c.format, 2);
     const d = decodeCheckpoint(c, SETTINGS, 40);
     assert.ok(d.ok);
@@ -32,7 +33,7 @@ describe('checkpoint codec', () => {
     const taken = ids.take(['{"a":1}', '{"b":2}', '{"a":1}']);
     assert.deepEqual(taken.ids, [1, 2, 1], 'equal texts share one id');
     assert.equal(taken.texts.full, true, 'the first checkpoint replaces whatever is kept');
-    const c = encodeCheckpointKeptTexts(50, SETTINGS, work(['{"a":1}', '{"b":2}', '{"a":1}']), taken);
+    const c = drain(encodeCheckpointKeptTextsSteps(50, SETTINGS, work(['{"a":1}', '{"b":2}', '{"a":1}']), taken));
     assert.equal(c.format, 3);
     const d = decodeCheckpoint(c, SETTINGS, 50);
     assert.ok(d.ok);
