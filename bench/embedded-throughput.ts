@@ -1,3 +1,4 @@
+import { OtlpTurnEncoder } from '../src/exporters/otlp-turn-encoder.ts';
 import { decodeEvent, DEFAULT_DECODE_LIMITS } from '../src/events/decode-event.ts';
 import type { PriceTable } from '../src/events/price-table.ts';
 import { buildTurnSpans, type TurnSpanContext } from '../src/exporters/turn-spans.ts';
@@ -202,6 +203,33 @@ export function runSpanBuild(aggregates: readonly TurnAggregate[], ctx: TurnSpan
   const spans: ReadableSpan[] = [];
   for (const a of aggregates) for (const s of buildTurnSpans(a, ctx)) spans.push(s);
   return { seconds: secondsSince(start), count: spans.length, spans };
+}
+
+/**
+ * What the span thread does for OTLP protobuf: each turn's spans encoded straight from the turn
+ * record (`OtlpTurnEncoder`), joined into requests of about `batchSize` spans: spans per second.
+ */
+export function runEncodeTurns(aggregates: readonly TurnAggregate[], batchSize: number): Sample {
+  const start = process.hrtime.bigint();
+  const encoder = new OtlpTurnEncoder({ serviceName: 'turnstream', version: 'bench' });
+  let bytes = 0;
+  let spans = 0;
+  let batch: Uint8Array[] = [];
+  let inBatch = 0;
+  for (const a of aggregates) {
+    const e = encoder.encode([a]);
+    batch.push(e.bytes);
+    inBatch += e.spans;
+    if (inBatch >= batchSize) {
+      bytes += encoder.request(batch).byteLength;
+      spans += inBatch;
+      batch = [];
+      inBatch = 0;
+    }
+  }
+  if (batch.length > 0) bytes += encoder.request(batch).byteLength;
+  spans += inBatch;
+  return { seconds: secondsSince(start), count: spans, extra: { bytes } };
 }
 
 /** Serialises spans to OTLP protobuf in exporter-sized batches: spans per second. */

@@ -13,7 +13,7 @@ import { loadPriceTable } from '../src/events/price-table.ts';
 import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { runBaseline } from './baseline.ts';
 import type { TelemetryMode } from './counting-span-exporter.ts';
-import { runDecodeAppend, runDecodeOnly, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
+import { runDecodeAppend, runDecodeOnly, runEncodeTurns, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
 import type { LatencyResult } from './latency.ts';
 import { hasGc, repeat, secondsSince, type RateSummary } from './measure.ts';
 import { runMemory, type MemoryResult } from './memory.ts';
@@ -199,6 +199,10 @@ async function main(o: BenchOptions): Promise<void> {
     await measure('OTLP protobuf serialisation', () => repeat(o.runs, () => runSerialize(spans, 4096)), {
       unit: 'spans/s',
       notes: 'ProtobufTraceSerializer.serializeRequest, 4096-span batches',
+    });
+    await measure('OTLP protobuf straight from turns', () => repeat(o.runs, () => runEncodeTurns(aggregates, 2048)), {
+      unit: 'spans/s',
+      notes: "OtlpTurnEncoder: ids, attributes and bytes in one pass (the span thread's path; the two rows above together do the same work)",
     });
   }
   aggregates.length = 0;

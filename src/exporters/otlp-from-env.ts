@@ -55,15 +55,20 @@ export function otlpTargets(env: NodeJS.ProcessEnv): { traces?: OtlpTarget; metr
   return { ...(traces === undefined ? {} : { traces }), ...(metrics === undefined ? {} : { metrics }) };
 }
 
+/**
+ * Requests one trace exporter may have in flight. A flush (forceFlush, shutdown) of the SDK's
+ * BatchSpanProcessor exports every queued batch at once, beside the batch the timer may have in
+ * flight: allow twice a full queue's batches, or the exporter refuses the requests past its default
+ * limit of 30 ("Concurrent export limit reached") and the flush fails.
+ */
+export const otlpConcurrencyLimit = 2 * Math.ceil(OTLP_SPAN_BATCHING.maxQueueSize / OTLP_SPAN_BATCHING.maxExportBatchSize);
+
 /** The SDK's OTLP trace exporter for a target (headers, timeout, compression from the process environment). */
 export async function otlpTraceExporter(t: OtlpTarget): Promise<SpanExporter> {
   const { OTLPTraceExporter } = await (t.protocol === 'http/json'
     ? import('@opentelemetry/exporter-trace-otlp-http')
     : import('@opentelemetry/exporter-trace-otlp-proto'));
-  // A flush (forceFlush, shutdown) exports every queued batch at once, beside the batch the timer
-  // may have in flight: allow twice a full queue's batches, or the exporter refuses the requests
-  // past its default limit of 30 ("Concurrent export limit reached") and the flush fails.
-  return new OTLPTraceExporter({ url: t.url, concurrencyLimit: 2 * Math.ceil(OTLP_SPAN_BATCHING.maxQueueSize / OTLP_SPAN_BATCHING.maxExportBatchSize) });
+  return new OTLPTraceExporter({ url: t.url, concurrencyLimit: otlpConcurrencyLimit });
 }
 
 /** The SDK's OTLP metric exporter for a target. */

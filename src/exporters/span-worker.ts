@@ -74,6 +74,14 @@ export class SpanWorker implements TurnSpanSink {
     const worker = new Worker(THREAD, { workerData: this.data, name: 'turnstream-spans' });
     worker.unref();
     worker.on('message', (m: FromSpanWorker) => {
+      if (m.kind === 'lost') {
+        this.logger?.warn('spans lost: the export queue was full or the collector did not take them (after retries)', {
+          droppedSpans: m.dropped,
+          failedSpans: m.failed,
+          ...(m.error === undefined ? {} : { error: m.error }),
+        });
+        return;
+      }
       if (m.error !== undefined) this.logger?.warn('span export failed', { error: m.error });
       this.waiting.get(m.id)?.();
       this.waiting.delete(m.id);

@@ -10,7 +10,8 @@ import { createPriceTable } from '../../src/events/price-table.ts';
 import { createTelemetry } from '../../src/exporters/create-telemetry.ts';
 import { deterministicIds } from '../../src/exporters/deterministic-ids.ts';
 import { otlpFromEnv } from '../../src/exporters/otlp-from-env.ts';
-import { silentLogger } from '../../src/logger.ts';
+import { silentLogger, type Logger } from '../../src/logger.ts';
+import { decodeOtlp } from '../../src/otlp/decode-otlp.ts';
 import { ZERO_USAGE } from '../../src/model/token-usage.ts';
 import { ZERO_TOTALS, type LlmCallSummary, type TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
@@ -23,7 +24,7 @@ interface Received {
 }
 
 /** An OTLP/HTTP receiver on loopback that records every request and answers success. */
-async function receiver(): Promise<{ url: string; received: Received[]; server: Server }> {
+async function receiver(status = 200): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -31,7 +32,7 @@ async function receiver(): Promise<{ url: string; received: Received[]; server: 
     req.on('end', () => {
       received.push({ path: req.url ?? '', contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
       const json = String(req.headers['content-type']).includes('json');
-      res.writeHead(200, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
+      res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
       res.end(json ? '{}' : '');
     });
   });
@@ -39,9 +40,15 @@ async function receiver(): Promise<{ url: string; received: Received[]; server: 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received, server };
 }
 
-async function runExample(env: NodeJS.ProcessEnv, spanWorker?: boolean): Promise<void> {
+async function runExample(env: NodeJS.ProcessEnv, spanWorker?: boolean, logger?: Logger): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-otlp-'));
-  const telemetry = await createTelemetry({ version: 'test', env, exportIntervalMillis: 60_000, ...(spanWorker === undefined ? {} : { spanWorker }) });
+  const telemetry = await createTelemetry({
+    version: 'test',
+    env,
+    exportIntervalMillis: 60_000,
+    ...(spanWorker === undefined ? {} : { spanWorker }),
+    ...(logger === undefined ? {} : { logger }),
+  });
   const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
   await pipeline.ingestor.ingest(splitNdjson(readFileSync(new URL('../../examples/coding-session.ndjson', import.meta.url), 'utf8')), 'test');
   await pipeline.close(); // drains and force-flushes spans and metrics
@@ -128,6 +135,44 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     const onWorker = await run(true);
     assert.equal(inThread.length, 9);
     assert.deepEqual(onWorker, inThread);
+  });
+
+  it("OTLP protobuf encoded on the span worker straight from the turns decodes to the SDK's spans (resource, scope, every field)", async () => {
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_METRICS_EXPORTER: 'none', OTEL_SERVICE_NAME: 'agents-prod' };
+    const run = async (spanWorker: boolean): Promise<unknown[]> => {
+      recv.received.length = 0;
+      await runExample(env, spanWorker);
+      const traces = recv.received.filter((r) => r.path === '/v1/traces');
+      assert.ok(traces.length > 0 && traces.every((t) => t.contentType === 'application/x-protobuf'));
+      type Decoded = { resourceSpans: { resource: unknown; scopeSpans: { scope: unknown; spans: { spanId: string }[] }[] }[] };
+      const out: { resource: unknown; scope: unknown; span: { spanId: string } }[] = [];
+      for (const t of traces) {
+        const body = JSON.parse(JSON.stringify(decodeOtlp('traces', 'protobuf', t.body))) as Decoded;
+        for (const rs of body.resourceSpans)
+          for (const ss of rs.scopeSpans) for (const span of ss.spans) out.push({ resource: rs.resource, scope: ss.scope, span });
+      }
+      return out.sort((a, b) => a.span.spanId.localeCompare(b.span.spanId));
+    };
+    const sdk = await run(false);
+    const encoded = await run(true);
+    assert.equal(sdk.length, 9);
+    assert.deepEqual(encoded, sdk);
+  });
+
+  it('spans a collector refuses are reported as lost (one warning with the count), not silently dropped', async () => {
+    const refusing = await receiver(400);
+    try {
+      const warned: Record<string, unknown>[] = [];
+      const logger = { ...silentLogger, warn: (message: string, fields?: Record<string, unknown>) => void warned.push({ message, ...fields }) };
+      await runExample({ OTEL_EXPORTER_OTLP_ENDPOINT: refusing.url, OTEL_METRICS_EXPORTER: 'none' }, true, logger);
+      const lost = warned.filter((w) => /spans lost/.test(String(w['message'])));
+      assert.equal(lost.length, 1, JSON.stringify(warned));
+      assert.equal(lost[0]!['failedSpans'], 9);
+      assert.equal(lost[0]!['droppedSpans'], 0);
+      assert.match(String(lost[0]!['error']), /400|Bad Request/);
+    } finally {
+      await new Promise<void>((ok) => refusing.server.close(() => ok()));
+    }
   });
 
   it('a span worker thread that dies is logged and replaced: the spans of the next turns arrive', async () => {
