@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gunzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,6 +21,9 @@ import { splitNdjson } from '../../src/sources/split-ndjson.ts';
 interface Received {
   path: string;
   contentType: string;
+  /** As received: `gzip` when the exporter compressed it (`body` is then the unzipped bytes). */
+  contentEncoding: string | undefined;
+  headers: NodeJS.Dict<string | string[]>;
   body: Buffer;
 }
 
@@ -30,7 +34,10 @@ async function receiver(status = 200): Promise<{ url: string; received: Received
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      received.push({ path: req.url ?? '', contentType: String(req.headers['content-type']), body: Buffer.concat(chunks) });
+      const raw = Buffer.concat(chunks);
+      const contentEncoding = req.headers['content-encoding'];
+      const body = contentEncoding === 'gzip' ? gunzipSync(raw) : raw;
+      received.push({ path: req.url ?? '', contentType: String(req.headers['content-type']), contentEncoding, headers: req.headers, body });
       const json = String(req.headers['content-type']).includes('json');
       res.writeHead(status, { 'content-type': json ? 'application/json' : 'application/x-protobuf' });
       res.end(json ? '{}' : '');
@@ -157,6 +164,26 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     const encoded = await run(true);
     assert.equal(sdk.length, 9);
     assert.deepEqual(encoded, sdk);
+  });
+
+  it('the span worker honours OTEL_EXPORTER_OTLP_COMPRESSION and _HEADERS (the SDK transport reads them)', async () => {
+    recv.received.length = 0;
+    process.env['OTEL_EXPORTER_OTLP_COMPRESSION'] = 'gzip';
+    process.env['OTEL_EXPORTER_OTLP_HEADERS'] = 'x-team=agents';
+    try {
+      await runExample({ OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_METRICS_EXPORTER: 'none' }, true);
+    } finally {
+      delete process.env['OTEL_EXPORTER_OTLP_COMPRESSION'];
+      delete process.env['OTEL_EXPORTER_OTLP_HEADERS'];
+    }
+    const traces = recv.received.filter((r) => r.path === '/v1/traces');
+    assert.ok(traces.length > 0);
+    for (const t of traces) {
+      assert.equal(t.contentEncoding, 'gzip');
+      assert.equal(t.headers['x-team'], 'agents');
+    }
+    const id = Buffer.from(deterministicIds.traceId('demo-1', 'turn-2'), 'hex');
+    assert.ok(traces.some((t) => t.body.includes(id)));
   });
 
   it('spans a collector refuses are reported as lost (one warning with the count), not silently dropped', async () => {
