@@ -92,6 +92,7 @@ export class CheckpointSchedule {
           p.staging = this.stage(p.encoded).then(
             (c) => {
               p.staged = c;
+              if (this.pending !== p) this.target.unstage?.(c); // dropped while it was staged
             },
             (error: unknown) => {
               p.failed = { error };
@@ -162,8 +163,14 @@ export class CheckpointSchedule {
     this.failed();
   }
 
-  /** Drops the checkpoint being encoded, if any (its texts' ids are not taken). */
+  /** Drops the checkpoint being encoded, if any (its texts' ids are not taken; its staged files go). */
   drop(): void {
+    const staged = this.pending?.staged;
+    this.forget();
+    if (staged !== undefined) this.target.unstage?.(staged);
+  }
+
+  private forget(): void {
     this.pending = undefined;
     this.taken = undefined;
   }
@@ -173,7 +180,7 @@ export class CheckpointSchedule {
     this.base = checkpoint;
     this.lastAt = Date.now();
     if (checkpoint.texts !== undefined) this.taken?.committed();
-    this.drop();
+    this.forget(); // its staged files are the committed ones now
   }
 
   /** The operators were made again: from a decoded checkpoint (the store keeps its texts), or empty (unknown). */
@@ -206,5 +213,7 @@ export interface CheckpointTarget {
   readonly settings: string;
   readonly keepsTexts: boolean;
   readonly stage?: (c: Checkpoint) => Promise<Checkpoint>;
+  /** Removes what `stage` wrote for a checkpoint that will not be committed. */
+  readonly unstage?: (c: Checkpoint) => void;
   readonly logger?: Logger;
 }

@@ -1,7 +1,5 @@
 import type { LoggedEvent } from '../events/step-event.ts';
-import type { DeadLetter } from '../events/reject-reason.ts';
 import type { Checkpoint } from '../state/session-state-store.ts';
-import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import { TURN_WINDOW_DEFAULTS } from '../streams/window-turns.ts';
 import { nonFinite, screenLoggedEvent } from './screen-logged-event.ts';
 import { storageFault } from '../log/storage-fault.ts';
@@ -14,6 +12,7 @@ import { StoreClosedTurns } from './store-closed-turns.ts';
 import { wireOperators, type WiredOperators } from './wire-operators.ts';
 import type { ProcessorOptions } from './processor-options.ts';
 import { CheckpointSchedule } from './checkpoint-schedule.ts';
+import { CommittedEffects } from './committed-effects.ts';
 
 export type { BatchEffects } from './batch-effects.ts';
 
@@ -45,8 +44,8 @@ export class Processor {
   private readonly options: ProcessorOptions;
   private ops: WiredOperators;
   private effects: BatchEffects = noEffects();
-  /** Dead letters whose batch is committed but which are not stored yet (a storage fault). */
-  private pendingLetters: DeadLetter[] = [];
+  /** Exports, alerts and dead letters of committed batches. */
+  private readonly out: CommittedEffects;
   /** Log position whose effects are durable. Effects at or below it are suppressed. */
   private committed = 0;
   /** Last position fed to the operators. */
@@ -70,6 +69,7 @@ export class Processor {
     this.options = options;
     this.closedTurns = new StoreClosedTurns(options.state);
     this.letters = new PipelineLetters(options.rawAt);
+    this.out = new CommittedEffects(options);
     this.settings = JSON.stringify({
       windows: { ...TURN_WINDOW_DEFAULTS, ...options.windows },
       dedupe: options.dedupe === true,
@@ -81,6 +81,7 @@ export class Processor {
         return options.state.keepsCheckpointTexts === true; // read per checkpoint, as the store says then
       },
       ...(options.state.stageCheckpoint === undefined ? {} : { stage: options.state.stageCheckpoint.bind(options.state) }),
+      ...(options.state.unstageCheckpoint === undefined ? {} : { unstage: options.state.unstageCheckpoint.bind(options.state) }),
       ...(options.logger === undefined ? {} : { logger: options.logger }),
     });
     this.ops = this.wire();
@@ -240,7 +241,7 @@ export class Processor {
   }
 
   private async processOnce(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
-    await this.flushLetters();
+    await this.out.flushLetters();
     for (const logged of batch) this.feed(logged);
     const effects = this.effects;
     this.effects = noEffects();
@@ -270,32 +271,8 @@ export class Processor {
     this.committed = this.fed;
     this.closedTurns.committed();
     if (checkpoint !== undefined) this.checkpoints.saved(checkpoint);
-    try {
-      this.export(effects.aggregates);
-    } catch (error) {
-      // The effects are durable; telemetry of this batch is lost, processing is not.
-      this.options.logger?.error('exporting turn telemetry failed', { error });
-    }
-    if (effects.alerts.length > 0) {
-      this.options.budgets?.sink.send(effects.alerts);
-      for (const a of effects.alerts) this.options.metrics?.recordAlert(a);
-    }
-    for (const l of effects.letters) this.pendingLetters.push(l);
-    await this.flushLetters();
+    await this.out.deliver(effects);
     return effects;
-  }
-
-  private async flushLetters(): Promise<void> {
-    if (this.pendingLetters.length === 0) return;
-    const letters = this.pendingLetters;
-    await this.options.deadLetters.put(letters);
-    this.pendingLetters = [];
-    const counts = new Map<DeadLetter['reason'], number>();
-    for (const l of letters) counts.set(l.reason, (counts.get(l.reason) ?? 0) + 1);
-    for (const [reason, n] of counts) {
-      if (reason === 'duplicate') this.options.metrics?.recordDeduped('pipeline', n);
-      this.options.metrics?.recordDeadLettered(reason, 'pipeline', n);
-    }
   }
 
   /**
@@ -404,16 +381,6 @@ export class Processor {
     if (!this.checkpoints.enabled || this.fed !== this.committed || this.fed <= this.checkpoints.position) return;
     // One begun earlier is of an older position: this one replaces it (a restart then reads nothing).
     await this.commitAlone(await this.checkpoints.takeNow(this.fed, () => this.openWork()));
-  }
-
-  private export(aggregates: readonly TurnAggregate[]): void {
-    const { spans, metrics, onAggregate } = this.options;
-    spans?.send(aggregates);
-    for (const a of aggregates) {
-      metrics?.recordTurn(a);
-      onAggregate?.(a);
-    }
-    metrics?.flush();
   }
 
   /** Completes the operators. Open turns stay open in the log (and in the last checkpoint); a restart restores them. */

@@ -96,6 +96,12 @@ export interface StateCommitTarget {
    */
   stageCheckpoint?(checkpoint: Checkpoint): Promise<Checkpoint>;
   /**
+   * A checkpoint `stageCheckpoint` returned will never be committed (dropped: an isolation rebuild,
+   * a clean stop's checkpoint in its place): its staged files can go now rather than at the next
+   * open's sweep. Best effort.
+   */
+  unstageCheckpoint?(checkpoint: Checkpoint): void;
+  /**
    * Synchronous: the `closedAtPos` of the stored (latest) revision of a turn, or undefined when the
    * store holds no closed turn by that id. Lets the processor tell a late event from a new turn
    * without holding closed turns in memory.

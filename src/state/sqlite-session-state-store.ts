@@ -134,6 +134,11 @@ export class SqliteSessionStateStore implements SessionStateStore {
     return { ...c, ...(texts.texts === undefined ? {} : { texts: texts.texts }), staged: { doc, ...(texts.file === undefined ? {} : { texts: texts.file }) } };
   }
 
+  unstageCheckpoint(c: Checkpoint): void {
+    if (c.staged === undefined) return;
+    this.files?.remove(c.staged.texts === undefined ? [c.staged.doc] : [c.staged.doc, c.staged.texts]);
+  }
+
   /** Saves `c` in place of the held checkpoint, its kept texts changed as it says (all gone for a checkpoint without). */
   private storeCheckpoint(c: Checkpoint): void {
     this.unnamed.push(...this.texts.store(c.texts, c.staged?.texts), ...this.checkpointFile());

@@ -38,3 +38,64 @@ describe('CheckpointSchedule: a checkpoint encoded in slices, within its share o
     assert.ok(finished.advance(Number.POSITIVE_INFINITY) !== undefined, 'finishing one (a clean stop) is not limited');
   });
 });
+
+describe('CheckpointSchedule: staged files of a checkpoint that will not be committed', () => {
+  const work = (): OpenWork => ({ windows: { v: 2, held: { wm: 0, bucket: null, clock: 0, sessions: [], turns: [] }, texts: [] } as never, poisoned: [] });
+  const staging = () => {
+    const unstaged: string[] = [];
+    let n = 0;
+    const gates: (() => void)[] = [];
+    const schedule = new CheckpointSchedule(
+      true,
+      { everyEvents: 1 },
+      {
+        settings: 's',
+        keepsTexts: false,
+        stage: async (c) => {
+          const name = `doc-${++n}`;
+          await new Promise<void>((ok) => gates.push(ok));
+          return { ...c, staged: { doc: name } };
+        },
+        unstage: (c) => void unstaged.push(c.staged!.doc),
+      },
+    );
+    return { schedule, unstaged, gates };
+  };
+  const finish = async (t: ReturnType<typeof staging>, position: number) => {
+    t.schedule.begin(position, 's', work(), false);
+    assert.equal(t.schedule.advance(Number.POSITIVE_INFINITY), undefined, 'encoded, now staging');
+    t.gates.shift()!();
+    await t.schedule.nextStep();
+    const staged = t.schedule.advance(Number.POSITIVE_INFINITY);
+    assert.ok(staged?.staged !== undefined);
+    return staged;
+  };
+
+  it('removes the files of a staged checkpoint that is dropped (replaced, or the operators rewired); not those of one saved', async () => {
+    const t = staging();
+    const first = await finish(t, 1);
+    t.schedule.saved(first);
+    assert.deepEqual(t.unstaged, [], 'the committed checkpoint keeps its files');
+    await finish(t, 2);
+    t.schedule.begin(3, 's', work(), false); // a clean stop's checkpoint in its place
+    assert.deepEqual(t.unstaged, ['doc-2']);
+    t.schedule.advance(Number.POSITIVE_INFINITY);
+    t.gates.shift()!();
+    await t.schedule.nextStep();
+    t.schedule.advance(Number.POSITIVE_INFINITY);
+    t.schedule.rewired(); // an isolation rebuild
+    assert.deepEqual(t.unstaged, ['doc-2', 'doc-3']);
+  });
+
+  it('removes the files of a checkpoint dropped while it was being staged, once the staging ends', async () => {
+    const t = staging();
+    t.schedule.begin(1, 's', work(), false);
+    t.schedule.advance(Number.POSITIVE_INFINITY);
+    const stagingDone = t.schedule.nextStep();
+    t.schedule.rewired();
+    assert.deepEqual(t.unstaged, [], 'nothing written yet');
+    t.gates.shift()!();
+    await stagingDone;
+    assert.deepEqual(t.unstaged, ['doc-1']);
+  });
+});

@@ -89,6 +89,22 @@ describe('embedded store: checkpoints staged as files beside the database (real 
     }
   });
 
+  it('a staged checkpoint that will not be committed (dropped) has its files removed at once; the committed one keeps its own', async () => {
+    const store = openEmbeddedStore({ dataDir: dir, writable: true });
+    try {
+      const kept = await store.state.stageCheckpoint!(checkpoint(10, [1], [1]));
+      await commitAt(store, 10, kept);
+      const dropped = await store.state.stageCheckpoint!(checkpoint(20, [1, 2], [2]));
+      assert.equal(readdirSync(files).length, 4);
+      store.state.unstageCheckpoint!(dropped);
+      await eventually(() => readdirSync(files).length === 2, `the dropped checkpoint's two files removed: ${readdirSync(files).join(', ')}`);
+      assert.deepEqual(readdirSync(files).sort(), [kept.staged!.doc, kept.staged!.texts!].sort());
+      assert.equal((await store.state.checkpoint())!.position, 10);
+    } finally {
+      store.close();
+    }
+  });
+
   it('a document file that is gone reads as an empty (damaged) checkpoint, not an exception', async () => {
     const store = openEmbeddedStore({ dataDir: dir, writable: true });
     try {
