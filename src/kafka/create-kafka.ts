@@ -11,6 +11,30 @@ export interface KafkaConnection {
   readonly failFast?: boolean;
 }
 
+let negativeTimeoutMuted = false;
+
+/**
+ * kafkajs 2.2.4 schedules its request queue's next check with `setTimeout(fn, throttledUntil -
+ * Date.now())`, `throttledUntil` being 0 until a broker throttles: Node ≥ 23 then warns
+ * "TimeoutNegativeWarning: -1796244771008 is a negative number" on every connection
+ * (tulios/kafkajs#1751, not fixed in 2.2.4) and waits 1 ms, which is what kafkajs meant. It is a
+ * false alarm and a line that is not JSON in turnstream's JSON-lines stderr, so that one warning
+ * (a negative epoch time: 0 − now) is dropped; every other warning is emitted as before.
+ */
+function muteKafkajsNegativeTimeout(): void {
+  if (negativeTimeoutMuted) return;
+  negativeTimeoutMuted = true;
+  const emit = process.emitWarning;
+  process.emitWarning = function emitWarning(this: unknown, warning: string | Error, ...rest: unknown[]): void {
+    const type = typeof rest[0] === 'string' ? rest[0] : (rest[0] as { type?: string } | undefined)?.type;
+    if (type === 'TimeoutNegativeWarning' && typeof warning === 'string') {
+      const ms = Number(/^(-\d+(?:\.\d+)?) is a negative number/.exec(warning)?.[1]);
+      if (Math.abs(ms + Date.now()) < 86_400_000) return;
+    }
+    (emit as (...args: unknown[]) => void).call(process, warning, ...rest);
+  } as typeof process.emitWarning;
+}
+
 /**
  * A kafkajs client whose logs go to our logger (namespace `kafka`), at warn and above: kafkajs is
  * chatty at info, and its own retries already handle transient coordinator errors.
@@ -21,6 +45,7 @@ export function createKafka(
   onConnectionError?: (detail: string) => void,
 ): Kafka {
   const log = logger.child('kafka');
+  muteKafkajsNegativeTimeout();
   return new Kafka({
     clientId,
     brokers: [...brokers],
