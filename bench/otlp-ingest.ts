@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { createPriceTable } from '../src/events/price-table.ts';
 import { createTelemetry } from '../src/exporters/create-telemetry.ts';
@@ -137,7 +138,7 @@ interface Case {
   readonly bodies: (string | Uint8Array)[];
 }
 
-async function run(c: Case, expected: number): Promise<{ name: string; eventsPerSec: number; requests: number; bodyMiB: number }> {
+async function run(c: Case, expected: number): Promise<{ name: string; eventsPerSec: number; requests: number; bodyMiB: number; retried: number }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'turnstream-bench-otlp-'));
   const telemetry = await createTelemetry({ version: 'bench', env: {} });
   const pipeline = await openEmbeddedPipeline({ dataDir, prices: createPriceTable(), telemetry });
@@ -152,12 +153,19 @@ async function run(c: Case, expected: number): Promise<{ name: string; eventsPer
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}${c.path}`;
   const started = performance.now();
   let next = 0;
+  let retried = 0;
+  // As an OTLP exporter does: a 503 (the trace buffer is full) is sent again after its Retry-After.
   const client = async (): Promise<void> => {
     while (next < c.bodies.length) {
       const body = c.bodies[next++]!;
-      const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': c.contentType } });
-      if (res.status !== 200) throw new Error(`${c.name}: ${res.status} ${await res.text()}`);
-      await res.arrayBuffer();
+      for (;;) {
+        const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': c.contentType } });
+        await res.arrayBuffer();
+        if (res.status === 200) break;
+        if (res.status !== 503) throw new Error(`${c.name}: ${res.status}`);
+        retried++;
+        await sleep(1000 * Number(res.headers.get('retry-after') ?? 1));
+      }
     }
   };
   await Promise.all(Array.from({ length: CLIENTS }, client));
@@ -172,7 +180,7 @@ async function run(c: Case, expected: number): Promise<{ name: string; eventsPer
   await telemetry.shutdown();
   rmSync(dataDir, { recursive: true, force: true });
   const bytes = c.bodies.reduce((n, b) => n + (typeof b === 'string' ? Buffer.byteLength(b) : b.byteLength), 0);
-  return { name: c.name, eventsPerSec: Math.round(head / seconds), requests: c.bodies.length, bodyMiB: Math.round((bytes / 2 ** 20) * 10) / 10 };
+  return { name: c.name, eventsPerSec: Math.round(head / seconds), requests: c.bodies.length, bodyMiB: Math.round((bytes / 2 ** 20) * 10) / 10, retried };
 }
 
 const starts = Array.from({ length: Math.ceil(TURNS / TURNS_PER_REQUEST) }, (_, i) => i * TURNS_PER_REQUEST);
@@ -189,5 +197,7 @@ for (const [i, c] of cases.entries()) results.push(await run(c, expected[i]!));
 const width = Math.max(...results.map((r) => r.name.length));
 process.stdout.write(`OTLP ingest, ${turns.toLocaleString('en')} turns, ${CLIENTS} clients (events appended + processed per second)\n`);
 for (const r of results)
-  process.stdout.write(`  ${r.name.padEnd(width)}  ${r.eventsPerSec.toLocaleString('en').padStart(9)} events/s  (${r.requests} requests, ${r.bodyMiB} MiB)\n`);
+  process.stdout.write(
+    `  ${r.name.padEnd(width)}  ${r.eventsPerSec.toLocaleString('en').padStart(9)} events/s  (${r.requests} requests, ${r.bodyMiB} MiB${r.retried > 0 ? `, ${r.retried} sent again after a 503` : ''})\n`,
+  );
 process.stdout.write(`${JSON.stringify({ bench: 'otlp-ingest', turns, clients: CLIENTS, results })}\n`);

@@ -240,7 +240,7 @@ async function main(o: BenchOptions): Promise<void> {
     });
     const line = child.stdout.split('\n').find((l) => l.startsWith('{"bench":"otlp-ingest"'));
     if (child.status !== 0 || line === undefined) throw new Error(`bench/otlp-ingest.ts failed (${child.status}): ${child.stderr.slice(-2000)}`);
-    const r = JSON.parse(line) as { results: { name: string; eventsPerSec: number; requests: number; bodyMiB: number }[] };
+    const r = JSON.parse(line) as { results: { name: string; eventsPerSec: number; requests: number; bodyMiB: number; retried: number }[] };
     for (const x of r.results) {
       rows.push({
         stage: `ingest over HTTP: ${x.name}`,
@@ -249,7 +249,7 @@ async function main(o: BenchOptions): Promise<void> {
         median: x.eventsPerSec,
         runs: 1,
         ...(baselineBest === undefined ? {} : { vsBaselinePct: (100 * x.eventsPerSec) / baselineBest }),
-        notes: `${turns.toLocaleString('en')} turns, 4 clients, ${x.requests} requests, ${x.bodyMiB} MiB: appended and processed`,
+        notes: `${turns.toLocaleString('en')} turns, 4 clients, ${x.requests} requests, ${x.bodyMiB} MiB: appended and processed${x.retried > 0 ? ` (${x.retried} sent again after a 503: trace buffer full)` : ''}`,
       });
     }
     details['otlp'] = r;

@@ -6,7 +6,7 @@ import { ClaudeCodeLogMapper } from './map-claude-code-logs.ts';
 import { mapTrace } from './map-genai-trace.ts';
 import { GRPC_INVALID_ARGUMENT, GRPC_UNAVAILABLE, refuseUnread, sendExportResponse, sendStatus } from './otlp-answer.ts';
 import type { OtlpSignal } from './otlp-proto.ts';
-import { OTLP_SOURCE, receiveLogs, receiveTraces } from './receive-otlp.ts';
+import { OTLP_SOURCE, receiveLogs, receiveTraces, TraceBufferBusy } from './receive-otlp.ts';
 import { TraceBuffer, type TraceBufferLimits } from './trace-buffer.ts';
 import { RejectionTally } from './rejection-tally.ts';
 
@@ -41,7 +41,9 @@ const isBug = (error: unknown): boolean => error instanceof TypeError || error i
  * events, and hands them to the same Ingestor as `/v1/events` (dedupe by id, log, dead letters).
  * Answers like a collector: 200 with the signal's `Export*ServiceResponse` (`partial_success` for
  * items not used, with why), 400 + `Status` for a body that does not decode (dead-lettered whole as
- * `invalid_otlp`), 415 for another content type, 503 + Retry-After when the store cannot be written.
+ * `invalid_otlp`), 415 for another content type, 503 + Retry-After when the store cannot be written
+ * or the trace buffer has no room for the request's spans yet (nothing taken: OTLP exporters retry
+ * a 503 after Retry-After, as the spec asks of a throttled client).
  *
  * Logs are stored before the answer. Spans wait in a per-trace buffer (see `TraceBuffer`) and are
  * stored when their trace is complete: the answer acknowledges them once buffered, so spans in the
@@ -61,6 +63,8 @@ export function createOtlpReceiver(o: OtlpReceiverOptions): OtlpReceiver {
     },
     onError: (error, traceIds) => log.error('traces could not be mapped or stored; stored ones are retried', { traceIds: traceIds.slice(0, 200), error }),
   });
+
+  const busy = refusals(log);
 
   const handle = async (signal: OtlpSignal, req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!o.authorized(req))
@@ -93,6 +97,10 @@ export function createOtlpReceiver(o: OtlpReceiverOptions): OtlpReceiver {
       }
       sendExportResponse(res, signal, format, tally.count, tally.message());
     } catch (error) {
+      if (error instanceof TraceBufferBusy) {
+        busy.refused(error.message);
+        return sendStatus(res, 503, format, GRPC_UNAVAILABLE, error.message, { 'retry-after': '1' });
+      }
       if (isBug(error)) throw error;
       log.error('OTLP ingest failed; nothing acknowledged', { signal, error });
       sendStatus(res, 503, format, GRPC_UNAVAILABLE, 'the event log could not be written; nothing was acknowledged, retry', { 'retry-after': '1' });
@@ -102,4 +110,22 @@ export function createOtlpReceiver(o: OtlpReceiverOptions): OtlpReceiver {
   };
 
   return { handle, flush: () => buffer.flush(), close: () => buffer.close() };
+}
+
+/** Trace requests refused for a full buffer: one warning per 10 s at most, with how many since the last. */
+function refusals(log: Logger): { refused(message: string): void } {
+  let count = 0;
+  let last = 0;
+  return {
+    refused(message) {
+      count++;
+      if (Date.now() - last < 10_000) return;
+      log.warn('OTLP trace requests refused with 503 for a retry: the trace buffer is full (traces arrive faster than they settle)', {
+        refused: count,
+        message,
+      });
+      count = 0;
+      last = Date.now();
+    },
+  };
 }

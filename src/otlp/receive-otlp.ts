@@ -40,11 +40,14 @@ export async function receiveLogs(request: unknown, mapper: ClaudeCodeLogMapper,
  * One decoded `ExportTraceServiceRequest`: its spans go to the trace buffer (mapped and stored when
  * their trace is complete); returns what was not used. Rejected: spans with bad ids or times
  * (dead-lettered as `invalid_otlp`), spans with no GenAI attribute, LLM spans without usage, and
- * spans that did not fit the buffer (dead-lettered as `otlp_buffer_full`).
+ * spans of a request larger than the whole buffer that did not fit (dead-lettered as
+ * `otlp_buffer_full`). Throws `TraceBufferBusy`, taking nothing of the request, when its spans fit
+ * only once traces waiting in the buffer are stored: the receiver asks the client to retry.
  */
 export async function receiveTraces(request: unknown, buffer: TraceBuffer, ingestor: Ingestor, maxLetters: number): Promise<RejectionTally> {
   const tally = new RejectionTally('spans');
   const { spans, invalid } = spansOf(request, keepSpanAttr);
+  if (buffer.room(spans) === 'later') throw new TraceBufferBusy(spans.length, buffer.held.traces);
   const letters: RejectedInput[] = invalid.map((bad, i) => {
     tally.reject(-1 - i, 'invalid (dead-lettered as invalid_otlp)');
     tally.note(bad.message);
@@ -64,4 +67,12 @@ export async function receiveTraces(request: unknown, buffer: TraceBuffer, inges
   }
   if (letters.length > 0) await ingestor.ingestSummary(letters, OTLP_SOURCE, { maxResults: 0, maxDeadLetters: maxLetters });
   return tally;
+}
+
+/** A request's spans do not fit the trace buffer until traces waiting in it are stored (about a second): nothing was taken. */
+export class TraceBufferBusy extends Error {
+  constructor(spans: number, traces: number) {
+    super(`the trace buffer is full (${traces} traces held); none of this request's ${spans} spans was taken: retry`);
+    this.name = 'TraceBufferBusy';
+  }
 }

@@ -72,9 +72,11 @@ function spanBytes(s: OtlpSpan): number {
  * session are known only from its ancestors. A trace is mapped (`toEvents`, then `store`) when its
  * root span has arrived and `settleMs` passed without another span, or after `idleMs` without a
  * span, or every `maxAgeMs`; then kept `retainMs` so late spans map into the same turn. Bounded by
- * traces, spans and bytes: a span that does not fit (after dropping retained traces) is returned by
- * `add` for the caller to reject and dead-letter. Nothing held is dropped: a failed `store` is
- * retried, and `close` maps every waiting trace at once.
+ * traces, spans and bytes: `room` tells whether a request's spans fit now (after dropping retained
+ * traces), only once others are stored (the receiver asks the client to retry), or never (more than
+ * the empty buffer holds: `add` returns what does not fit, for the caller to reject and
+ * dead-letter). Nothing held is dropped: a failed `store` is retried, and `close` maps every
+ * waiting trace at once.
  */
 export class TraceBuffer {
   readonly #o: TraceBufferOptions & TraceBufferLimits;
@@ -95,6 +97,27 @@ export class TraceBuffer {
     return { traces: this.#traces.size, spans: this.#spans, bytes: this.#bytes };
   }
 
+  /**
+   * Whether all of `spans` fit now (after forgetting traces already stored, if it must): `now`;
+   * `later` when they would fit once waiting traces are stored (the caller refuses the request for
+   * a retry, taking nothing); `never` when they are more than the empty buffer holds.
+   */
+  room(spans: readonly OtlpSpan[]): 'now' | 'later' | 'never' {
+    const traces = new Set<string>();
+    let count = 0;
+    let bytes = 0;
+    for (const s of spans) {
+      const e = this.#traces.get(s.traceId);
+      if (e?.spans.has(s.spanId)) continue;
+      if (e === undefined) traces.add(s.traceId);
+      count++;
+      bytes += spanBytes(s);
+    }
+    const o = this.#o;
+    if (traces.size > o.maxTraces || count > o.maxSpans || bytes > o.maxBytes) return 'never';
+    return this.#fits(traces.size, count, bytes) ? 'now' : 'later';
+  }
+
   /** Takes spans in; returns those that did not fit (the caller rejects them). A span already held is taken as is. */
   add(spans: readonly OtlpSpan[]): OtlpSpan[] {
     const now = this.#now();
@@ -103,7 +126,7 @@ export class TraceBuffer {
       let e = this.#traces.get(s.traceId);
       if (e?.spans.has(s.spanId)) continue;
       const size = spanBytes(s);
-      if (!this.#fits(e === undefined ? 1 : 0, size)) {
+      if (!this.#fits(e === undefined ? 1 : 0, 1, size)) {
         overflow.push(s);
         continue;
       }
@@ -142,10 +165,10 @@ export class TraceBuffer {
     return (this.#o.now ?? Date.now)();
   }
 
-  /** Whether `traces` more traces and `bytes` more bytes fit, after dropping mapped (retained) traces if needed. */
-  #fits(traces: number, bytes: number): boolean {
+  /** Whether `traces` more traces, `spans` more spans and `bytes` more bytes fit, after dropping mapped (retained) traces if needed. */
+  #fits(traces: number, spans: number, bytes: number): boolean {
     const fits = (): boolean =>
-      this.#traces.size + traces <= this.#o.maxTraces && this.#spans + 1 <= this.#o.maxSpans && this.#bytes + bytes <= this.#o.maxBytes;
+      this.#traces.size + traces <= this.#o.maxTraces && this.#spans + spans <= this.#o.maxSpans && this.#bytes + bytes <= this.#o.maxBytes;
     if (fits()) return true;
     for (const [id, e] of this.#traces) {
       if (e.dirty) continue;

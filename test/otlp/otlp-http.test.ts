@@ -137,6 +137,40 @@ describe('OTLP/HTTP: protocol, limits and bad input', () => {
   });
 });
 
+describe('OTLP/HTTP: a full trace buffer asks the client to retry (503 + Retry-After), taking nothing', () => {
+  let ts: OtlpTestServer;
+  before(async () => {
+    ts = await startOtlpServer({ traceBuffer: { maxTraces: 2, settleMs: 60_000 } });
+  });
+  after(() => ts.stop());
+
+  it('refuses a request that fits only once the waiting traces are stored; the same request is taken after they are', async () => {
+    assert.equal((await postOtlp(ts.url, 'traces', traceRequest([chat('w1'), chat('w2')]), 'protobuf')).status, 200);
+    // Two traces wait (not settled): a request with a third and a fourth does not fit now.
+    const request = traceRequest([chat('w3'), chat('w4')]);
+    const refused = await postOtlp(ts.url, 'traces', request, 'protobuf');
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers.get('retry-after'), '1');
+    assert.equal(refused.contentType, 'application/x-protobuf');
+    assert.match(otlpStatus(refused.bytes).message, /trace buffer is full.*none of this request's 2 spans was taken/);
+    assert.equal((await ts.pipeline.store.deadLetters.list({ reason: 'otlp_buffer_full' })).length, 0, 'nothing dead-lettered');
+    await ts.settle(); // the waiting traces are mapped and stored: room again
+    assert.deepEqual(
+      (await ts.events()).filter((e) => e.type === 'llm.usage').map((e) => e.session),
+      [traceId('w1'), traceId('w2')],
+      'nothing of the refused request was taken',
+    );
+    const retried = await postOtlp(ts.url, 'traces', request, 'protobuf');
+    assert.equal(retried.status, 200);
+    assert.deepEqual(retried.body, {});
+    await ts.settle();
+    assert.deepEqual(
+      (await ts.events()).filter((e) => e.type === 'llm.usage').map((e) => e.session),
+      [traceId('w1'), traceId('w2'), traceId('w3'), traceId('w4')],
+    );
+  });
+});
+
 describe('OTLP/HTTP: the trace buffer maps a trace by itself once it settles', () => {
   let ts: OtlpTestServer;
   before(async () => {

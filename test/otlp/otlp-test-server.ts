@@ -78,6 +78,7 @@ export const ENCODINGS: readonly Encoding[] = ['protobuf', 'json'];
 export interface OtlpAnswer {
   readonly status: number;
   readonly contentType: string | null;
+  readonly headers: Headers;
   /** The decoded `Export*ServiceResponse` (or `Status`) as plain JSON. */
   readonly body: Record<string, unknown>;
   readonly bytes: Buffer;
@@ -128,5 +129,5 @@ export async function postOtlp(
     const { response } = otlpMessages(signal);
     parsed = response.toObject(response.decode(bytes), { longs: Number }) as Record<string, unknown>;
   }
-  return { status: res.status, contentType, body: parsed, bytes };
+  return { status: res.status, contentType, headers: res.headers, body: parsed, bytes };
 }

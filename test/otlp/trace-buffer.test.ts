@@ -57,6 +57,22 @@ describe('TraceBuffer', () => {
     await buffer.close();
   });
 
+  it('room: fits now (forgetting stored traces if it must), later (traces wait), or never (more than the empty buffer holds)', async () => {
+    const buffer = new TraceBuffer({ maxTraces: 2, maxSpans: 3, settleMs: 60_000, toEvents, store: async () => undefined });
+    assert.equal(buffer.room([span('t1', 'a'), span('t2', 'a')]), 'now');
+    buffer.add([span('t1', 'a'), span('t2', 'a')]);
+    assert.equal(buffer.room([span('t1', 'b', 'a')]), 'now', 'a span of a held trace needs no new trace');
+    assert.equal(buffer.room([span('t1', 'a'), span('t2', 'a')]), 'now', 'spans already held take no room');
+    assert.equal(buffer.room([span('t3', 'a')]), 'later', 'two traces wait');
+    assert.equal(buffer.room([span('t1', 'b', 'a'), span('t2', 'b', 'a')]), 'later', 'four spans: one too many while they wait');
+    assert.equal(buffer.room([span('t5', 'a'), span('t6', 'a'), span('t7', 'a')]), 'never', 'three traces: more than the buffer holds');
+    assert.equal(buffer.room([span('t5', 'a'), span('t5', 'b'), span('t5', 'c'), span('t5', 'd')]), 'never', 'four spans: more than the buffer holds');
+    await buffer.flush();
+    assert.equal(buffer.room([span('t3', 'a'), span('t4', 'a')]), 'now', 'stored traces make room');
+    assert.equal(buffer.held.traces, 0, 'room forgot the stored traces to make it');
+    await buffer.close();
+  });
+
   it('maps a rooted trace by itself after the settle time', async () => {
     const stored: string[] = [];
     const buffer = new TraceBuffer({ settleMs: 20, idleMs: 60_000, toEvents, store: async (events) => void stored.push(...events.map((e) => e.id)) });
