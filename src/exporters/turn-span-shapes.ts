@@ -1,5 +1,6 @@
 import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { otelInputTokens } from '../events/token-convention.ts';
+import type { TokenUsage } from '../model/token-usage.ts';
 import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import * as sc from './semconv.ts';
 
@@ -56,6 +57,15 @@ const shape = (
   ...(error === undefined ? {} : { error }),
 });
 
+/** Tokens and cost, as a turn's root and each `chat` span carry them (in this order). */
+const usageAttrs = (u: TokenUsage & { readonly cost: number }): Attributes => ({
+  [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: otelInputTokens(u),
+  [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: u.outputTokens,
+  [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: u.cacheReadTokens,
+  [sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: u.cacheWriteTokens,
+  [sc.ATTR_GEN_AI_USAGE_COST]: u.cost,
+});
+
 /**
  * One trace per turn: an `invoke_agent {agent}` root over the turn window, a `chat {model}` child per
  * LLM call and an `execute_tool {tool}` child per tool call, with event-time start/end. The root
@@ -73,11 +83,7 @@ export function turnSpanShapes(a: TurnAggregate): TurnSpanShape[] {
     [sc.ATTR_TURN_REVISION]: a.revision,
     [sc.ATTR_TURN_TOOL_CALLS]: a.toolCalls,
     [sc.ATTR_TURN_LLM_CALLS]: a.llmCalls,
-    [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: otelInputTokens(a),
-    [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: a.outputTokens,
-    [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: a.cacheReadTokens,
-    [sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: a.cacheWriteTokens,
-    [sc.ATTR_GEN_AI_USAGE_COST]: a.cost,
+    ...usageAttrs(a),
   };
   if (a.stopReason !== undefined) rootAttrs[sc.ATTR_TURN_STOP_REASON] = a.stopReason;
   const spans = [shape(`invoke_agent ${agent}`, SpanKind.INTERNAL, 'turn', a.turn, a.startMs, a.endMs, rootAttrs)];
@@ -88,11 +94,7 @@ export function turnSpanShapes(a: TurnAggregate): TurnSpanShape[] {
       [sc.ATTR_GEN_AI_PROVIDER_NAME]: c.provider,
       [sc.ATTR_GEN_AI_REQUEST_MODEL]: c.model,
       [sc.ATTR_GEN_AI_CONVERSATION_ID]: a.session,
-      [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: otelInputTokens(c),
-      [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: c.outputTokens,
-      [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: c.cacheReadTokens,
-      [sc.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: c.cacheWriteTokens,
-      [sc.ATTR_GEN_AI_USAGE_COST]: c.cost,
+      ...usageAttrs(c),
       [sc.ATTR_COST_SOURCE]: c.costSource,
     };
     if (c.reasoningTokens > 0) attrs[sc.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = c.reasoningTokens;
