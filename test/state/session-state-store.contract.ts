@@ -40,7 +40,7 @@ function delta(session: string, d: Partial<Omit<SessionDelta, 'session'>>): Sess
   };
 }
 
-function turn(session: string, id: string, revision: number, startMs: number, inputTokens = 100): TurnAggregate {
+export function turn(session: string, id: string, revision: number, startMs: number, inputTokens = 100): TurnAggregate {
   return {
     session,
     turn: id,
