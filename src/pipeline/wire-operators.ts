@@ -108,7 +108,7 @@ export function wireOperators(ctx: WireContext, work?: Omit<OpenWork, 'poisoned'
     ...(work?.windows === undefined ? {} : { initial: work.windows }),
     expose: (s: (o?: SnapshotOptions) => WindowsSnapshot) => (windows = s),
   };
-  logged.pipe(windowTurns({ ...options.windows, price: pricedBefore, closedTurns, state: windowState })).subscribe(
+  logged.pipe(windowTurns({ ...options.windows, price: pricedBefore, closedTurns, state: windowState, quietThrough: ctx.committed })).subscribe(
     guard((out) => {
       if (out.kind === 'turn') {
         if (out.aggregate.closedAtPos > ctx.committed()) turns.next(out.aggregate);

@@ -19,45 +19,15 @@ import {
   type OrderKey,
   type ToolRecord,
 } from './turn-records.ts';
+import type { EmitMeta, LlmSnapshot, OrderKeySnapshot, SnapshotPin, ToolSnapshot, TurnWindowSnapshot } from './turn-window-snapshot.ts';
 
-/** `[time, seq, id]`. */
-type OrderKeySnapshot = readonly [number, number, string];
-/** The fields of `LlmRecord` in order, `order` first, finishReason null when absent. */
-type LlmSnapshot = readonly [OrderKeySnapshot, string, string, string, number, number, number, number, number, number, number, number, string, string | null];
-/** `[toolCallId, toolName, startMs, endMs, error, order]`, null for absent. */
-type ToolSnapshot = readonly [string, string, number, number | null, string | null, OrderKeySnapshot];
-/** The latest emission: `[status, closedAtPos, agent, user]`. */
-type EmitMeta = readonly [TurnStatus, number, string | null, string | null];
-
-/**
- * A `TurnWindow`'s state as JSON-safe data: `[revision, startMs, endMs, first, last, ended, stopReason,
- * eventCount, llm, tools, emitted]` (null for absent or for the initial infinite times). Record
- * lists keep their order: records with equal order keys keep it in the aggregate.
- */
-export type TurnWindowSnapshot = readonly [
-  number,
-  number | null,
-  number | null,
-  OrderKeySnapshot | null,
-  OrderKeySnapshot | null,
-  boolean,
-  string | null,
-  number,
-  readonly LlmSnapshot[],
-  readonly ToolSnapshot[],
-  EmitMeta | null,
-];
+export type { SnapshotPin, TurnWindowSnapshot } from './turn-window-snapshot.ts';
 
 /**
  * One turn's running state: a mutable accumulator that folds events in any order and produces an
  * aggregate that depends only on the set of events it saw (lists are sorted at emit time).
  * Kept small on purpose: an open turn should cost well under 2 KB.
  */
-/** Takes a window's snapshot later (`DeferredSnapshots`): handed it before the window first changes. */
-export interface SnapshotPin {
-  capture(w: TurnWindow, snapshot: TurnWindowSnapshot): void;
-}
-
 export class TurnWindow {
   readonly session: string;
   readonly turn: string;
@@ -178,6 +148,24 @@ export class TurnWindow {
     this.previous = agg;
     this.emitted = [agg.status, closedAtPos, session?.agent ?? null, session?.user ?? null];
     return aggregate;
+  }
+
+  /**
+   * `emit` for a close whose effects are durable already (a rebuild up to the committed position):
+   * the same change of state, but the aggregate, which nobody would read, is built only if a later
+   * revision must supersede it (as after a restore).
+   */
+  emitQuietly(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): void {
+    this.changing();
+    this.revision++;
+    // As `build` leaves them (sorted in place), so the state and its snapshot are the same as after `emit`.
+    this.llm.sort(llmOrder);
+    this.tools.sort(toolOrder);
+    const final = this.ended ? 'completed' : status;
+    const { agent, user } = session ?? {};
+    this.previous = undefined;
+    this.unbuiltPrevious = { status: final, pos: closedAtPos, session: { ...(agent === undefined ? {} : { agent }), ...(user === undefined ? {} : { user }) } };
+    this.emitted = [final, closedAtPos, agent ?? null, user ?? null];
   }
 
   /** Before the state changes: a checkpoint that pinned it gets its snapshot, it is made whole (`ready`), and its cached checkpoint text dropped. */

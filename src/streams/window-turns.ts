@@ -2,7 +2,7 @@ import type { OperatorFunction, Subscriber } from 'rxjs';
 import { Observable } from './rx.ts';
 import { isTurnScoped, type LlmUsageEvent, type LoggedEvent, type TurnScopedEvent } from '../events/step-event.ts';
 import type { PricedCost } from '../events/price-usage.ts';
-import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { TurnAggregate, TurnStatus } from '../model/turn-aggregate.ts';
 import type { SnapshotText } from './snapshot-text.ts';
 import { TurnWindow, type TurnWindowSnapshot } from './turn-window.ts';
 import { forwardEvents } from './forward-events.ts';
@@ -26,6 +26,12 @@ export interface WindowTurnsOptions extends TurnTiming {
   readonly closedTurns?: ClosedTurns;
   /** Checkpoints: the state to start from, and a way to read it between events. */
   readonly state?: OperatorState<WindowsSnapshot>;
+  /**
+   * Turns closed (or revised) at or below this log position are not emitted: their effects are
+   * durable (a restart's rebuild). The windows change as if they were; their aggregates are built
+   * only if a later revision must supersede them. Default: everything is emitted.
+   */
+  readonly quietThrough?: () => number;
 }
 
 export type WindowOutput =
@@ -86,6 +92,7 @@ class TurnWindows {
   private readonly price: (usage: LlmUsageEvent) => PricedCost;
   private readonly out: Subscriber<WindowOutput>;
   private readonly held: HeldTurns<TurnWindow>;
+  private readonly quietThrough: (() => number) | undefined;
   /** Reads the snapshot texts of compacted closed windows back (they are this operator's own). */
   private readonly reader = new SnapshotReader('windowTurns');
 
@@ -94,6 +101,7 @@ class TurnWindows {
     this.graceMs = timing.graceMs;
     this.price = options.price;
     this.out = out;
+    this.quietThrough = options.quietThrough;
     this.held = new HeldTurns(timing, options.closedTurns ?? memoryClosedTurns());
     const initial = options.state?.initial;
     if (initial !== undefined) {
@@ -138,13 +146,17 @@ class TurnWindows {
 
   private close(h: HeldTurn<TurnWindow>, status: 'completed' | 'abandoned', pos: number, info: SessionEntry<TurnWindow>): void {
     this.held.close(h, pos);
-    this.out.next({ kind: 'turn', aggregate: h.body.emit(status, pos, info) });
-    h.body = h.body.compacted(this.reader);
+    this.emitAt(h, status, pos, info);
   }
 
   /** Emits a closed window's aggregate at its `closedAtPos` (an idle close, or a revision). */
   private emit(h: HeldTurn<TurnWindow>, status: 'abandoned'): void {
-    this.out.next({ kind: 'turn', aggregate: h.body.emit(status, h.closedAtPos, this.held.sessions.get(h.session)) });
+    this.emitAt(h, status, h.closedAtPos, this.held.sessions.get(h.session));
+  }
+
+  private emitAt(h: HeldTurn<TurnWindow>, status: TurnStatus, pos: number, session: SessionEntry<TurnWindow> | undefined): void {
+    if (this.quietThrough !== undefined && pos <= this.quietThrough()) h.body.emitQuietly(status, pos, session);
+    else this.out.next({ kind: 'turn', aggregate: h.body.emit(status, pos, session) });
     h.body = h.body.compacted(this.reader);
   }
 
