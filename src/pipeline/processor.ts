@@ -67,7 +67,7 @@ export class Processor {
 
   constructor(options: ProcessorOptions) {
     this.options = options;
-    this.closedTurns = new StoreClosedTurns(options.state);
+    this.closedTurns = new StoreClosedTurns(options.state, () => this.committed);
     this.letters = new PipelineLetters(options.rawAt);
     this.out = new CommittedEffects(options);
     this.settings = JSON.stringify({

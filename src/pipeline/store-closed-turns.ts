@@ -14,9 +14,13 @@ export class StoreClosedTurns implements ClosedTurns {
   private readonly pending = new Map<string, number>();
   private readonly memory: ClosedTurns | undefined;
 
-  constructor(target: StateCommitTarget) {
+  private readonly durableThrough: () => number;
+
+  /** `committed`: the position whose effects are durable (a turn released at or below it is in the store). */
+  constructor(target: StateCommitTarget, committed: () => number = () => 0) {
     this.lookup = target.closedTurnAt?.bind(target);
     this.memory = this.lookup === undefined ? memoryClosedTurns() : undefined;
+    this.durableThrough = committed;
   }
 
   closedBefore(session: string, turn: string, pos: number): boolean {
@@ -27,7 +31,10 @@ export class StoreClosedTurns implements ClosedTurns {
 
   released(session: string, turn: string, closedAtPos: number): void {
     if (this.memory !== undefined) this.memory.released(session, turn, closedAtPos);
-    else this.pending.set(`${session}\u0000${turn}`, closedAtPos);
+    // Closed at or below the committed position (a rebuild): the store holds it with this closedAtPos
+    // already (once released, no later revision can follow). Remembering it anyway grew `pending`
+    // with every turn of the log until the rebuild's end.
+    else if (closedAtPos > this.durableThrough()) this.pending.set(`${session}\u0000${turn}`, closedAtPos);
   }
 
   /** Everything fed so far is committed: the store answers for the released turns from now on. */

@@ -37,6 +37,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
   private readonly setPosition: StatementSync;
   private readonly saveCheckpoint: StatementSync;
   private readonly selectClosedAt: StatementSync;
+  private readonly selectClosedAtInBody: StatementSync;
   private readonly texts: SqliteCheckpointTexts;
   /** Checkpoints name the closed windows' texts, kept in segments of their own (format 3). */
   readonly keepsCheckpointTexts = true;
@@ -68,6 +69,9 @@ export class SqliteSessionStateStore implements SessionStateStore {
     // The late-event check reads it for every new turn (a rebuild: every turn of the log); from the
     // body it cost a json_extract of the whole stored turn (~30 µs). Rows of earlier versions keep NULL.
     addColumn(db, 'turns', 'closed_at_pos', 'INTEGER');
+    // Answers that check from the index alone: the column sits after the body in each row, and
+    // reaching it read the body's overflow pages (14 → 6 µs a lookup at 18k stored turns).
+    db.exec('CREATE INDEX IF NOT EXISTS turns_closed_at ON turns (session, turn, closed_at_pos)');
     this.files = options.checkpointDir === undefined ? undefined : new CheckpointFiles(options.checkpointDir);
     this.texts = new SqliteCheckpointTexts(db, this.files);
     this.selectOne = db.prepare('SELECT value, deleted, v_time, v_seq, v_id FROM state WHERE session = ? AND key = ?');
@@ -83,7 +87,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
     this.saveCheckpoint = db.prepare(`INSERT INTO checkpoint (id, format, position, data, file) VALUES (1, ?, ?, ?, ?)
       ON CONFLICT (id) DO UPDATE SET format = excluded.format, position = excluded.position, data = excluded.data, file = excluded.file`);
     if (options.sweep === true && this.files !== undefined) this.files.sweep(new Set([...this.texts.named(), ...this.checkpointFile()]));
-    this.selectClosedAt = db.prepare("SELECT coalesce(closed_at_pos, json_extract(body, '$.closedAtPos')) AS at FROM turns WHERE session = ? AND turn = ?");
+    this.selectClosedAt = db.prepare('SELECT closed_at_pos AS at FROM turns INDEXED BY turns_closed_at WHERE session = ? AND turn = ?');
+    this.selectClosedAtInBody = db.prepare("SELECT json_extract(body, '$.closedAtPos') AS at FROM turns WHERE session = ? AND turn = ?");
   }
 
   private row(session: string, key: string): StateRow | undefined {
@@ -176,7 +181,11 @@ export class SqliteSessionStateStore implements SessionStateStore {
 
   closedTurnAt(session: string, turn: string): number | undefined {
     const r = this.selectClosedAt.get(session, turn) as { at: number | null } | undefined;
-    return r === undefined ? undefined : (r.at ?? 0);
+    if (r === undefined) return undefined;
+    if (r.at !== null) return r.at;
+    // Stored by a version without the column.
+    const old = this.selectClosedAtInBody.get(session, turn) as { at: number | null } | undefined;
+    return old?.at ?? 0;
   }
 
   async get(session: string, key: string): Promise<StateEntry | undefined> {
