@@ -155,8 +155,13 @@ class TurnWindows {
   }
 
   private emitAt(h: HeldTurn<TurnWindow>, status: TurnStatus, pos: number, session: SessionEntry<TurnWindow> | undefined): void {
-    if (this.quietThrough !== undefined && pos <= this.quietThrough()) h.body.emitQuietly(status, pos, session);
-    else this.out.next({ kind: 'turn', aggregate: h.body.emit(status, pos, session) });
+    if (this.quietThrough !== undefined && pos <= this.quietThrough()) {
+      // Not compacted either: in a rebuild most closed turns are released before a checkpoint would
+      // write their text, so making it for each cost a JSON.stringify of every turn of the log.
+      h.body.emitQuietly(status, pos, session);
+      return;
+    }
+    this.out.next({ kind: 'turn', aggregate: h.body.emit(status, pos, session) });
     h.body = h.body.compacted(this.reader);
   }
 
