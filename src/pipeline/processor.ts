@@ -242,6 +242,7 @@ export class Processor {
 
   private async processOnce(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
     await this.out.flushLetters();
+    this.closedTurns.prefetch(batch);
     for (const logged of batch) this.feed(logged);
     const effects = this.effects;
     this.effects = noEffects();
@@ -319,6 +320,7 @@ export class Processor {
       this.effects = noEffects();
       try {
         read: for await (const batch of this.options.log!.read({ after: this.fed })) {
+          this.closedTurns.prefetch(batch);
           for (const logged of batch) {
             if (logged.pos > this.committed) break read;
             this.feed(logged);

@@ -1,3 +1,4 @@
+import type { LoggedEvent } from '../events/step-event.ts';
 import type { StateCommitTarget } from '../state/session-state-store.ts';
 import { memoryClosedTurns, type ClosedTurns } from '../streams/operator-state.ts';
 
@@ -12,6 +13,9 @@ import { memoryClosedTurns, type ClosedTurns } from '../streams/operator-state.t
 export class StoreClosedTurns implements ClosedTurns {
   private readonly lookup: ((session: string, turn: string) => number | undefined) | undefined;
   private readonly pending = new Map<string, number>();
+  private readonly bulk: ((turns: readonly (readonly [string, string])[]) => (number | undefined | null)[]) | undefined;
+  /** The store's answers for the turns the current batch starts (`prefetch`). */
+  private readonly known = new Map<string, number | undefined>();
   private readonly memory: ClosedTurns | undefined;
 
   private readonly durableThrough: () => number;
@@ -19,14 +23,36 @@ export class StoreClosedTurns implements ClosedTurns {
   /** `committed`: the position whose effects are durable (a turn released at or below it is in the store). */
   constructor(target: StateCommitTarget, committed: () => number = () => 0) {
     this.lookup = target.closedTurnAt?.bind(target);
+    this.bulk = this.lookup === undefined ? undefined : target.closedTurnsAt?.bind(target);
     this.memory = this.lookup === undefined ? memoryClosedTurns() : undefined;
     this.durableThrough = committed;
   }
 
   closedBefore(session: string, turn: string, pos: number): boolean {
     if (this.memory !== undefined) return this.memory.closedBefore(session, turn, pos);
-    const at = this.pending.get(`${session}\u0000${turn}`) ?? this.lookup!(session, turn);
+    const key = `${session}\u0000${turn}`;
+    const at = this.pending.get(key) ?? (this.known.has(key) ? this.known.get(key) : this.lookup!(session, turn));
     return at !== undefined && at < pos;
+  }
+
+  /**
+   * Asks the store, in one call, about the turns `batch` starts (before it is fed: the store does
+   * not change until the batch commits), so a new turn's check costs a map lookup instead of a
+   * statement (~4 µs each; in bulk ~1 µs). Forgets the previous batch's answers.
+   */
+  prefetch(batch: readonly LoggedEvent[]): void {
+    this.known.clear();
+    if (this.bulk === undefined) return;
+    const keys: string[] = [];
+    const turns: [string, string][] = [];
+    for (const { event: e } of batch) {
+      if (e.type !== 'turn.start') continue;
+      keys.push(`${e.session}\u0000${e.turn}`);
+      turns.push([e.session, e.turn]);
+    }
+    if (turns.length === 0) return;
+    const answers = this.bulk(turns);
+    for (let i = 0; i < keys.length; i++) if (answers[i] !== null) this.known.set(keys[i]!, answers[i] ?? undefined);
   }
 
   released(session: string, turn: string, closedAtPos: number): void {

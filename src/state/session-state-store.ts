@@ -107,6 +107,12 @@ export interface StateCommitTarget {
    * without holding closed turns in memory.
    */
   closedTurnAt?(session: string, turn: string): number | undefined;
+  /**
+   * `closedTurnAt` for many turns in one call (the turns a batch starts): each answer as
+   * `closedTurnAt` would give it, by index; `null` where the store cannot say in bulk (ask
+   * `closedTurnAt`).
+   */
+  closedTurnsAt?(turns: readonly (readonly [session: string, turn: string])[]): (number | undefined | null)[];
 }
 
 export interface SessionStateStore extends StateCommitTarget {

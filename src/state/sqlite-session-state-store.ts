@@ -38,6 +38,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
   private readonly saveCheckpoint: StatementSync;
   private readonly selectClosedAt: StatementSync;
   private readonly selectClosedAtInBody: StatementSync;
+  private readonly selectClosedAtMany: StatementSync;
   private readonly texts: SqliteCheckpointTexts;
   /** Checkpoints name the closed windows' texts, kept in segments of their own (format 3). */
   readonly keepsCheckpointTexts = true;
@@ -88,6 +89,8 @@ export class SqliteSessionStateStore implements SessionStateStore {
       ON CONFLICT (id) DO UPDATE SET format = excluded.format, position = excluded.position, data = excluded.data, file = excluded.file`);
     if (options.sweep === true && this.files !== undefined) this.files.sweep(new Set([...this.texts.named(), ...this.checkpointFile()]));
     this.selectClosedAt = db.prepare('SELECT closed_at_pos AS at FROM turns INDEXED BY turns_closed_at WHERE session = ? AND turn = ?');
+    this.selectClosedAtMany = db.prepare(`SELECT j.key AS i, t.closed_at_pos AS at FROM json_each(?) j
+      JOIN turns t INDEXED BY turns_closed_at ON t.session = j.value ->> 0 AND t.turn = j.value ->> 1`);
     this.selectClosedAtInBody = db.prepare("SELECT json_extract(body, '$.closedAtPos') AS at FROM turns WHERE session = ? AND turn = ?");
   }
 
@@ -177,6 +180,14 @@ export class SqliteSessionStateStore implements SessionStateStore {
     }
     const byId = this.texts.read();
     return { format: r.format, position: r.position, data, ...(byId.size === 0 ? {} : { texts: { byId } }) };
+  }
+
+  closedTurnsAt(turns: readonly (readonly [session: string, turn: string])[]): (number | undefined | null)[] {
+    const out: (number | undefined | null)[] = new Array(turns.length).fill(undefined);
+    if (turns.length === 0) return out;
+    // One statement for the batch: the index probes run in SQLite, not one node:sqlite call (~4 µs) each.
+    for (const r of this.selectClosedAtMany.all(JSON.stringify(turns)) as { i: number; at: number | null }[]) out[r.i] = r.at;
+    return out;
   }
 
   closedTurnAt(session: string, turn: string): number | undefined {

@@ -75,4 +75,37 @@ describe('SqliteSessionStateStore.closedTurnAt', () => {
         store.close();
       }
     }));
+
+  it('closedTurnsAt answers a list as closedTurnAt answers each (null where only the body says)', () =>
+    withDir(async (dataDir) => {
+      const db = new DatabaseSync(join(dataDir, 'turnstream.db'));
+      db.exec(`CREATE TABLE turns (
+        session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
+        UNIQUE (session, turn))`);
+      db.prepare('INSERT INTO turns VALUES (?, ?, ?, ?, ?)').run('s1', 'old', 0, T0, JSON.stringify({ ...turn('s1', 'old', 0, T0), closedAtPos: 9 }));
+      db.close();
+      const store = openEmbeddedStore({ dataDir });
+      try {
+        const stored = Array.from({ length: 50 }, (_, i) => ({ ...turn(`s${i % 7}`, `t${i}`, 0, T0), closedAtPos: 100 + i }));
+        await store.state.commit({ writes: [], deltas: [], turns: stored, position: 200 });
+        const asked: [string, string][] = [
+          ['s1', 'old'],
+          ['s1', 'nope'],
+          ['s0', 't0'],
+          ['s"\\', 'odd "quotes" \\ é'],
+          ['s3', 't3'],
+          ['s3', 't3'],
+          ['s6', 't48'],
+        ];
+        const bulk = store.state.closedTurnsAt!(asked);
+        assert.deepEqual(bulk, [null, undefined, 100, undefined, 103, 103, 148]);
+        assert.deepEqual(
+          asked.map(([s, t], i) => (bulk[i] === null ? store.state.closedTurnAt!(s, t) : bulk[i])),
+          asked.map(([s, t]) => store.state.closedTurnAt!(s, t)),
+        );
+        assert.deepEqual(store.state.closedTurnsAt!([]), []);
+      } finally {
+        store.close();
+      }
+    }));
 });
