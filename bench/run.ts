@@ -24,7 +24,8 @@ import { runReplayFull, runReplayRead, runReplayRestart } from './replay.ts';
 import { describeMachine, formatReport, mib, si, status, writeReportJson, type CheckRow, type SplitRow, type ThroughputRow } from './report.ts';
 import { generateWorkload, withRandomUuids } from './workload.ts';
 
-const TARGET_E2E = 300_000;
+/** Issue 14's targets (the first round asked 300k end to end; issue 14 set 150k for this 2-core machine). */
+const TARGET_E2E = 150_000;
 const TARGET_REPLAY = 500_000;
 const TARGET_P99_MS = 50;
 const TARGET_OPEN_TURN_BYTES = 2048;
