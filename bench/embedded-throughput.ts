@@ -181,6 +181,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
           seconds - decodeSeconds - (logWriter === undefined ? appendSeconds : 0) - processSeconds - (serializeSeconds - inlineSerializeSeconds),
         ),
         logWriterThread: logWriter === undefined ? 0 : 1,
+        // Group commit: ingest calls appended, and the writer's transactions they took.
+        ...(logWriter === undefined ? {} : { logAppends: logWriter.stats.appends, logTransactions: logWriter.stats.transactions }),
         // CPU seconds by thread over the timed run (Linux): how busy each core was.
         cpuMainSeconds: cpu.main,
         cpuLogWriterSeconds: cpu.logWriter,

@@ -39,6 +39,8 @@ export class LogWriter implements Pick<EventLog, 'append'> {
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
   private closed = false;
+  /** Appends acknowledged, and the transactions they took (fewer: appends queued together commit together). */
+  readonly stats = { appends: 0, transactions: 0 };
 
   private constructor(data: LogWriterData, lock: WriteLock, db: DatabaseSync) {
     this.data = data;
@@ -82,6 +84,8 @@ export class LogWriter implements Pick<EventLog, 'append'> {
     }
     const reply = await this.ask((id) => ({ kind: 'append', id, ids, sessions, times, raws }), [times.buffer as ArrayBuffer]);
     if (reply.kind !== 'appended') throw new Error(`the log writer answered ${reply.kind} to an append`);
+    this.stats.appends++;
+    if (reply.leads) this.stats.transactions++;
     const out: AppendOutcome[] = new Array(n);
     for (let i = 0; i < n; i++) {
       const pos = reply.positions[i]!;

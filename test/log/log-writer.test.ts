@@ -94,6 +94,61 @@ describe('the log writer thread beside the main thread’s writes', () => {
     });
   });
 
+  it('appends queued together commit in one transaction, each answered as if alone; an exec between them keeps its place', async () => {
+    await withWriter(async (store, writer) => {
+      const calls = 12;
+      const perCall = 400;
+      // Call k repeats one id of call k - 1 (a duplicate across two calls of one group) and one of its own.
+      const inputs = Array.from({ length: calls }, (_, k) => [
+        ...Array.from({ length: perCall }, (_, i) => event(`g${k}-${i}`, `s${i % 9}`, k * perCall + i)),
+        event(k === 0 ? 'g0-0' : `g${k - 1}-7`, 's0', 0),
+        event(`g${k}-3`, 's1', 0),
+      ]);
+      // An exec posted between the sixth and seventh appends ends the group: the appends before it are in the log when it answers.
+      let headAtExec = -1;
+      const pending: Promise<unknown>[] = [];
+      inputs.forEach((batch, k) => {
+        if (k === 6) pending.push(writer.exec('SELECT 1').then(() => (headAtExec = store.log.headSync())));
+        pending.push(writer.append(batch));
+      });
+      const outcomes = (await Promise.all(pending)).filter(Array.isArray) as { status: string; pos?: number }[][];
+      outcomes.forEach((out, k) => {
+        assert.deepEqual(
+          out.map((o) => o.pos ?? 0),
+          [...Array.from({ length: perCall }, (_, i) => k * perCall + i + 1), 0, 0],
+          `call ${k}: its positions in call order, its two repeated ids duplicates`,
+        );
+      });
+      assert.equal(store.log.headSync(), calls * perCall);
+      assert.ok(headAtExec >= 6 * perCall, `the exec answered with ${headAtExec} events in the log`);
+      assert.equal(writer.stats.appends, calls);
+      assert.ok(writer.stats.transactions <= calls / 2, `${calls} appends posted at once took ${writer.stats.transactions} transactions`);
+    });
+  });
+
+  it('a group that cannot commit (disk full) fails each of its callers with the cause, and appends none of it', async () => {
+    await withWriter(async (store, writer) => {
+      await writer.append([event('first', 's', 0)]);
+      const { page_count: pages } = store.db.prepare('PRAGMA page_count').get() as { page_count: number };
+      await writer.exec(`PRAGMA max_page_count = ${pages}`);
+      const calls = Array.from({ length: 6 }, (_, k) => writer.append(Array.from({ length: 300 }, (_, i) => event(`full${k}-${i}`, `s${i % 5}`, i))));
+      const settled = await Promise.allSettled(calls);
+      for (const r of settled)
+        assert.ok(r.status === 'rejected' && /full/i.test(String((r.reason as Error).message)), String(r.status === 'rejected' ? r.reason : 'appended'));
+      assert.equal(store.log.headSync(), 1, 'nothing of the failed group is in the log');
+      await writer.exec('PRAGMA max_page_count = 1073741823');
+      const out = await writer.append([event('full0-0', 's', 1), event('after', 's', 2)]);
+      assert.deepEqual(
+        out,
+        [
+          { status: 'appended', pos: 2 },
+          { status: 'appended', pos: 3 },
+        ],
+        'the failed ids were never logged',
+      );
+    });
+  });
+
   it('a thread that ends is replaced by the next append, which sees what the old one committed', async () => {
     await withWriter(async (store, writer) => {
       assert.deepEqual(await writer.append([event('a', 's', 1)]), [{ status: 'appended', pos: 1 }]);
