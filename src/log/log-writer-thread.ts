@@ -102,11 +102,10 @@ if (parentPort !== null) {
         }
         try {
           const positions = appendGroup(log, group);
-          group.forEach((g, i) =>
-            port.postMessage({ kind: 'appended', id: g.id, positions: positions[i]!, leads: i === 0 } satisfies FromLogWriter, [
-              positions[i]!.buffer as ArrayBuffer,
-            ]),
-          );
+          for (let i = 0; i < group.length; i++) {
+            const m = { kind: 'appended', id: group[i]!.id, positions: positions[i]!, leads: i === 0 } satisfies FromLogWriter;
+            port.postMessage(m, [positions[i]!.buffer as ArrayBuffer]);
+          }
         } catch (error) {
           // Nothing of the group was appended (one transaction): each caller gets the error.
           for (const g of group) port.postMessage({ kind: 'failed', id: g.id, error: threadError(error) } satisfies FromLogWriter);

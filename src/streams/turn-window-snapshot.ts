@@ -1,5 +1,4 @@
 import type { TurnStatus } from '../model/turn-aggregate.ts';
-import type { TurnWindow } from './turn-window.ts';
 
 /** `[time, seq, id]`. */
 export type OrderKeySnapshot = readonly [number, number, string];
@@ -43,8 +42,3 @@ export type TurnWindowSnapshot = readonly [
   readonly ToolSnapshot[],
   EmitMeta | null,
 ];
-
-/** Takes a window's snapshot later (`DeferredSnapshots`): handed it before the window first changes. */
-export interface SnapshotPin {
-  capture(w: TurnWindow, snapshot: TurnWindowSnapshot): void;
-}

@@ -19,9 +19,14 @@ import {
   type OrderKey,
   type ToolRecord,
 } from './turn-records.ts';
-import type { EmitMeta, LlmSnapshot, OrderKeySnapshot, SnapshotPin, ToolSnapshot, TurnWindowSnapshot } from './turn-window-snapshot.ts';
+import type { EmitMeta, LlmSnapshot, ToolSnapshot, TurnWindowSnapshot } from './turn-window-snapshot.ts';
 
-export type { SnapshotPin, TurnWindowSnapshot } from './turn-window-snapshot.ts';
+export type { TurnWindowSnapshot } from './turn-window-snapshot.ts';
+
+/** Takes a window's snapshot later (`DeferredSnapshots`): handed it before the window first changes. */
+export interface SnapshotPin {
+  capture(w: TurnWindow, snapshot: TurnWindowSnapshot): void;
+}
 
 /**
  * One turn's running state: a mutable accumulator that folds events in any order and produces an

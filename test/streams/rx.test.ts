@@ -39,6 +39,7 @@ function script(rx: Subjects): string[] {
   errors.subscribe({ error: (e: unknown) => seen.push(`error ${String(e)}`) });
   errors.error('boom');
   errors.next(7);
+  late?.unsubscribe();
   return seen;
 }
 
