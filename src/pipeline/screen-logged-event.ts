@@ -39,9 +39,9 @@ export function screenLoggedEvent(event: StepEvent): string | undefined {
   if (bad !== undefined) return bad.message;
   const e = event as unknown as Record<string, unknown>;
   if (e === null || typeof e !== 'object' || Array.isArray(e)) return 'logged event is not a JSON object';
-  for (const field of ['id', 'type', 'session'] as const) {
-    if (typeof e[field] !== 'string') return `logged event has no string "${field}"`;
-  }
+  if (typeof e['id'] !== 'string') return 'logged event has no string "id"';
+  if (typeof e['type'] !== 'string') return 'logged event has no string "type"';
+  if (typeof e['session'] !== 'string') return 'logged event has no string "session"';
   if (typeof e['timeMs'] !== 'number' || !Number.isFinite(e['timeMs'])) return `logged event time ${String(e['time'])} is not a valid time`;
   if (TURN_SCOPED_TYPES.has(e['type'] as string) && typeof e['turn'] !== 'string') return `logged ${String(e['type'])} event has no string "turn"`;
   if ((e['type'] === 'state.set' || e['type'] === 'state.delete') && typeof e['key'] !== 'string') return `logged ${e['type']} event has no string "key"`;
