@@ -20,49 +20,56 @@ export function checkJsonValue(root: unknown, maxDepth: number): JsonValueBreach
 
 /**
  * The walk's stacks, reused by every call (it is synchronous and calls nothing that could re-enter):
- * two arrays per event were ~4 % of the pipeline's allocations. Emptied after each walk, so they
- * hold no value alive.
+ * two arrays per event were ~4 % of the pipeline's allocations. Used up to `top` and kept at their
+ * size (emptying them would free their storage, and the next walk allocate it again); each slot is
+ * cleared when popped, so they hold no value alive. One grown by a very deep value is dropped.
  */
-const stack: object[] = [];
-const depths: number[] = [];
+let stack: (object | undefined)[] = [];
+let depths: number[] = [];
+let top = 0;
+const KEEP_SLOTS = 1024;
+
+function push(value: object, depth: number): void {
+  stack[top] = value;
+  depths[top] = depth;
+  top++;
+}
 
 function isClean(root: unknown, maxDepth: number): boolean {
   if (typeof root === 'number') return Number.isFinite(root);
   if (typeof root !== 'object' || root === null) return true;
-  stack.push(root);
-  depths.push(1);
-  try {
-    return walk(maxDepth);
-  } finally {
-    stack.length = 0;
-    depths.length = 0;
+  top = 0;
+  push(root, 1);
+  const clean = walk(maxDepth);
+  for (let i = 0; i < top; i++) stack[i] = undefined;
+  top = 0;
+  if (stack.length > KEEP_SLOTS) {
+    stack = [];
+    depths = [];
   }
+  return clean;
 }
 
 function walk(maxDepth: number): boolean {
-  while (stack.length > 0) {
-    const value = stack.pop() as Record<string, unknown>;
-    const depth = depths.pop() as number;
+  while (top > 0) {
+    top--;
+    const value = stack[top] as Record<string, unknown>;
+    stack[top] = undefined;
+    const depth = depths[top]!;
     if (depth > maxDepth) return false;
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         const child: unknown = value[i];
         if (typeof child === 'number') {
           if (!Number.isFinite(child)) return false;
-        } else if (typeof child === 'object' && child !== null) {
-          stack.push(child);
-          depths.push(depth + 1);
-        }
+        } else if (typeof child === 'object' && child !== null) push(child, depth + 1);
       }
     } else {
       for (const key in value) {
         const child = value[key];
         if (typeof child === 'number') {
           if (!Number.isFinite(child)) return false;
-        } else if (typeof child === 'object' && child !== null) {
-          stack.push(child);
-          depths.push(depth + 1);
-        }
+        } else if (typeof child === 'object' && child !== null) push(child, depth + 1);
       }
     }
   }

@@ -40,8 +40,9 @@ const TO_STORED: Readonly<Record<string, string>> = { llmCalls: 'llmCallCount', 
 const FROM_STORED: Readonly<Record<string, string>> = { llmCallCount: 'llmCalls', toolCallCount: 'toolCalls' };
 
 function renameKeys(value: object, names: Readonly<Record<string, string>>): Record<string, unknown> {
+  const v = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[names[k] ?? k] = v;
+  for (const k in v) if (Object.hasOwn(v, k)) out[names[k] ?? k] = v[k];
   return out;
 }
 
@@ -54,6 +55,20 @@ export type StoredTurn<T extends { readonly llmCalls: number; readonly toolCalls
 /** A turn record (or part of one) in its stored JSON shape. */
 export function toStoredTurn<T extends { readonly llmCalls: number; readonly toolCalls: number }>(record: T): StoredTurn<T> {
   return renameKeys(record, TO_STORED) as unknown as StoredTurn<T>;
+}
+
+/**
+ * `toStoredTurn(turnRecord(a))` in one pass: what a commit stores for each turn (the two steps
+ * copied every turn twice, through an `Object.entries` array).
+ */
+export function storedTurnOf(a: TurnAggregate): StoredTurn<TurnRecord> {
+  const v = a as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const k in v) {
+    if (k === 'supersedes' || k === 'llm' || k === 'tools' || !Object.hasOwn(v, k)) continue;
+    out[TO_STORED[k] ?? k] = v[k];
+  }
+  return out as unknown as StoredTurn<TurnRecord>;
 }
 
 /** A turn record read back from its stored JSON shape. */

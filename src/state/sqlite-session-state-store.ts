@@ -2,7 +2,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { JsonValue } from '../model/json-value.ts';
 import { addColumn, inTransaction } from '../log/open-sqlite.ts';
 import { applyDeltas, type SessionDelta, type SessionTotals } from '../model/session-totals.ts';
-import { fromStoredTurn, toStoredTurn, turnRecord, type TurnRecord } from '../model/turn-record.ts';
+import { fromStoredTurn, storedTurnOf, type TurnRecord } from '../model/turn-record.ts';
 import {
   putEntry,
   RESERVED_KEY_PREFIX,
@@ -127,7 +127,7 @@ export class SqliteSessionStateStore implements SessionStateStore {
       if (batch.checkpoint !== undefined) this.storeCheckpoint(batch.checkpoint);
       for (const w of batch.writes) this.applyWrite(w);
       const merged = this.applyDeltas(batch.deltas, batch.position);
-      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(toStoredTurn(turnRecord(t))), t.closedAtPos);
+      for (const t of batch.turns) this.upsertTurn.run(t.session, t.turn, t.revision, t.startMs, JSON.stringify(storedTurnOf(t)), t.closedAtPos);
       this.setPosition.run(batch.position);
       return merged;
     });

@@ -158,3 +158,13 @@ export function withToolEnd(tools: ToolRecord[], e: ToolEndEvent, seq: number): 
   if (e.error !== undefined && e.error !== false) rec.error = e.error === true ? 'error' : e.error;
   return out;
 }
+
+/**
+ * `list.sort(order)`, skipping the sort when the list is in order already (as it nearly always
+ * is: records arrive in order), which spared the sort's scratch array on every emission. The same
+ * result either way: the sort is stable.
+ */
+export function sortedInPlace<T>(list: T[], order: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < list.length; i++) if (order(list[i - 1]!, list[i]!) > 0) return list.sort(order);
+  return list;
+}

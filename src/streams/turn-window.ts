@@ -11,6 +11,7 @@ import {
   llmOrder,
   llmRecord,
   shared,
+  sortedInPlace,
   toolEndMs,
   toolOrder,
   withToolEnd,
@@ -164,8 +165,8 @@ export class TurnWindow {
     this.changing();
     this.revision++;
     // As `build` leaves them (sorted in place), so the state and its snapshot are the same as after `emit`.
-    this.llm.sort(llmOrder);
-    this.tools.sort(toolOrder);
+    sortedInPlace(this.llm, llmOrder);
+    sortedInPlace(this.tools, toolOrder);
     const final = this.ended ? 'completed' : status;
     const { agent, user } = session ?? {};
     this.previous = undefined;
@@ -201,8 +202,8 @@ export class TurnWindow {
 
   /** The aggregate of the current state at the current revision, without `supersedes`. */
   private build(status: TurnStatus, closedAtPos: number, session: { agent?: string; user?: string } | undefined): TurnAggregate {
-    const llmCalls = this.llm.sort(llmOrder).map(llmCall);
-    const toolCalls: ToolCallSummary[] = this.tools.sort(toolOrder).map((t) => ({
+    const llmCalls = sortedInPlace(this.llm, llmOrder).map(llmCall);
+    const toolCalls: ToolCallSummary[] = sortedInPlace(this.tools, toolOrder).map((t) => ({
       toolCallId: t.toolCallId,
       toolName: t.toolName,
       startMs: t.startMs,
