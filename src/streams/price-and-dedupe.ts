@@ -124,9 +124,7 @@ class HeldIds {
 
   /** As the windows do after the same event: sweep when due (idle turns close), stamp the clocks. */
   settle(pos: number): void {
-    this.held.settle(pos, (t) => {
-      t.body = [...t.body];
-    });
+    this.held.settle(pos, copyIds);
   }
 
   snapshot(): DedupeSnapshot {
@@ -136,4 +134,9 @@ class HeldIds {
   clear(): void {
     this.held.clear();
   }
+}
+
+/** A turn's ids copied as it closes (made once, not a closure per event). */
+function copyIds(t: HeldTurn<TurnIds>): void {
+  t.body = [...t.body];
 }

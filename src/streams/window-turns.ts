@@ -125,7 +125,7 @@ class TurnWindows {
     if (e.type === 'session.end') {
       for (const h of this.held.openOf(e.session)) this.close(h, 'abandoned', logged.pos, info);
     } else if (isTurnScoped(e)) this.onTurnEvent(logged, e, info);
-    this.held.settle(logged.pos, (h) => this.emit(h, 'abandoned'));
+    this.held.settle(logged.pos, this.emitAbandoned);
   }
 
   /** Folds a turn-scoped event into its window, or emits it as late. */
@@ -148,6 +148,9 @@ class TurnWindows {
     this.held.close(h, pos);
     this.emitAt(h, status, pos, info);
   }
+
+  /** `emit(h, 'abandoned')`, made once rather than a closure per event. */
+  private readonly emitAbandoned = (h: HeldTurn<TurnWindow>): void => this.emit(h, 'abandoned');
 
   /** Emits a closed window's aggregate at its `closedAtPos` (an idle close, or a revision). */
   private emit(h: HeldTurn<TurnWindow>, status: 'abandoned'): void {
