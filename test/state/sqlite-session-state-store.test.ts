@@ -38,6 +38,16 @@ describe('SqliteSessionStateStore.closedTurnAt', () => {
     }
   };
 
+  /** The turns table as versions before the closed_at_pos column made it, holding turn s1/old closed at 9. */
+  const oldTurnsTable = (dataDir: string): void => {
+    const db = new DatabaseSync(join(dataDir, 'turnstream.db'));
+    db.exec(`CREATE TABLE turns (
+      session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
+      UNIQUE (session, turn))`);
+    db.prepare('INSERT INTO turns VALUES (?, ?, ?, ?, ?)').run('s1', 'old', 0, T0, JSON.stringify({ ...turn('s1', 'old', 0, T0), closedAtPos: 9 }));
+    db.close();
+  };
+
   it("answers the stored latest revision's closedAtPos, and undefined for a turn never stored", () =>
     withDir(async (dataDir) => {
       const store = openEmbeddedStore({ dataDir });
@@ -58,13 +68,7 @@ describe('SqliteSessionStateStore.closedTurnAt', () => {
 
   it('reads turns stored by a version without the closed_at_pos column from their body', () =>
     withDir(async (dataDir) => {
-      // The turns table as earlier versions made it, with one stored turn.
-      const db = new DatabaseSync(join(dataDir, 'turnstream.db'));
-      db.exec(`CREATE TABLE turns (
-        session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
-        UNIQUE (session, turn))`);
-      db.prepare('INSERT INTO turns VALUES (?, ?, ?, ?, ?)').run('s1', 'old', 0, T0, JSON.stringify({ ...turn('s1', 'old', 0, T0), closedAtPos: 9 }));
-      db.close();
+      oldTurnsTable(dataDir);
       const store = openEmbeddedStore({ dataDir });
       try {
         assert.equal(store.state.closedTurnAt?.('s1', 'old'), 9);
@@ -78,12 +82,7 @@ describe('SqliteSessionStateStore.closedTurnAt', () => {
 
   it('closedTurnsAt answers a list as closedTurnAt answers each (null where only the body says)', () =>
     withDir(async (dataDir) => {
-      const db = new DatabaseSync(join(dataDir, 'turnstream.db'));
-      db.exec(`CREATE TABLE turns (
-        session TEXT NOT NULL, turn TEXT NOT NULL, revision INTEGER NOT NULL, start_ms REAL NOT NULL, body TEXT NOT NULL,
-        UNIQUE (session, turn))`);
-      db.prepare('INSERT INTO turns VALUES (?, ?, ?, ?, ?)').run('s1', 'old', 0, T0, JSON.stringify({ ...turn('s1', 'old', 0, T0), closedAtPos: 9 }));
-      db.close();
+      oldTurnsTable(dataDir);
       const store = openEmbeddedStore({ dataDir });
       try {
         const stored = Array.from({ length: 50 }, (_, i) => ({ ...turn(`s${i % 7}`, `t${i}`, 0, T0), closedAtPos: 100 + i }));
