@@ -69,8 +69,10 @@ describe('the log writer thread beside the main thread’s writes', () => {
           await turn();
         }
       })();
-      const appends = inputs.map((batch) => writer.append(batch));
-      const outcomes = (await Promise.all(appends)).flat();
+      // One append at a time, each its own transaction (appends posted together would share one:
+      // group commit), so the two threads' transactions interleave.
+      const outcomes: Awaited<ReturnType<LogWriter['append']>> = [];
+      for (const batch of inputs) outcomes.push(...(await writer.append(batch)));
       committing = false;
       await committer;
       assert.ok(commits > 5, `the main thread committed while appends ran (${commits} commits)`);
