@@ -36,8 +36,11 @@ export function openSqlite({ dataDir, sync = 'normal', writable = false }: { dat
     // SQLite's 2 MiB default every append missed the index pages once the log passed ~100k events.
     // Checkpointing every ~40 MiB of WAL instead of ~4 MiB makes the checkpoints (and their syncs)
     // inside COMMIT ten times rarer.
+    // The busy timeout first: the journal-mode pragma already reads the file, and while another
+    // process opens or closes the store (WAL recovery, the last connection's checkpoint) it failed
+    // at once with SQLITE_BUSY instead of waiting (CI: one of 18 CLI processes opening one store).
     db.exec(
-      `PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;`,
+      `PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; PRAGMA synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}; PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 10000;`,
     );
     // Reads the header and the schema page only (a non-SQLite file fails here): a quick_check would
     // read every page, a start-up cost that grows with history.
