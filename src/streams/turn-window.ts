@@ -167,11 +167,14 @@ export class TurnWindow {
     // As `build` leaves them (sorted in place), so the state and its snapshot are the same as after `emit`.
     sortedInPlace(this.llm, llmOrder);
     sortedInPlace(this.tools, toolOrder);
-    const final = this.ended ? 'completed' : status;
-    const { agent, user } = session ?? {};
     this.previous = undefined;
-    this.unbuiltPrevious = { status: final, pos: closedAtPos, session: { ...(agent === undefined ? {} : { agent }), ...(user === undefined ? {} : { user }) } };
-    this.emitted = [final, closedAtPos, agent ?? null, user ?? null];
+    this.emittedUnbuilt(this.ended ? 'completed' : status, closedAtPos, session?.agent, session?.user);
+  }
+
+  /** The latest emission, its aggregate to be built from the state only when needed (a restore, a quiet emit). */
+  private emittedUnbuilt(status: TurnStatus, pos: number, agent: string | undefined, user: string | undefined): void {
+    this.unbuiltPrevious = { status, pos, session: { ...(agent === undefined ? {} : { agent }), ...(user === undefined ? {} : { user }) } };
+    this.emitted = [status, pos, agent ?? null, user ?? null];
   }
 
   /** Before the state changes: a checkpoint that pinned it gets its snapshot, it is made whole (`ready`), and its cached checkpoint text dropped. */
@@ -363,9 +366,7 @@ export class TurnWindow {
       if (status !== 'completed' && status !== 'abandoned') r.fail(at, 'has no turn status');
       const a = r.optionalString(agent, at);
       const u = r.optionalString(user, at);
-      const pos = r.number(closedAtPos, at);
-      w.unbuiltPrevious = { status, pos, session: { ...(a === undefined ? {} : { agent: a }), ...(u === undefined ? {} : { user: u }) } };
-      w.emitted = [status, pos, a ?? null, u ?? null];
+      w.emittedUnbuilt(status, r.number(closedAtPos, at), a, u);
     }
   }
 }
