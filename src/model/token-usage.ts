@@ -24,6 +24,19 @@ export const TOKEN_USAGE_FIELDS = [
 
 export const ZERO_USAGE: TokenUsage = { inputTokens: 0, outputTokens: 0, cacheReadTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, cost: 0 };
 
+/**
+ * `into += b` field by field, in place: the same additions in the same order as `addUsage`, for
+ * sums over many calls without a new object per call.
+ */
+export function addUsageInto(into: { -readonly [K in keyof TokenUsage]: number }, b: TokenUsage): void {
+  into.inputTokens += b.inputTokens;
+  into.outputTokens += b.outputTokens;
+  into.cacheReadTokens += b.cacheReadTokens;
+  into.cacheWriteTokens += b.cacheWriteTokens;
+  into.reasoningTokens += b.reasoningTokens;
+  into.cost += b.cost;
+}
+
 /** `a + b` field by field. Pure. */
 export function addUsage(a: TokenUsage, b: TokenUsage): TokenUsage {
   return {

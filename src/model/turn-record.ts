@@ -39,10 +39,15 @@ export function latestRevisions<T extends { readonly session: string; readonly t
 const TO_STORED: Readonly<Record<string, string>> = { llmCalls: 'llmCallCount', toolCalls: 'toolCallCount' };
 const FROM_STORED: Readonly<Record<string, string>> = { llmCallCount: 'llmCalls', toolCallCount: 'toolCalls' };
 
-function renameKeys(value: object, names: Readonly<Record<string, string>>): Record<string, unknown> {
+/** The aggregate's members a turn record leaves out. */
+const NOT_STORED: ReadonlySet<string> = new Set(['supersedes', 'llm', 'tools']);
+const NONE: ReadonlySet<string> = new Set();
+
+/** `value`'s own members in order, renamed by `names`, without those in `omit`: one copy, no entries array. */
+function renameKeys(value: object, names: Readonly<Record<string, string>>, omit = NONE): Record<string, unknown> {
   const v = value as Record<string, unknown>;
   const out: Record<string, unknown> = {};
-  for (const k in v) if (Object.hasOwn(v, k)) out[names[k] ?? k] = v[k];
+  for (const k in v) if (Object.hasOwn(v, k) && !omit.has(k)) out[names[k] ?? k] = v[k];
   return out;
 }
 
@@ -62,13 +67,7 @@ export function toStoredTurn<T extends { readonly llmCalls: number; readonly too
  * copied every turn twice, through an `Object.entries` array).
  */
 export function storedTurnOf(a: TurnAggregate): StoredTurn<TurnRecord> {
-  const v = a as unknown as Record<string, unknown>;
-  const out: Record<string, unknown> = {};
-  for (const k in v) {
-    if (k === 'supersedes' || k === 'llm' || k === 'tools' || !Object.hasOwn(v, k)) continue;
-    out[TO_STORED[k] ?? k] = v[k];
-  }
-  return out as unknown as StoredTurn<TurnRecord>;
+  return renameKeys(a, TO_STORED, NOT_STORED) as unknown as StoredTurn<TurnRecord>;
 }
 
 /** A turn record read back from its stored JSON shape. */
