@@ -123,7 +123,9 @@ export class PartitionWorkers {
       // Caught up with the partition: a checkpoint begun and not yet whole is finished now. It
       // waited for the partition's next batch, which may be long in coming: an idle partition kept
       // an older checkpoint, and a takeover re-read more of its log.
-      if (positionOf(batch.lastOffset()) >= Number(batch.highWatermark) && stillOwned()) await heartbeating(finishCheckpoint(worker.processor), heartbeat);
+      // One that cannot commit now (fenced, broker gone) is left to the next batch, which reports it, or to the close.
+      if (positionOf(batch.lastOffset()) >= Number(batch.highWatermark) && stillOwned())
+        await heartbeating(worker.processor.finishCheckpoint(), heartbeat).catch(() => undefined);
       return true;
     } catch (error) {
       this.faults.set(partition, error instanceof Error ? error.message : String(error));
@@ -189,22 +191,6 @@ export class PartitionWorkers {
  * rebalancing) is left for the batch's own heartbeat after the work, which rejoins: the work itself
  * is never abandoned halfway (a processor takes one batch at a time).
  */
-/**
- * Drives a begun checkpoint to its commit without new events (what the embedded pump does in the
- * background). One that cannot commit now (fenced, broker gone) is left to the next batch or the
- * close, as before.
- */
-async function finishCheckpoint(processor: Processor): Promise<void> {
-  try {
-    for (let work = processor.checkpointWork; work !== undefined; work = processor.checkpointWork) {
-      await work;
-      await processor.process([]);
-    }
-  } catch {
-    // Reported by the next batch's processing, which retries it.
-  }
-}
-
 async function heartbeating<T>(promise: Promise<T>, heartbeat: () => Promise<void>): Promise<T> {
   for (;;) {
     let timer: NodeJS.Timeout | undefined;
