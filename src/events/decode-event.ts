@@ -3,6 +3,7 @@ import type { RejectReason } from './reject-reason.ts';
 import { jsonTextTooDeep } from './json-text-too-deep.ts';
 import { checkJsonValue } from './check-json-value.ts';
 import { validateEvent, type EventError } from './validate-event.ts';
+import { isoEpochMs } from './iso-epoch-ms.ts';
 
 export interface DecodeLimits {
   /** Largest accepted event, in UTF-8 bytes. It also bounds every state value and unknown field. */
@@ -122,7 +123,7 @@ function toEpochMs(time: string | number): number {
     const m = Number(time.slice(5, 7));
     if (m < 1 || m > 12 || d < 1 || d > new Date(Date.UTC(y, m, 0)).getUTCDate()) return Number.NaN;
   }
-  return Date.parse(time);
+  return isoEpochMs(time);
 }
 
 function stringField(obj: Record<string, unknown>, key: string): string | undefined {

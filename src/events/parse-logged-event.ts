@@ -1,4 +1,5 @@
 import type { StepEvent } from './step-event.ts';
+import { isoEpochMs } from './iso-epoch-ms.ts';
 
 /**
  * Parses an event as stored in the log. It was validated before it was appended, so this only
@@ -6,6 +7,6 @@ import type { StepEvent } from './step-event.ts';
  */
 export function parseLoggedEvent(body: string): StepEvent {
   const e = JSON.parse(body) as { time: string | number; timeMs?: number };
-  e.timeMs = typeof e.time === 'number' ? e.time : Date.parse(e.time);
+  e.timeMs = typeof e.time === 'number' ? e.time : isoEpochMs(e.time);
   return e as unknown as StepEvent;
 }

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { LogMeta } from './log-meta.ts';
 import { inTransaction } from './open-sqlite.ts';
 import { createSessionIndex, SessionExtents } from './session-rows.ts';
+import { isoEpochMs } from '../events/iso-epoch-ms.ts';
 
 /** The clock's grain: a tick is where the largest event time so far enters a later second. */
 export const TICK_MS = 1000;
@@ -12,11 +13,11 @@ const BACKFILL_CHUNK = 100_000;
 
 /**
  * The event time of a stored row as SQLite's `json_extract(body, '$.time')` returns it, made what
- * `parseLoggedEvent` makes of it: a number as is, a string through `Date.parse`; no time (a row
+ * `parseLoggedEvent` makes of it: a number as is, a string as `Date.parse` reads it; no time (a row
  * SQLite's JSON functions refuse) is NaN.
  */
 export function storedTimeMs(time: string | number | null | undefined): number {
-  return typeof time === 'number' ? time : Date.parse(time ?? '');
+  return typeof time === 'number' ? time : isoEpochMs(time ?? '');
 }
 
 /** SQL for a row's event time, for `storedTimeMs`: NULL for a body SQLite cannot read as JSON (instead of failing the query). */
