@@ -5,7 +5,11 @@
  * the scavenges and the GC helper threads spend their time on). Prints bytes per event, the
  * functions that allocate most, and writes the `.heapprofile` (open it in Chrome DevTools).
  *
- *   node --expose-gc bench/alloc-profile.ts [--events 300000] [--top 20] [--out bench/results/embedded.heapprofile]
+ *   node --expose-gc bench/alloc-profile.ts [--events 300000] [--top 20] [--surviving] [--out bench/results/embedded.heapprofile]
+ *
+ * `--surviving` counts only what outlived a scavenge (or was live at the end): what the scavenges
+ * copy and promote, the part of the garbage collector's work that grows with how long objects live
+ * rather than with how many are made.
  *
  * Sampling (one sample per 4 KiB on average) makes the totals estimates: ±2 % between runs here.
  */
@@ -23,7 +27,7 @@ interface HeapNode {
 }
 
 const { values } = parseArgs({
-  options: { events: { type: 'string', default: '300000' }, top: { type: 'string', default: '20' }, out: { type: 'string' } },
+  options: { events: { type: 'string', default: '300000' }, top: { type: 'string', default: '20' }, surviving: { type: 'boolean' }, out: { type: 'string' } },
 });
 const events = Number(values.events);
 const top = Number(values.top);
@@ -36,7 +40,12 @@ await run(); // warm-up: compiled code and caches, as in the measured run
 
 const session = new Session();
 session.connect();
-await session.post('HeapProfiler.startSampling', { samplingInterval: 4096, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+const surviving = values.surviving === true;
+await session.post('HeapProfiler.startSampling', {
+  samplingInterval: 4096,
+  includeObjectsCollectedByMajorGC: true,
+  includeObjectsCollectedByMinorGC: !surviving,
+});
 const sample = await run();
 const { profile } = await session.post('HeapProfiler.stopSampling');
 session.disconnect();
@@ -56,7 +65,7 @@ walk((profile as unknown as { head: HeapNode }).head);
 
 const perEvent = (bytes: number): string => `${Math.round(bytes / events).toLocaleString('en')} B`;
 process.stdout.write(
-  `allocated on the main thread: ${perEvent(total)} per event (${(total / 2 ** 20).toFixed(0)} MiB for ${events.toLocaleString('en')} events; ${Math.round(sample.count / sample.seconds).toLocaleString('en')} events/s while sampled)\n`,
+  `${surviving ? 'outlived a scavenge' : 'allocated'} on the main thread: ${perEvent(total)} per event (${(total / 2 ** 20).toFixed(0)} MiB for ${events.toLocaleString('en')} events; ${Math.round(sample.count / sample.seconds).toLocaleString('en')} events/s while sampled)\n`,
 );
 for (const [site, bytes] of [...bySite].sort((a, b) => b[1] - a[1]).slice(0, top)) {
   process.stdout.write(`${((100 * bytes) / total).toFixed(1).padStart(5)} %  ${perEvent(bytes).padStart(7)}  ${site}\n`);

@@ -12,7 +12,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { benchTelemetry, type TelemetryMode } from './counting-span-exporter.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } from './measure.ts';
-import { cpuSince, threadCpu } from './thread-cpu.ts';
+import { cpuSince, mainThreadGc, threadCpu } from './thread-cpu.ts';
 
 export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
 
@@ -141,6 +141,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
       }
     };
 
+    const gc = mainThreadGc();
     const cpu0 = threadCpu();
     const start = process.hrtime.bigint();
     let accepted = 0;
@@ -157,6 +158,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
     await telemetry?.forceFlush();
     const seconds = secondsSince(start);
     const cpu = cpuSince(cpu0);
+    const gcPause = gc.stop();
     if (pump.failure !== undefined) throw pump.failure;
     if (accepted !== o.lines.length) throw new Error(`pipeline accepted ${accepted} of ${o.lines.length}`);
     const serializeSeconds = exporter?.serializeSeconds ?? 0;
@@ -188,6 +190,9 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
         cpuLogWriterSeconds: cpu.logWriter,
         cpuSpansSeconds: cpu.spans,
         cpuOtherSeconds: cpu.other,
+        // The main thread's GC pauses (scavenges: mostly copying what survives; their helpers' share is in cpuOtherSeconds).
+        gcMainScavengeSeconds: gcPause.scavenge,
+        gcMainOtherSeconds: gcPause.other,
       },
       ...(o.keepDataDir === true ? { dataDir: data.dir } : {}),
     };

@@ -284,6 +284,8 @@ async function main(o: BenchOptions): Promise<void> {
     // CPU by thread (Linux): share = % of one core over the run; the OTLP sink (a child process) is not counted.
     const cpu: [string, string][] = [
       ['CPU: main thread', 'cpuMainSeconds'],
+      ['  of which GC pauses: scavenges (copying survivors)', 'gcMainScavengeSeconds'],
+      ['  of which GC pauses: mark-compact and other', 'gcMainOtherSeconds'],
       ['CPU: log writer thread', 'cpuLogWriterSeconds'],
       ['CPU: span thread', 'cpuSpansSeconds'],
       ['CPU: other threads (GC helpers, libuv pool)', 'cpuOtherSeconds'],
