@@ -4,6 +4,7 @@ import { otelInputTokens } from '../events/token-convention.ts';
 import type { BudgetAlert } from '../streams/budget-rule.ts';
 import type { ModelBreakdown, TurnAggregate } from '../model/turn-aggregate.ts';
 import type { HistogramSource } from './histogram-producer.ts';
+import { LabelCache } from './label-cache.ts';
 import { createLabelValueCap, DEFAULT_MAX_HISTOGRAM_LABEL_SETS } from './label-value-cap.ts';
 import * as sc from './semconv.ts';
 
@@ -114,12 +115,14 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
   // Counter additions are summed per (instrument, label set) and handed to the SDK once per batch:
   // the SDK hashes the attributes of every call, which dominated metric cost at ~25 calls a turn.
   const pending = new Map<string, { counter: Counter; attrs: Attributes; value: number }>();
-  const add = (counter: Counter, name: string, key: string, value: number, attrs: () => Attributes): void => {
-    const k = `${name}\u0001${key}`;
+  /** Adds under the pending key `k` (`<name>\u0001<label key>`). */
+  const addAt = (counter: Counter, k: string, value: number, attrs: () => Attributes): void => {
     const entry = pending.get(k);
     if (entry !== undefined) entry.value += value;
     else pending.set(k, { counter, attrs: attrs(), value });
   };
+  const add = (counter: Counter, name: string, key: string, value: number, attrs: () => Attributes): void =>
+    addAt(counter, `${name}\u0001${key}`, value, attrs);
 
   // Folding happens before the pending key is built, so folded recordings sum into one entry.
   // Folded counts go through `add` too: one SDK call per label per batch, not per recording.
@@ -142,36 +145,46 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
   const admitModelHistogram = cap.labelSets(sc.LABEL_SET_MODEL_HISTOGRAM, maxHistogramSets);
   const admitAgentHistogram = cap.labelSets(sc.LABEL_SET_AGENT_HISTOGRAM, maxHistogramSets);
   const OTHER = sc.LABEL_VALUE_OTHER;
-  const OTHER_MODEL_KEY = `${OTHER}\u0000${OTHER}\u0000${OTHER}`;
-  const OTHER_MODEL_LABELS = { provider: OTHER, model: OTHER, agent: OTHER, key: OTHER_MODEL_KEY } as const;
+  const OTHER_MODEL_LABELS = modelLabelSet(OTHER, OTHER, OTHER, OTHER_MODEL_KEY);
+
+  // Label combinations admitted for good, with their keys and attributes: an admitted value or
+  // combination stays admitted, so a later recording would fold nothing and call back nothing; it
+  // reuses what the first one made instead of a key string, a labels object and attribute
+  // closures per call. Folded recordings take the full path every time (each one is counted).
+  const admittedModels = new LabelCache<ModelLabels>();
+  const admittedTools = new LabelCache<ToolLabels>();
 
   /** Provider, model and agent as labels: each value capped, then the combination. */
-  interface ModelLabels {
-    provider: string;
-    model: string;
-    agent: string;
-    key: string;
-  }
   const modelLabels = (provider: string, model: string, agent: string): ModelLabels => {
+    const kept = admittedModels.get(provider, model, agent);
+    if (kept !== undefined) return kept;
     const p = foldProvider(provider);
     const m = foldModel(model);
     const key = `${p}\u0000${m}\u0000${agent}`;
-    return admitModel(key) ? { provider: p, model: m, agent, key } : OTHER_MODEL_LABELS;
+    if (!admitModel(key)) return OTHER_MODEL_LABELS;
+    const l = modelLabelSet(p, m, agent, key);
+    if (p === provider && m === model) admittedModels.set(provider, model, agent, l);
+    return l;
+  };
+
+  /** A tool call's labels (tool and agent capped, then the pair), as `modelLabels`. */
+  const toolLabels = (toolName: string, agent: string): ToolLabels => {
+    const kept = admittedTools.get(toolName, agent);
+    if (kept !== undefined) return kept;
+    const tool = foldTool(toolName);
+    const admitted = admitTool(`${tool}\u0000${agent}`);
+    const l = admitted ? toolLabelSet(tool, agent) : toolLabelSet(OTHER, OTHER);
+    if (admitted && tool === toolName) admittedTools.set(toolName, agent, '', l);
+    return l;
   };
 
   const recordModelDelta = (m: ModelBreakdown, before: ModelBreakdown | undefined, agent: string): void => {
     const l = modelLabels(m.provider, m.model, agent);
-    const key = l.key;
-    const attrs = (): Attributes => ({
-      [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider,
-      [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model,
-      [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent,
-    });
     const dc = m.cost - (before?.cost ?? 0);
-    if (dc > 0) add(cost, 'cost', key, dc, attrs);
+    if (dc > 0) addAt(cost, l.costKey, dc, l.costAttrs);
     for (const t of TOKEN_TYPES) {
       const d = m[t] - (before?.[t] ?? 0);
-      if (d > 0) add(tokens, t, key, d, () => ({ ...attrs(), [sc.ATTR_TOKEN_TYPE]: TOKEN_TYPE_LABEL[t] }));
+      if (d > 0) addAt(tokens, l.tokenKeys[t], d, l.tokenAttrs[t]);
     }
   };
 
@@ -179,36 +192,27 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
     recordTurn(a) {
       const agent = foldAgent(a.agent ?? 'unknown');
       const prev = a.supersedes;
-      const prevModels = new Map((prev?.models ?? []).map((m) => [modelKey(m), m]));
-      for (const m of a.models) recordModelDelta(m, prevModels.get(modelKey(m)), agent);
+      const prevModels = prev === undefined ? undefined : new Map(prev.models.map((m) => [modelKey(m), m]));
+      for (const m of a.models) recordModelDelta(m, prevModels?.get(modelKey(m)), agent);
 
-      const seenCalls = new Set(prev?.llm.map((c) => c.eventId));
+      const seenCalls = prev === undefined ? undefined : new Set(prev.llm.map((c) => c.eventId));
       for (const c of a.llm) {
-        if (seenCalls.has(c.eventId)) continue;
+        if (seenCalls?.has(c.eventId) === true) continue;
         let l = modelLabels(c.provider, c.model, agent);
-        if (l.key !== OTHER_MODEL_KEY && !admitModelHistogram(l.key)) l = OTHER_MODEL_LABELS;
-        const attrs = (): Attributes => ({
-          [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT,
-          [sc.ATTR_GEN_AI_PROVIDER_NAME]: l.provider,
-          [sc.ATTR_GEN_AI_REQUEST_MODEL]: l.model,
-          [sc.ATTR_GEN_AI_AGENT_NAME]: l.agent,
-        });
-        tokenUsage.record(otelInputTokens(c), `${l.key}\u0000input`, () => ({ ...attrs(), [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT }));
-        tokenUsage.record(c.outputTokens, `${l.key}\u0000output`, () => ({ ...attrs(), [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT }));
-        if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, l.key, attrs);
+        if (!l.histogramAdmitted) {
+          if (admitModelHistogram(l.key)) l.histogramAdmitted = true;
+          else l = OTHER_MODEL_LABELS;
+        }
+        tokenUsage.record(otelInputTokens(c), l.inputKey, l.inputAttrs);
+        tokenUsage.record(c.outputTokens, l.outputKey, l.outputAttrs);
+        if (c.endMs > c.startMs) opDuration.record((c.endMs - c.startMs) / 1000, l.key, l.callAttrs);
       }
-      const seenTools = new Set(prev?.tools.map((t) => t.toolCallId));
+      const seenTools = prev === undefined ? undefined : new Set(prev.tools.map((t) => t.toolCallId));
       for (const t of a.tools) {
-        if (seenTools.has(t.toolCallId)) continue;
-        const outcome = t.error === undefined ? 'ok' : 'error';
-        let tool = foldTool(t.toolName);
-        let toolAgent = agent;
-        if (!admitTool(`${tool}\u0000${agent}`)) tool = toolAgent = OTHER;
-        add(toolCalls, 'tool', `${tool}\u0000${outcome}\u0000${toolAgent}`, 1, () => ({
-          [sc.ATTR_GEN_AI_TOOL_NAME]: tool,
-          [sc.ATTR_TOOL_OUTCOME]: outcome,
-          [sc.ATTR_GEN_AI_AGENT_NAME]: toolAgent,
-        }));
+        if (seenTools?.has(t.toolCallId) === true) continue;
+        const l = toolLabels(t.toolName, agent);
+        if (t.error === undefined) addAt(toolCalls, l.okKey, 1, l.okAttrs);
+        else addAt(toolCalls, l.errorKey, 1, l.errorAttrs);
       }
       if (a.revision > 0) {
         add(revisions, 'revision', agent, 1, () => ({ [sc.ATTR_GEN_AI_AGENT_NAME]: agent }));
@@ -257,5 +261,76 @@ export function createPipelineMetrics(meter: Meter, options: PipelineMetricsOpti
     observeLag(fn) {
       lag.addCallback((result) => result.observe(fn()));
     },
+  };
+}
+
+type TokenType = (typeof TOKEN_TYPES)[number];
+const OTHER_MODEL_KEY = `${sc.LABEL_VALUE_OTHER}\u0000${sc.LABEL_VALUE_OTHER}\u0000${sc.LABEL_VALUE_OTHER}`;
+
+/** Provider, model and agent as labels, with the counter and histogram keys and attributes of their recordings. */
+interface ModelLabels {
+  readonly provider: string;
+  readonly model: string;
+  readonly agent: string;
+  readonly key: string;
+  /** The model × agent histogram family admitted the combination (once true, for good); the all-`other` one is never asked. */
+  histogramAdmitted: boolean;
+  readonly costKey: string;
+  readonly costAttrs: () => Attributes;
+  readonly tokenKeys: Readonly<Record<TokenType, string>>;
+  readonly tokenAttrs: Readonly<Record<TokenType, () => Attributes>>;
+  readonly inputKey: string;
+  readonly inputAttrs: () => Attributes;
+  readonly outputKey: string;
+  readonly outputAttrs: () => Attributes;
+  readonly callAttrs: () => Attributes;
+}
+
+function modelLabelSet(provider: string, model: string, agent: string, key: string): ModelLabels {
+  const labels = { [sc.ATTR_GEN_AI_PROVIDER_NAME]: provider, [sc.ATTR_GEN_AI_REQUEST_MODEL]: model, [sc.ATTR_GEN_AI_AGENT_NAME]: agent };
+  const call = { [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_CHAT, ...labels };
+  const tokenKeys = {} as Record<TokenType, string>;
+  const tokenAttrs = {} as Record<TokenType, () => Attributes>;
+  for (const t of TOKEN_TYPES) {
+    tokenKeys[t] = `${t}\u0001${key}`;
+    tokenAttrs[t] = () => ({ ...labels, [sc.ATTR_TOKEN_TYPE]: TOKEN_TYPE_LABEL[t] });
+  }
+  return {
+    provider,
+    model,
+    agent,
+    key,
+    histogramAdmitted: key === OTHER_MODEL_KEY,
+    costKey: `cost\u0001${key}`,
+    costAttrs: () => ({ ...labels }),
+    tokenKeys,
+    tokenAttrs,
+    inputKey: `${key}\u0000input`,
+    inputAttrs: () => ({ ...call, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_INPUT }),
+    outputKey: `${key}\u0000output`,
+    outputAttrs: () => ({ ...call, [sc.ATTR_GEN_AI_TOKEN_TYPE]: sc.GEN_AI_TOKEN_TYPE_OUTPUT }),
+    callAttrs: () => ({ ...call }),
+  };
+}
+
+/** A tool and agent as labels, with the counter keys and attributes of an ok and an error call. */
+interface ToolLabels {
+  readonly okKey: string;
+  readonly okAttrs: () => Attributes;
+  readonly errorKey: string;
+  readonly errorAttrs: () => Attributes;
+}
+
+function toolLabelSet(tool: string, agent: string): ToolLabels {
+  const attrs = (outcome: string) => (): Attributes => ({
+    [sc.ATTR_GEN_AI_TOOL_NAME]: tool,
+    [sc.ATTR_TOOL_OUTCOME]: outcome,
+    [sc.ATTR_GEN_AI_AGENT_NAME]: agent,
+  });
+  return {
+    okKey: `tool\u0001${tool}\u0000ok\u0000${agent}`,
+    okAttrs: attrs('ok'),
+    errorKey: `tool\u0001${tool}\u0000error\u0000${agent}`,
+    errorAttrs: attrs('error'),
   };
 }
