@@ -8,6 +8,7 @@ import type { Logger } from '../logger.ts';
 import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
 import type { KafkaStateView } from '../state/kafka-state-view.ts';
 import { Processor, type ProcessorOptions } from './processor.ts';
+import { CHECKPOINT_DEFAULTS } from './processor-options.ts';
 
 interface Worker {
   readonly processor: Processor;
@@ -17,6 +18,17 @@ interface Worker {
   delivered: number;
   /** Batches handed to the processor (the first is logged: where reading started). */
   batches: number;
+  /** The processor's work in order: batches, and the idle checkpoint (one at a time: a processor is not re-entrant). */
+  turn: Promise<unknown>;
+  /** Checkpoints a caught-up partition's unsaved progress once it has been idle `everyMs` (see `process`). */
+  idle: NodeJS.Timeout | undefined;
+}
+
+/** Runs `fn` after the worker's earlier work, and before its later work. */
+function inTurn<T>(worker: Worker, fn: () => Promise<T>): Promise<T> {
+  const run = worker.turn.then(fn, fn);
+  worker.turn = run.catch(() => undefined);
+  return run;
 }
 
 export interface PartitionWorkersOptions {
@@ -117,20 +129,51 @@ export class PartitionWorkers {
         if (pos > next && m.value !== null) logged.push({ pos, event: parseStored(m.value.toString()) });
       }
       if (worker.batches++ === 0) this.o.logger.info('partition reading', { partition, fromOffset: fetchedFrom(batch), events: logged.length });
-      await heartbeating(worker.processor.process(logged), heartbeat);
+      clearTimeout(worker.idle);
+      await heartbeating(
+        inTurn(worker, () => worker.processor.process(logged)),
+        heartbeat,
+      );
       worker.delivered = Math.max(next, positionOf(batch.lastOffset()));
       this.faults.delete(partition);
       // Caught up with the partition: a checkpoint begun and not yet whole is finished now. It
       // waited for the partition's next batch, which may be long in coming: an idle partition kept
       // an older checkpoint, and a takeover re-read more of its log.
       // One that cannot commit now (fenced, broker gone) is left to the next batch, which reports it, or to the close.
-      if (positionOf(batch.lastOffset()) >= Number(batch.highWatermark) && stillOwned())
-        await heartbeating(worker.processor.finishCheckpoint(), heartbeat).catch(() => undefined);
+      if (positionOf(batch.lastOffset()) >= Number(batch.highWatermark) && stillOwned()) {
+        await heartbeating(
+          inTurn(worker, () => worker.processor.finishCheckpoint()),
+          heartbeat,
+        ).catch(() => undefined);
+        this.checkpointWhenIdle(partition, worker);
+      }
       return true;
     } catch (error) {
       this.faults.set(partition, error instanceof Error ? error.message : String(error));
       throw error;
     }
+  }
+
+  /**
+   * A caught-up partition with progress no checkpoint holds yet (its last batches came too soon
+   * after the previous checkpoint and held fewer than `everyEvents`) is checkpointed once it has
+   * been idle `everyMs`, as the schedule would have done with its next batch: a takeover of an idle
+   * partition then reads nothing of its log, instead of what came after its last checkpoint. A
+   * batch that arrives first cancels it (the schedule goes on with that batch).
+   */
+  private checkpointWhenIdle(partition: number, worker: Worker): void {
+    const { everyEvents, everyMs } = { ...CHECKPOINT_DEFAULTS, ...this.o.processing.checkpoints };
+    if (everyEvents <= 0 || worker.processor.position <= worker.processor.checkpointPosition) return;
+    const current = this.workers.get(partition);
+    worker.idle = setTimeout(() => {
+      // Not if the partition went to another worker meanwhile (a rebalance): its new owner checkpoints it.
+      if (this.workers.get(partition) !== current) return;
+      inTurn(worker, async () => {
+        await worker.processor.process([]);
+        await worker.processor.finishCheckpoint();
+      }).catch((error: unknown) => this.o.logger.warn('the checkpoint of an idle partition failed; the next batch tries again', { partition, error }));
+    }, everyMs);
+    worker.idle.unref();
   }
 
   /** The first failing partition worker, as `partition 3: <error>`, or undefined. */
@@ -179,7 +222,7 @@ export class PartitionWorkers {
       stateMs: Math.round(caughtUp - started),
       restoreMs: Math.round(performance.now() - caughtUp),
     });
-    return { processor, store, log, delivered: processor.resumeFrom, batches: 0 };
+    return { processor, store, log, delivered: processor.resumeFrom, batches: 0, turn: Promise.resolve(), idle: undefined };
   }
 }
 
@@ -210,7 +253,8 @@ const TICK = Symbol('tick');
 
 /** A last checkpoint at the committed position (the next owner reads nothing before it), then closes. */
 async function closeWorker(worker: Worker): Promise<void> {
-  await worker.processor.checkpointNow().catch(() => undefined); // fenced or broker gone: the previous checkpoint stays
+  clearTimeout(worker.idle);
+  await inTurn(worker, () => worker.processor.checkpointNow()).catch(() => undefined); // fenced or broker gone: the previous checkpoint stays
   worker.processor.stop();
   await Promise.all([worker.store.close(), worker.log.close()]);
 }
