@@ -112,7 +112,7 @@ async function main(o: BenchOptions): Promise<void> {
   }
   if (on('decode'))
     await measure('decode + validate', () => repeat(o.runs, () => runDecodeOnly(lines, o.batchSize)), {
-      notes: 'decodeEvent: JSON.parse + schema validation + Date.parse',
+      notes: 'decodeEvent: JSON.parse + schema validation + event time',
     });
   if (on('append'))
     await measure('decode + append (ULID ids)', () => repeat(o.runs, () => runDecodeAppend(lines, o.batchSize)), {
