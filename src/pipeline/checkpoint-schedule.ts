@@ -48,6 +48,16 @@ export class CheckpointSchedule {
     return this.base?.position ?? 0;
   }
 
+  /**
+   * How long until a checkpoint of the progress at `fed` is due by time alone (0: it is due now);
+   * undefined when no checkpoint can become due without new events: nothing new since the base, one
+   * being encoded, or checkpoints off.
+   */
+  dueInMs(fed: number): number | undefined {
+    if (!this.enabled || this.pending !== undefined || fed <= this.position) return undefined;
+    return Math.max(0, this.lastAt + this.everyMs - Date.now());
+  }
+
   /** Whether a new checkpoint of the open work at `fed` is due (not while one is being encoded). */
   due(fed: number): boolean {
     if (!this.enabled || this.pending !== undefined) return false;

@@ -8,7 +8,6 @@ import type { Logger } from '../logger.ts';
 import { KafkaSessionStateStore } from '../state/kafka-session-state-store.ts';
 import type { KafkaStateView } from '../state/kafka-state-view.ts';
 import { Processor, type ProcessorOptions } from './processor.ts';
-import { CHECKPOINT_DEFAULTS } from './processor-options.ts';
 
 interface Worker {
   readonly processor: Processor;
@@ -159,11 +158,12 @@ export class PartitionWorkers {
    * after the previous checkpoint and held fewer than `everyEvents`) is checkpointed once it has
    * been idle `everyMs`, as the schedule would have done with its next batch: a takeover of an idle
    * partition then reads nothing of its log, instead of what came after its last checkpoint. A
-   * batch that arrives first cancels it (the schedule goes on with that batch).
+   * batch that arrives first cancels it (the schedule goes on with that batch). The pump does the
+   * same for the embedded store.
    */
   private checkpointWhenIdle(partition: number, worker: Worker): void {
-    const { everyEvents, everyMs } = { ...CHECKPOINT_DEFAULTS, ...this.o.processing.checkpoints };
-    if (everyEvents <= 0 || worker.processor.position <= worker.processor.checkpointPosition) return;
+    const wait = worker.processor.checkpointDueInMs();
+    if (wait === undefined) return;
     const current = this.workers.get(partition);
     worker.idle = setTimeout(() => {
       // Not if the partition went to another worker meanwhile (a rebalance): its new owner checkpoints it.
@@ -172,7 +172,7 @@ export class PartitionWorkers {
         await worker.processor.process([]);
         await worker.processor.finishCheckpoint();
       }).catch((error: unknown) => this.o.logger.warn('the checkpoint of an idle partition failed; the next batch tries again', { partition, error }));
-    }, everyMs);
+    }, wait);
     worker.idle.unref();
   }
 

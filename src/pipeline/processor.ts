@@ -375,6 +375,11 @@ export class Processor {
     return this.checkpoints.nextStep();
   }
 
+  /** Idle source: ms until committed progress no checkpoint holds is due for one (then `process([])`, `finishCheckpoint`); undefined: none. */
+  checkpointDueInMs(): number | undefined {
+    return this.fed === this.committed ? this.checkpoints.dueInMs(this.fed) : undefined;
+  }
+
   /** Drives a begun checkpoint to its commit now, without new events (a source that has caught up). */
   async finishCheckpoint(): Promise<void> {
     for (let work = this.checkpointWork; work !== undefined; work = this.checkpointWork) {

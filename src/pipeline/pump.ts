@@ -30,6 +30,9 @@ export class Pump {
   private running: Promise<void> | undefined;
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** The wait of `checkpointWhenIdle`, and its call to the processor without new events. */
+  private idleWait: NodeJS.Timeout | undefined;
+  private poked = false;
   /** Ends a wait for checkpoint work when events arrive (see `checkpointWork`). */
   private arrived: (() => void) | undefined;
   /** The error processing is failing with now; `undefined` while it works. */
@@ -45,6 +48,7 @@ export class Pump {
   }
 
   push(batch: readonly LoggedEvent[]): void {
+    clearTimeout(this.idleWait);
     for (const e of batch) this.queue.push(e);
     this.arrived?.();
     this.running ??= this.drain();
@@ -55,7 +59,8 @@ export class Pump {
     await new Promise((resolve) => setImmediate(resolve));
     let backoff = this.retryMinMs;
     try {
-      while (this.queue.length > 0 || (this.failure !== undefined && !this.stopping) || (await this.checkpointWork())) {
+      while (this.poked || this.queue.length > 0 || (this.failure !== undefined && !this.stopping) || (await this.checkpointWork())) {
+        this.poked = false;
         const batch = this.queue;
         this.queue = [];
         try {
@@ -83,7 +88,26 @@ export class Pump {
     } finally {
       this.running = undefined;
       if (this.queue.length > 0 && !this.stopping) this.running = this.drain();
+      else this.checkpointWhenIdle();
     }
+  }
+
+  /**
+   * Idle with progress no checkpoint holds (the last batches came too soon after the previous
+   * checkpoint, with fewer than `everyEvents`): checkpoints it once it is due by time, as the next
+   * batch would have, so a restart after an idle spell reads nothing of the log. New events cancel
+   * the wait (the schedule goes on with them).
+   */
+  private checkpointWhenIdle(): void {
+    if (this.stopping || this.failure !== undefined) return;
+    const wait = this.processor.checkpointDueInMs();
+    if (wait === undefined) return;
+    clearTimeout(this.idleWait);
+    this.idleWait = setTimeout(() => {
+      this.poked = true;
+      this.running ??= this.drain();
+    }, wait);
+    this.idleWait.unref();
   }
 
   /**
@@ -131,6 +155,7 @@ export class Pump {
    */
   stop(): void {
     this.stopping = true;
+    clearTimeout(this.idleWait);
     this.wake?.();
     this.arrived?.();
   }
