@@ -12,7 +12,8 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { benchTelemetry, type TelemetryMode } from './counting-span-exporter.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } from './measure.ts';
-import { cpuSince, mainThreadGc, threadCpu } from './thread-cpu.ts';
+import { mainThreadGc } from './gc-pauses.ts';
+import { cpuSince, threadCpu } from './thread-cpu.ts';
 
 export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
 
