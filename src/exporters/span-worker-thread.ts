@@ -7,7 +7,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { BatchSpanProcessor } from '@opentelemetry/sdk-trace';
-import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import { unpackSpanTurns, type PackedSpanTurns, type SpanTurn } from './span-turn.ts';
 import { EncodedSpanQueue } from './encoded-span-queue.ts';
 import { otlpConcurrencyLimit, otlpTraceExporter, type OtlpTarget } from './otlp-from-env.ts';
 import { otlpProtoSpanTransport } from './otlp-proto-span-transport.ts';
@@ -22,7 +22,8 @@ export interface SpanWorkerData {
   readonly version: string;
 }
 
-export type ToSpanWorker = { readonly kind: 'turns'; readonly turns: readonly TurnAggregate[] } | { readonly kind: 'flush' | 'shutdown'; readonly id: number };
+/** `turns`: one processor batch's closed turns, packed (`packSpanTurns`). */
+export type ToSpanWorker = { readonly kind: 'turns'; readonly turns: PackedSpanTurns } | { readonly kind: 'flush' | 'shutdown'; readonly id: number };
 
 export type FromSpanWorker =
   | { readonly kind: 'done'; readonly id: number; readonly error?: string }
@@ -30,7 +31,7 @@ export type FromSpanWorker =
   | { readonly kind: 'lost'; readonly dropped: number; readonly failed: number; readonly error?: string };
 
 interface SpanOutlet {
-  add(turns: readonly TurnAggregate[]): void;
+  add(turns: readonly SpanTurn[]): void;
   forceFlush(): Promise<void>;
   shutdown(): Promise<void>;
 }
@@ -100,7 +101,7 @@ if (parentPort !== null) {
     );
   };
   port.on('message', (m: ToSpanWorker) => {
-    if (m.kind === 'turns') outlet.add(m.turns);
+    if (m.kind === 'turns') outlet.add(unpackSpanTurns(m.turns));
     else answer(m.id, m.kind === 'flush' ? outlet.forceFlush() : outlet.shutdown());
   });
 }

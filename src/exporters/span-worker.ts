@@ -4,20 +4,14 @@ import type { TurnAggregate } from '../model/turn-aggregate.ts';
 import type { OtlpTarget } from './otlp-from-env.ts';
 import type { FromSpanWorker, SpanWorkerData, ToSpanWorker } from './span-worker-thread.ts';
 import type { TurnSpanSink } from './turn-span-sink.ts';
+import { packSpanTurns, type PackedSpanTurns } from './span-turn.ts';
 
 // From the sources (Node runs the .ts), or from dist/ (the built .js beside this file).
 const THREAD = new URL(import.meta.url.endsWith('.ts') ? './span-worker-thread.ts' : './span-worker-thread.js', import.meta.url);
 
-/** A revision's `supersedes` (the previous aggregate) is not part of its spans: not copied to the worker. */
-const spanFields = (a: TurnAggregate): TurnAggregate => {
-  if (a.supersedes === undefined) return a;
-  const { supersedes: _, ...rest } = a;
-  return rest;
-};
-
 /**
- * OTLP span export on a worker thread: the processor posts each batch's closed turns (structured
- * clone, a few hundred bytes per turn); the thread (`span-worker-thread.ts`) builds the spans and
+ * OTLP span export on a worker thread: the processor posts each batch's closed turns (what their
+ * spans read, packed into one flat array: `packSpanTurns`); the thread (`span-worker-thread.ts`) builds the spans and
  * serialises and sends them, so that work runs on the second core. Spans are built from the turns
  * alone, so the ids are the same as when built in this thread.
  *
@@ -41,7 +35,15 @@ export class SpanWorker implements TurnSpanSink {
 
   send(turns: readonly TurnAggregate[]): void {
     if (this.stopped || turns.length === 0) return;
-    this.post({ kind: 'turns', turns: turns.map(spanFields) });
+    let packed: PackedSpanTurns;
+    try {
+      packed = packSpanTurns(turns);
+    } catch (error) {
+      // A turn without the fields its spans read (a bug upstream): its batch's spans are lost, said here; export goes on.
+      this.logger?.error('spans lost: turns could not be packed for the span export thread', { turns: turns.length, error });
+      return;
+    }
+    this.post({ kind: 'turns', turns: packed });
   }
 
   forceFlush(): Promise<void> {

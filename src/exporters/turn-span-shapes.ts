@@ -1,7 +1,7 @@
 import { SpanKind, type Attributes } from '@opentelemetry/api';
 import { otelInputTokens } from '../events/token-convention.ts';
 import type { TokenUsage } from '../model/token-usage.ts';
-import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { SpanTurn } from './span-turn.ts';
 import * as sc from './semconv.ts';
 
 /**
@@ -32,7 +32,7 @@ export interface SpanIds<T> {
 }
 
 /** The span id of one shape of turn `a`, in the form `ids` gives. */
-export function spanIdOf<T>(ids: SpanIds<T>, a: TurnAggregate, s: TurnSpanShape): T {
+export function spanIdOf<T>(ids: SpanIds<T>, a: SpanTurn, s: TurnSpanShape): T {
   if (s.idKind === 'turn') return ids.turnSpanId(a.session, a.turn);
   return s.idKind === 'llm' ? ids.llmSpanId(a.session, s.ref) : ids.toolSpanId(a.session, a.turn, s.ref);
 }
@@ -58,7 +58,7 @@ const shape = (
 });
 
 /** Tokens and cost, as a turn's root and each `chat` span carry them (in this order). */
-const usageAttrs = (u: TokenUsage & { readonly cost: number }): Attributes => ({
+const usageAttrs = (u: Pick<TokenUsage, 'inputTokens' | 'outputTokens' | 'cacheReadTokens' | 'cacheWriteTokens' | 'cost'>): Attributes => ({
   [sc.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: otelInputTokens(u),
   [sc.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: u.outputTokens,
   [sc.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: u.cacheReadTokens,
@@ -71,7 +71,7 @@ const usageAttrs = (u: TokenUsage & { readonly cost: number }): Attributes => ({
  * LLM call and an `execute_tool {tool}` child per tool call, with event-time start/end. The root
  * comes first. Only counts, names, tokens, cost and timings are exported; never prompts or tool inputs.
  */
-export function turnSpanShapes(a: TurnAggregate): TurnSpanShape[] {
+export function turnSpanShapes(a: SpanTurn): TurnSpanShape[] {
   const agent = a.agent ?? 'agent';
   const rootAttrs: Attributes = {
     [sc.ATTR_GEN_AI_OPERATION_NAME]: sc.GEN_AI_OPERATION_INVOKE_AGENT,

@@ -2,7 +2,7 @@ import { SpanStatusCode, TraceFlags, type HrTime, type SpanContext } from '@open
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { SpanTurn } from './span-turn.ts';
 import { deterministicIds } from './deterministic-ids.ts';
 import { spanIdOf, turnSpanShapes, type TurnSpanShape } from './turn-span-shapes.ts';
 
@@ -45,7 +45,7 @@ function span(ctx: TurnSpanContext, s: TurnSpanShape, context: SpanContext, pare
  * SDK `SpanProcessor`/`SpanExporter`. The OTLP protobuf path encodes the same shapes directly
  * (`OtlpTurnEncoder`).
  */
-export function buildTurnSpans(a: TurnAggregate, ctx: TurnSpanContext): ReadableSpan[] {
+export function buildTurnSpans(a: SpanTurn, ctx: TurnSpanContext): ReadableSpan[] {
   const traceId = deterministicIds.traceId(a.session, a.turn);
   const shapes = turnSpanShapes(a);
   let root: SpanContext | undefined;

@@ -17,6 +17,7 @@ import { ZERO_USAGE } from '../../src/model/token-usage.ts';
 import { ZERO_TOTALS, type LlmCallSummary, type TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { openEmbeddedPipeline } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { splitNdjson } from '../../src/sources/split-ndjson.ts';
+import { oddTurns } from '../helpers/odd-turns.ts';
 
 interface Received {
   path: string;
@@ -209,8 +210,13 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' };
     const telemetry = await createTelemetry({ version: 'test', env, logger });
     try {
-      // A turn the thread cannot build spans of (no call lists) throws there, uncaught: the thread exits.
+      // A turn without its call lists cannot even be packed for the thread: said here, nothing sent, nothing thrown.
       telemetry.turnSpans!.send([{ session: 's', turn: 't' } as unknown as TurnAggregate]);
+      assert.match(logged.join('\n'), /spans lost: turns could not be packed/);
+      logged.length = 0;
+      // A turn the thread cannot read back (a bigint where it reads a number) throws there, uncaught: the thread exits.
+      const [odd] = oddTurns(5, 1);
+      telemetry.turnSpans!.send([{ ...odd!, revision: 1n } as unknown as TurnAggregate]);
       await telemetry.turnSpans!.forceFlush();
       for (let i = 0; i < 100 && logged.length === 0; i++) await new Promise((ok) => setTimeout(ok, 20));
       assert.match(logged.join('\n'), /span export thread failed/);
