@@ -1,5 +1,5 @@
 import { SpanStatusCode, type AttributeValue, type Attributes } from '@opentelemetry/api';
-import type { TurnAggregate } from '../model/turn-aggregate.ts';
+import type { SpanTurn } from './span-turn.ts';
 import { deterministicIds } from './deterministic-ids.ts';
 import { ProtoWriter } from './proto-writer.ts';
 import { spanIdOf, turnSpanShapes, type TurnSpanShape } from './turn-span-shapes.ts';
@@ -54,20 +54,21 @@ export class OtlpTurnEncoder {
   }
 
   /** The spans of these turns, encoded. */
-  encode(turns: readonly TurnAggregate[]): EncodedSpans {
+  encode(turns: readonly SpanTurn[]): EncodedSpans {
     const w = this.w;
     w.pos = 0;
     let spans = 0;
     for (const a of turns) {
-      const traceId = deterministicIds.traceId(a.session, a.turn);
-      let root: string | undefined;
+      // Written into every span of the turn: spelled out of hex once (the root's id is each child's parent).
+      const traceId = ProtoWriter.hexBytes(deterministicIds.traceId(a.session, a.turn));
+      let root: Uint8Array | undefined;
       for (const s of turnSpanShapes(a)) {
         const id = spanIdOf(deterministicIds, a, s);
         w.tag(2, 2);
         const at = w.begin();
         this.span(s, traceId, id, root);
         w.end(at);
-        root ??= id;
+        root ??= ProtoWriter.hexBytes(id);
         spans++;
       }
     }
@@ -91,15 +92,15 @@ export class OtlpTurnEncoder {
     return out.buf.subarray(0, out.pos);
   }
 
-  private span(s: TurnSpanShape, traceId: string, id: string, parent: string | undefined): void {
+  private span(s: TurnSpanShape, traceId: Uint8Array, id: string, parent: Uint8Array | undefined): void {
     const w = this.w;
     w.tag(1, 2);
-    w.hex(traceId);
+    w.raw(traceId);
     w.tag(2, 2);
     w.hex(id);
     if (parent !== undefined) {
       w.tag(4, 2);
-      w.hex(parent);
+      w.raw(parent);
     }
     w.tag(5, 2);
     w.string(s.name);

@@ -89,6 +89,13 @@ export class ProtoWriter {
     this.pos += value.length;
   }
 
+  /** What `hex(value)` writes (length and bytes), for an id written many times (a turn's trace id, its root span's id): `raw` it. */
+  static hexBytes(value: string): Uint8Array {
+    const w = new ProtoWriter(value.length);
+    w.hex(value);
+    return w.copy();
+  }
+
   /** A lowercase hex string as the bytes it spells (length-delimited): an OTLP trace or span id. */
   hex(value: string): void {
     const n = value.length >>> 1;
@@ -99,22 +106,24 @@ export class ProtoWriter {
   }
 
   string(value: string): void {
+    // One pass for ASCII (nearly every string here): its length is its UTF-8 length, each unit a
+    // byte; at the first unit that is not, start again with the encoder.
     const n = value.length;
-    let ascii = true;
-    for (let i = 0; i < n; i++) {
-      if (value.charCodeAt(i) > 127) {
-        ascii = false;
-        break;
-      }
-    }
-    if (!ascii) {
-      this.bytes(this.encoder.encode(value));
-      return;
-    }
+    const start = this.pos;
     this.varint(n);
     this.ensure(n);
     const b = this.buf;
-    for (let i = 0; i < n; i++) b[this.pos++] = value.charCodeAt(i);
+    let p = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = value.charCodeAt(i);
+      if (c > 127) {
+        this.pos = start;
+        this.bytes(this.encoder.encode(value));
+        return;
+      }
+      b[p++] = c;
+    }
+    this.pos = p;
   }
 
   /** Starts a length-delimited body: returns where its length goes (pass it to `end`). */
