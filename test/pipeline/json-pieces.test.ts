@@ -46,6 +46,20 @@ describe('jsonPieces: JSON.stringify in pieces', () => {
     assert.ok(Math.max(...pieces.map((p) => p.length)) < 64 * 1024 + 2_000, 'no piece much over the size asked');
   });
 
+  it('never cuts a surrogate pair: each piece is valid UTF-16 on its own, so its UTF-8 bytes concatenate to those of the whole', () => {
+    const doc = { list: Array.from({ length: 3000 }, (_, i) => ['😀'.repeat(1 + (i % 5)), i, 'é中'.repeat(i % 3)]), tail: '🎉' };
+    const whole = Buffer.from(JSON.stringify(doc));
+    for (const size of [1, 2, 3, 7, 50, 1001, 64 * 1024]) {
+      const pieces = [...jsonPieces(doc, size)];
+      for (const p of pieces) assert.equal(Buffer.from(p).toString(), p, `a piece of ${size} chars cut a pair`);
+      assert.deepEqual(Buffer.concat(pieces.map((p) => Buffer.from(p))), whole, `pieces of ${size}`);
+      assert.ok(
+        pieces.slice(0, -1).every((p) => p.length === size || p.length === size + 1),
+        `pieces of ${size} chars (one more at a pair)`,
+      );
+    }
+  });
+
   it('jsonBytes yields between pieces and returns the UTF-8 of the whole', () => {
     const doc = { a: Array.from({ length: 3000 }, (_, i) => ({ i, t: 'é'.repeat(40) })) };
     const steps = jsonBytes(doc);
