@@ -130,7 +130,8 @@ class TurnWindows {
 
   /** Folds a turn-scoped event into its window, or emits it as late. */
   private onTurnEvent(logged: LoggedEvent, e: TurnScopedEvent, info: SessionEntry<TurnWindow>): void {
-    let h = this.held.get(e.session, e.turn);
+    // The session's entry is at hand (`observe` returned it): one lookup, not `held.get`'s two.
+    let h = info.turns.get(e.turn);
     if (h === undefined) {
       if (this.held.isLate(e.session, e.turn, logged.pos)) {
         const message = `turn "${e.turn}" of session "${e.session}" closed before this event and its grace period (${this.graceMs} ms) has passed`;
