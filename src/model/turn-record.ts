@@ -40,7 +40,7 @@ const TO_STORED: Readonly<Record<string, string>> = { llmCalls: 'llmCallCount', 
 const FROM_STORED: Readonly<Record<string, string>> = { llmCallCount: 'llmCalls', toolCallCount: 'toolCalls' };
 
 /** The aggregate's members a turn record leaves out. */
-const NOT_STORED: ReadonlySet<string> = new Set(['supersedes', 'llm', 'tools']);
+export const NOT_STORED: ReadonlySet<string> = new Set(['supersedes', 'llm', 'tools']);
 const NONE: ReadonlySet<string> = new Set();
 
 /** `value`'s own members in order, renamed by `names`, without those in `omit`: one copy, no entries array. */

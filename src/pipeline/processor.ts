@@ -1,7 +1,7 @@
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { Checkpoint } from '../state/session-state-store.ts';
 import { TURN_WINDOW_DEFAULTS } from '../streams/window-turns.ts';
-import { nonFinite, screenLoggedEvent } from './screen-logged-event.ts';
+import { nonFinite, nonFiniteRecord, screenLoggedEvent } from './screen-logged-event.ts';
 import { storageFault } from '../log/storage-fault.ts';
 import { LogTrimmedError } from '../log/log-trimmed.ts';
 import { TurnstreamError } from '../errors.ts';
@@ -250,9 +250,11 @@ export class Processor {
       await this.commitCheckpointAlone();
       return effects;
     }
-    const turns = effects.aggregates.map(({ supersedes: _s, ...a }) => a);
-    // Never commit a non-finite number: JSON would store it as null and every reader would break.
-    const bad = nonFinite(effects.deltas) ?? nonFinite(turns);
+    // The stores keep each turn's record (`turnRecord`: no call lists, no `supersedes`): the
+    // aggregates go as they are. Never commit a non-finite number: JSON would store it as null and
+    // every reader would break.
+    const turns = effects.aggregates;
+    const bad = nonFinite(effects.deltas) ?? nonFiniteRecord(turns);
     if (bad !== undefined) throw new RangeError(`the batch's totals would hold ${bad}`);
     const checkpoint = this.dueCheckpoint();
     try {

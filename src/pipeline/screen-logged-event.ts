@@ -1,6 +1,8 @@
 import { TURN_SCOPED_TYPES, type StepEvent } from '../events/step-event.ts';
-import { checkJsonValue } from '../events/check-json-value.ts';
+import { checkJsonValue, type JsonValueBreach } from '../events/check-json-value.ts';
 import { unreadable } from '../log/unreadable-event.ts';
+import { NOT_STORED } from '../model/turn-record.ts';
+import type { TurnAggregate } from '../model/turn-aggregate.ts';
 
 /**
  * Deepest JSON nesting the processor accepts in a logged event. The decoder now rejects far less
@@ -60,11 +62,31 @@ export function screenLoggedEvent(event: StepEvent): string | undefined {
 function screenValue(root: unknown): string | undefined {
   // The shared walker: allocation-free when the value is clean (nearly always), paths only when not.
   const breach = checkJsonValue(root, MAX_PROCESSED_DEPTH);
-  if (breach === undefined) return undefined;
+  return breach === undefined ? undefined : breachMessage(breach);
+}
+
+function breachMessage(breach: JsonValueBreach): string {
   return breach.kind === 'too_deep' ? `JSON nested deeper than ${MAX_PROCESSED_DEPTH} levels (at ${breach.path})` : `a non-finite number (at ${breach.path})`;
 }
 
 /** First non-finite number in a (shallow or deep) value, as a message; for what is about to be committed. */
 export function nonFinite(value: unknown): string | undefined {
   return screenValue(value);
+}
+
+/**
+ * `nonFinite` of what a commit stores of these turns: each one's record (`turnRecord`), walked in
+ * place. The call lists and the previous revision (`supersedes`) are not stored: not walked.
+ */
+export function nonFiniteRecord(turns: readonly TurnAggregate[]): string | undefined {
+  for (let i = 0; i < turns.length; i++) {
+    const a = turns[i] as unknown as Record<string, unknown>;
+    for (const k in a) {
+      if (NOT_STORED.has(k)) continue;
+      const breach = checkJsonValue(a[k], MAX_PROCESSED_DEPTH);
+      // The path as `nonFinite(turns)` would give it (`3.cost`, `3.models.0.cost`).
+      if (breach !== undefined) return breachMessage({ ...breach, path: breach.path === '' ? `${i}.${k}` : `${i}.${k}.${breach.path}` });
+    }
+  }
+  return undefined;
 }
