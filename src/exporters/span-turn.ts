@@ -76,40 +76,43 @@ export function unpackSpanTurns(packed: PackedSpanTurns): SpanTurn[] {
   const r = new Reader(packed);
   const turns: SpanTurn[] = [];
   while (!r.done) {
-    const t: Mutable<SpanTurn> = {
-      session: r.str(),
-      turn: r.str(),
-      revision: r.num(),
-      status: r.str() as SpanTurn['status'],
-      startMs: 0,
-      endMs: 0,
-      llmCalls: 0,
-      toolCalls: 0,
-      inputTokens: 0,
-      outputTokens: 0,
-      cacheReadTokens: 0,
-      cacheWriteTokens: 0,
-      cost: 0,
-      llm: [],
-      tools: [],
-    };
+    // In the order `packSpanTurns` wrote them.
+    const session = r.str();
+    const turn = r.str();
+    const revision = r.num();
+    const status = r.str() as SpanTurn['status'];
     const agent = r.opt();
-    t.startMs = r.num();
-    t.endMs = r.num();
+    const startMs = r.num();
+    const endMs = r.num();
     const stopReason = r.opt();
-    t.llmCalls = r.num();
-    t.toolCalls = r.num();
-    t.inputTokens = r.num();
-    t.outputTokens = r.num();
-    t.cacheReadTokens = r.num();
-    t.cacheWriteTokens = r.num();
-    t.cost = r.num();
+    const llmCalls = r.num();
+    const toolCalls = r.num();
+    const inputTokens = r.num();
+    const outputTokens = r.num();
+    const cacheReadTokens = r.num();
+    const cacheWriteTokens = r.num();
+    const cost = r.num();
     const llm: SpanLlmCall[] = new Array(r.num());
     const tools: ToolCallSummary[] = new Array(r.num());
     for (let i = 0; i < llm.length; i++) llm[i] = llmCall(r);
     for (let i = 0; i < tools.length; i++) tools[i] = toolCall(r);
-    t.llm = llm;
-    t.tools = tools;
+    const t: Mutable<SpanTurn> = {
+      session,
+      turn,
+      revision,
+      status,
+      startMs,
+      endMs,
+      llmCalls,
+      toolCalls,
+      inputTokens,
+      outputTokens,
+      cacheReadTokens,
+      cacheWriteTokens,
+      cost,
+      llm,
+      tools,
+    };
     if (agent !== undefined) t.agent = agent;
     if (stopReason !== undefined) t.stopReason = stopReason;
     turns.push(t);
