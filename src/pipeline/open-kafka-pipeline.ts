@@ -236,12 +236,6 @@ async function runConsumer({ kafka, topics, groupId, sessionTimeoutMs, workers, 
     // after it is restored (still ~0.7 s at 1 s). An idle process: 4 small fetches a second.
     maxWaitTimeInMs: 250,
     rebalanceTimeout: 30_000,
-    // Each fetched batch is processed and committed in one transaction, whose broker-side cost
-    // (markers on every partition it wrote, the transaction log) is per transaction, not per event:
-    // up to 8 MiB of a partition per fetch (kafkajs: 1 MiB) makes a backlog commit in fewer, larger
-    // transactions. A live stream's batches stay as small as what arrived.
-    maxBytesPerPartition: 8 * 1024 * 1024,
-    maxBytes: 64 * 1024 * 1024,
   });
   started(consumer);
   let generation = 0;
