@@ -33,14 +33,33 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '2' },
     clients: { type: 'string', default: '4' },
     run: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+const USAGE = `usage: node --expose-gc bench/ab-commits.ts --base <revision> [options]
+
+Is a change faster end to end? Runs pairs of fresh processes, one per version, alternating which
+goes first (on a noisy machine the second of a pair tends to be faster), and averages both orders.
+
+  --base REV      the version to compare against (any git revision: HEAD~1, main, a1b2c3d)
+  --head REV      the version under test (default: this checkout, uncommitted changes included)
+  --pairs N       pairs of processes, half of them base first (default 6)
+  --events N      workload events per run (default 300,000)
+  --runs N        measured runs per process, after one warm-up (default 2)
+  --clients N     concurrent producers (default 4)
+
+example: node --expose-gc bench/ab-commits.ts --base HEAD~1 --pairs 8`;
 const events = Number(values.events);
 const runs = Number(values.runs);
 const clients = Number(values.clients);
 
-if (values.run !== undefined) await runSide(values.run);
-else await main();
+if (values.help === true) process.stdout.write(`${USAGE}\n`);
+else if (values.run !== undefined) await runSide(values.run);
+else
+  await main().catch((error: unknown) => {
+    process.stderr.write(`ab-commits: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  });
 
 /** One process: the side checked out at `tree`, one warm-up run, then `runs` measured; one JSON line. */
 async function runSide(tree: string): Promise<void> {
@@ -64,14 +83,24 @@ async function runSide(tree: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (values.base === undefined) throw new Error('--base <git revision> is required (e.g. --base HEAD~3)');
+  if (values.base === undefined) {
+    process.stderr.write(`--base <revision> is required\n\n${USAGE}\n`);
+    process.exitCode = 2;
+    return;
+  }
   const pairs = Number(values.pairs);
   if (!Number.isInteger(pairs) || pairs < 2) throw new Error('--pairs takes an integer ≥ 2 (half run base first, half head first)');
   const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
   const trees: string[] = [];
   const checkout = (rev: string): string => {
     const dir = mkdtempSync(join(tmpdir(), 'turnstream-ab-'));
-    execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--force', dir, rev], { stdio: 'ignore' });
+    try {
+      execFileSync('git', ['-C', repo, 'worktree', 'add', '--detach', '--force', dir, rev], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true });
+      const why = String((error as { stderr?: Buffer }).stderr ?? error).trim();
+      throw new Error(`cannot check out "${rev}" (a git revision of ${repo}): ${why}`);
+    }
     symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'));
     trees.push(dir);
     return dir;
