@@ -11,8 +11,8 @@ const THREAD = new URL(import.meta.url.endsWith('.ts') ? './span-worker-thread.t
 
 /**
  * OTLP span export on a worker thread: the processor posts each batch's closed turns (what their
- * spans read, packed into one flat array: `packSpanTurns`); the thread (`span-worker-thread.ts`) builds the spans and
- * serialises and sends them, so that work runs on the second core. Spans are built from the turns
+ * spans read, packed into one flat array: `packSpanTurns`); the thread (`span-worker-thread.ts`)
+ * builds the spans and serialises and sends them, so that work runs on the second core. Spans are built from the turns
  * alone, so the ids are the same as when built in this thread.
  *
  * The thread does not keep the process alive (like the SDK's own timers): shutdown flushes it. If
