@@ -91,9 +91,18 @@ export class ProtoWriter {
 
   /** What `hex(value)` writes (length and bytes), for an id written many times (a turn's trace id, its root span's id): `raw` it. */
   static hexBytes(value: string): Uint8Array {
-    const w = new ProtoWriter(value.length);
-    w.hex(value);
-    return w.copy();
+    const n = value.length >>> 1;
+    if (n > 127) {
+      const w = new ProtoWriter(n + 10);
+      w.hex(value);
+      return w.copy();
+    }
+    // An id (8 or 16 bytes): a one-byte length, then the bytes; written straight into its array
+    // (a writer per call made its buffer, a DataView and a TextEncoder, twice a turn).
+    const out = new Uint8Array(n + 1);
+    out[0] = n;
+    for (let i = 0; i < n; i++) out[i + 1] = (nibble(value.charCodeAt(2 * i)) << 4) | nibble(value.charCodeAt(2 * i + 1));
+    return out;
   }
 
   /** A lowercase hex string as the bytes it spells (length-delimited): an OTLP trace or span id. */
