@@ -26,16 +26,23 @@ export async function runReplayRead(dataDir: string): Promise<Sample> {
 /**
  * Restart: a fresh pipeline on the same data dir. `processor.start()` re-reads the whole log to
  * rebuild the open windows, suppressing every effect at or below the committed position (nothing
- * is committed or exported again). Timed from open to caught up.
+ * is committed or exported again). Timed from open to caught up. `threads`: the rebuild's threads
+ * (default: the pipeline's, by shard on every core up to 4; 1: fed on the main thread alone).
  */
-export async function runReplayRestart(dataDir: string, prices: PriceTable, events: number): Promise<Sample> {
+export async function runReplayRestart(dataDir: string, prices: PriceTable, events: number, threads?: number): Promise<Sample> {
   // The rebuild from the whole log (what a restart without a usable checkpoint does): the stored
   // checkpoint is removed and none is written at close, or the restart would read nothing.
   const db = new DatabaseSync(join(dataDir, DB_FILE));
   db.exec('DELETE FROM checkpoint');
   db.close();
   const start = process.hrtime.bigint();
-  const pipeline = await openEmbeddedPipeline({ dataDir, prices, logger: benchLogger, checkpoints: { everyEvents: 0 } });
+  const pipeline = await openEmbeddedPipeline({
+    dataDir,
+    prices,
+    logger: benchLogger,
+    checkpoints: { everyEvents: 0 },
+    ...(threads === undefined ? {} : { rebuild: { threads } }),
+  });
   const seconds = secondsSince(start);
   try {
     if (pipeline.processor.position !== events) throw new Error(`restart caught up to ${pipeline.processor.position}, expected ${events}`);

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, dirname } from 'node:path';
+import { availableParallelism } from 'node:os';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { loadPriceTable } from '../src/events/price-table.ts';
@@ -222,9 +223,12 @@ async function main(o: BenchOptions): Promise<void> {
     await measure('replay: read + parse log', () => repeat(o.runs, () => runReplayRead(dir)), {
       notes: 'log.read(): SQLite rows → parseLoggedEvent; ceiling for replay',
     });
-    await measure('replay: restart (rebuild windows)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), {
+    await measure('replay: restart, rebuild on one thread', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length, 1)), {
+      notes: 'no checkpoint: processor.start() feeds the whole log on the main thread, effects ≤ committed suppressed (with one: see history)',
+    });
+    await measure('replay: restart (rebuild windows by shard)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), {
       target: TARGET_REPLAY,
-      notes: 'no checkpoint: processor.start() re-reads the whole log, effects ≤ committed suppressed (with one: see history)',
+      notes: `the same, sessions split into ${Math.min(availableParallelism(), 4)} shards on as many threads (shardedRebuild), merged`,
     });
     await measure('replay: full re-derive + re-export', () => repeat(o.runs, () => runReplayFull(dir, prices, lines.length)), {
       target: TARGET_REPLAY,

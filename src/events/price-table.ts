@@ -19,6 +19,20 @@ export interface PriceTable {
    * `-latest` removed. Nothing fuzzier: a wrong price is worse than none (unpriced is visible).
    */
   lookup(provider: string, model: string): ModelPrice | undefined;
+  /**
+   * The table as data a worker thread can be given (structured-cloneable: per provider, per model
+   * id), and `priceTableOf` makes the same table of it. Absent for a table made otherwise (a caller's
+   * own `lookup`): then work that needs prices stays on the caller's thread.
+   */
+  readonly portable?: PortablePrices;
+}
+
+/** Per-token prices by canonical provider, then lower-case model id: what `PriceTable.portable` holds. */
+export type PortablePrices = ReadonlyMap<string, ReadonlyMap<string, ModelPrice>>;
+
+/** The table `portable` describes (`PriceTable.portable`, e.g. after a structured clone). */
+export function priceTableOf(portable: PortablePrices): PriceTable {
+  return buildTable([portable as Map<string, Models>]);
 }
 
 /** Provider names as producers send them → the key used in the price files. */
@@ -114,6 +128,7 @@ function buildTable(layers: ReadonlyArray<Map<string, Models>>): PriceTable {
     }
   }
   return {
+    portable: merged,
     lookup(provider, model) {
       const models = merged.get(canonicalProvider(provider));
       if (models === undefined) return undefined;

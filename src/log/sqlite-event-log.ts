@@ -8,6 +8,7 @@ import { LogMeta } from './log-meta.ts';
 import { LogTrimmedError, type TrimPoint } from './log-trimmed.ts';
 import { inTransaction } from './open-sqlite.ts';
 import { readSessionTicked, type SessionReadOptions } from './read-session-ticked.ts';
+import { readShardTicked, type ShardReadOptions } from './read-shard-ticked.ts';
 import { sessionTrimmed, trimLog, type TrimResult } from './trim-log.ts';
 import { SessionRows, type SessionRow } from './session-rows.ts';
 import { unreadableEvent } from './unreadable-event.ts';
@@ -164,6 +165,16 @@ export class SqliteEventLog implements EventLog {
       session,
       options,
     );
+  }
+
+  /**
+   * The log through `o.through` for a shard of its sessions, other sessions' events left to the
+   * clock ticks: see `readShardTicked`. Undefined when that cannot be read: the ticks do not reach
+   * `o.through`, or retention deleted the start of the log.
+   */
+  readShard(o: Omit<ShardReadOptions, 'parse'>): AsyncIterable<LoggedEvent[]> | undefined {
+    if ((this.meta.get('ticks_through') ?? 0) < o.through || this.trimPoint() !== undefined) return undefined;
+    return readShardTicked(this.db, { ...o, parse: parseStored });
   }
 
   /**

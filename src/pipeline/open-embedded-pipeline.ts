@@ -12,6 +12,7 @@ import { watchEmbeddedHealth, type EmbeddedHealth } from './embedded-health.ts';
 import { Ingestor } from './ingestor.ts';
 import { Processor } from './processor.ts';
 import { Pump } from './pump.ts';
+import { shardedRebuild } from './sharded-rebuild.ts';
 
 export interface EmbeddedPipelineOptions extends PipelineOptions {
   readonly dataDir: string;
@@ -32,6 +33,12 @@ export interface EmbeddedPipelineOptions extends PipelineOptions {
    * writer's COMMIT (see wal-checkpointer.ts). False leaves it to SQLite's automatic checkpoint.
    */
   readonly walCheckpointThread?: boolean;
+  /**
+   * A restart with no usable checkpoint rebuilds the open work from the start of the log by shard
+   * of sessions, on this many threads (`shardedRebuild`). Default: the machine's cores, at most 4;
+   * 1 rebuilds on this thread only. `minEvents`: below this many committed events, one thread.
+   */
+  readonly rebuild?: { readonly threads?: number; readonly minEvents?: number };
 }
 
 export interface EmbeddedPipeline {
@@ -75,8 +82,24 @@ export async function openEmbeddedPipeline(o: EmbeddedPipelineOptions): Promise<
     throw error;
   }
   const metrics = o.telemetry === undefined ? undefined : createPipelineMetrics(o.telemetry.meter, o.telemetry.labelCaps, o.telemetry.histograms);
+  const options = processorOptions(o, metrics, logger);
   const processor = new Processor({
-    ...processorOptions(o, metrics, logger),
+    ...options,
+    rebuildFromStart: (through) =>
+      shardedRebuild(
+        {
+          dataDir: o.dataDir,
+          log: store.log,
+          state: store.state,
+          prices: o.prices,
+          ...(options.windows === undefined ? {} : { windows: options.windows }),
+          budgetRules: o.budgets?.rules.length ?? 0,
+          ...(o.rebuild?.threads === undefined ? {} : { threads: o.rebuild.threads }),
+          ...(o.rebuild?.minEvents === undefined ? {} : { minEvents: o.rebuild.minEvents }),
+          logger,
+        },
+        through,
+      ),
     log: store.log,
     state: store.state,
     deadLetters: store.deadLetters,

@@ -1,3 +1,4 @@
+import type { OpenWork } from './checkpoint-codec.ts';
 import type { PriceTable } from '../events/price-table.ts';
 import type { EventLog } from '../log/event-log.ts';
 import type { DeadLetterStore } from '../log/dead-letter-store.ts';
@@ -32,6 +33,12 @@ export interface ProcessorOptions {
   readonly rawAt?: (pos: number) => string | undefined;
   /** How often the open work is checkpointed with a commit (when the target keeps checkpoints). */
   readonly checkpoints?: CheckpointOptions;
+  /**
+   * The open work as of `through` (the committed position) rebuilt from the start of the log
+   * without this processor feeding it, e.g. in shards on other threads (`shardedRebuild`); undefined
+   * when it cannot be: then the processor feeds the log from its start itself.
+   */
+  readonly rebuildFromStart?: (through: number) => Promise<Omit<OpenWork, 'poisoned'> | undefined>;
 }
 
 export interface CheckpointOptions {

@@ -157,6 +157,9 @@ export class Processor {
       const reason = this.rebuilding;
       this.options.logger?.warn('rebuilding open work from the start of the log', { reason, committed: this.committed });
     }
+    // Rebuilt elsewhere (by shard, on several threads), it is restored as from a checkpoint at the committed position.
+    const work = this.committed > 0 ? await this.options.rebuildFromStart?.(this.committed) : undefined;
+    if (work !== undefined && !this.restoreFrom({ ok: true, position: this.committed, work: { ...work, poisoned: [] } })) this.ops = this.wire();
   }
 
   /** Rewires the operators from a decoded checkpoint; false (and empty operators) when that fails. */

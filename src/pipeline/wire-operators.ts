@@ -16,7 +16,7 @@ import type { ProcessorOptions } from './processor-options.ts';
 
 /** What the wired operators read from and write to their processor. */
 export interface WireContext {
-  readonly options: ProcessorOptions;
+  readonly options: Pick<ProcessorOptions, 'prices' | 'metrics' | 'windows' | 'dedupe' | 'budgets'>;
   readonly closedTurns: ClosedTurns;
   /** Log position whose effects are durable: effects at or below it are suppressed. */
   committed(): number;

@@ -1,7 +1,7 @@
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { Processor } from '../pipeline/processor.ts';
 import type { PendingTurns } from './pending-turns.ts';
-import { STAND_IN_SESSION, watermarkStandIn } from './watermark-stand-in.ts';
+import { STAND_IN_SESSION, watermarkStandIn } from '../log/watermark-stand-in.ts';
 
 export interface ReplayFeederOptions {
   readonly processor: Pick<Processor, 'process' | 'position'>;

@@ -1,7 +1,7 @@
 import { TICK_MS } from '../log/clock-ticks.ts';
 import type { SqliteEventLog } from '../log/sqlite-event-log.ts';
 import type { FocusedRead } from './replay-log.ts';
-import { clockTick, watermarkStandIn } from './watermark-stand-in.ts';
+import { clockTick, watermarkStandIn } from '../log/watermark-stand-in.ts';
 
 /**
  * Events per batch of the ticked read, at most. The replay sees it is settled (past the session's

@@ -22,6 +22,8 @@ export interface HeldTurn<W> {
   closedAtPos: number;
   /** The turn's session entry (it outlives its held turns): no lookup by id in a sweep. */
   readonly info: SessionEntry<W>;
+  /** Log position of the event that made it held (-1: restored from a snapshot): where it is in the hold order. */
+  readonly heldAt: number;
 }
 
 /** What `HeldTurns` keeps per session beside its agent, user and clock (`lastMs`, the session's latest event time). */
@@ -37,6 +39,8 @@ export interface SessionHold<W> {
   readonly turns: Map<string, HeldTurn<W>>;
   /** Sweep clock when the session's latest event arrived. */
   seenAt: number;
+  /** Log position of the event that created the entry (-1: restored from a snapshot): where it is in the sessions' order. */
+  readonly createdAt: number;
 }
 
 export type SessionEntry<W> = SessionInfo & SessionHold<W>;
@@ -55,6 +59,13 @@ export interface HeldTurnsSnapshot<B> {
   readonly clock: number | null;
   readonly sessions: readonly SessionSnapshot[];
   readonly turns: readonly HeldTurnSnapshot<B>[];
+  /**
+   * Only when asked for (`snapshot(body, true)`), never in a checkpoint: the log position at which
+   * each of `sessions` was created and each of `turns` was held, so snapshots of disjoint sets of
+   * sessions fed the same clock can be merged in the order one run over all of them makes
+   * (`mergeHeldSnapshots`).
+   */
+  readonly order?: { readonly sessions: readonly number[]; readonly turns: readonly number[] };
 }
 
 /**
@@ -81,12 +92,14 @@ export class HeldTurns<W> {
   private readonly graceMs: number;
   private readonly sweepMs: number;
   private readonly closedTurns: ClosedTurns;
-  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => ({ id, open: new Set(), seenAt: this.clock, turns: new Map() }));
+  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => ({ id, open: new Set(), seenAt: this.clock, turns: new Map(), createdAt: this.at }));
   /** Every held turn, in the order it was first held (sweeps and snapshots keep that order). */
   private readonly turns = new Set<HeldTurn<W>>();
   private wm = Number.NEGATIVE_INFINITY;
   private bucket: number | undefined;
   private clock = Number.NEGATIVE_INFINITY;
+  /** Position of the event being processed (`observe`). */
+  private at = -1;
   /** The session and turn of the event being processed: their `seenAt` is stamped by `settle`. */
   private seenSession: SessionEntry<W> | undefined;
   private seenTurn: HeldTurn<W> | undefined;
@@ -98,9 +111,10 @@ export class HeldTurns<W> {
     this.closedTurns = closedTurns;
   }
 
-  /** First step for every event: moves the watermark and the session's clock; returns the session's entry. */
-  observe(e: StepEvent): SessionEntry<W> {
+  /** First step for every event (at `pos`): moves the watermark and the session's clock; returns the session's entry. */
+  observe(e: StepEvent, pos: number): SessionEntry<W> {
     if (e.timeMs > this.wm) this.wm = e.timeMs;
+    this.at = pos;
     const info = this.sessions.observe(e);
     this.seenSession = info;
     return info;
@@ -127,6 +141,7 @@ export class HeldTurns<W> {
       closedAtClock: Number.NEGATIVE_INFINITY,
       closedAtPos: -1,
       info,
+      heldAt: this.at,
     };
     this.turns.add(h);
     info.turns.set(turn, h);
@@ -194,8 +209,9 @@ export class HeldTurns<W> {
     this.sessions.release((s) => s.turns.size === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock);
   }
 
-  /** The state as plain data; `body` encodes each turn's operator state. */
-  snapshot<B>(body: (w: W, closed: boolean) => B): HeldTurnsSnapshot<B> {
+  /** The state as plain data; `body` encodes each turn's operator state; `order` adds where each entry was made. */
+  snapshot<B>(body: (w: W, closed: boolean) => B, order = false): HeldTurnsSnapshot<B> {
+    const ordered = order ? { order: { sessions: [...this.sessions.entries()].map(([, s]) => s.createdAt), turns: [...this.turns].map((h) => h.heldAt) } } : {};
     return {
       wm: finiteOrNull(this.wm),
       bucket: this.bucket === undefined ? null : finiteOrNull(this.bucket),
@@ -215,6 +231,7 @@ export class HeldTurns<W> {
           body(h.body, h.closedAtSession !== undefined),
         ],
       ),
+      ...ordered,
     };
   }
 
@@ -237,6 +254,7 @@ export class HeldTurns<W> {
         seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
         open: new Set(),
         turns: new Map(),
+        createdAt: -1,
         ...(a === undefined ? {} : { agent: a }),
         ...(u === undefined ? {} : { user: u }),
       });
@@ -247,7 +265,7 @@ export class HeldTurns<W> {
       const info = this.sessions.get(h.session) ?? r.fail(`turns[${i}]`, `is a turn of session "${h.session}", which the snapshot does not hold`);
       if (info.turns.has(h.turn)) r.fail(`turns[${i}]`, `holds turn "${h.turn}" of session "${h.session}" a second time`);
       // The tuple's body decoded in place, its session entry added: `h` is this loop's own new object.
-      const held = Object.assign(h, { session: info.id, body: body(h.body, `turns[${i}] body`, info.id, h.turn), info }) as HeldTurn<W>;
+      const held = Object.assign(h, { session: info.id, body: body(h.body, `turns[${i}] body`, info.id, h.turn), info, heldAt: -1 }) as HeldTurn<W>;
       this.turns.add(held);
       info.turns.set(h.turn, held);
       if (h.closedAtSession === undefined) info.open.add(held);
@@ -266,7 +284,7 @@ export class HeldTurns<W> {
 }
 
 /** A held turn as a snapshot gives it: without its session entry (set when it is held again). */
-type RestoredTurn = Omit<HeldTurn<unknown>, 'info'>;
+type RestoredTurn = Omit<HeldTurn<unknown>, 'info' | 'heldAt'>;
 
 const finiteOr = (x: unknown, ifNull: number): number | undefined => (x === null ? ifNull : typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 

@@ -20,6 +20,14 @@ export interface SnapshotOptions {
    * stand-ins in it that encode as its state at the time of the snapshot (`toJSON`), taken later.
    */
   readonly deferred?: boolean;
+  /** With the log position at which each held entry was made (`HeldTurnsSnapshot.order`), for merging shards. Never in a checkpoint. */
+  readonly order?: boolean;
+  /**
+   * The snapshot is restored in this thread, into a new operator, before this one sees another
+   * event (a shard of a rebuild): an operator may hand its per-turn objects over as they are
+   * instead of copying them. Never for a checkpoint or another thread.
+   */
+  readonly live?: boolean;
 }
 
 /**

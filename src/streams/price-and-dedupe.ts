@@ -99,7 +99,7 @@ class HeldIds {
       const t = this.held.get(e.session, e.turn);
       if (t !== undefined && holds(t.body, e.id)) return 'repeat';
     }
-    const info = this.held.observe(e);
+    const info = this.held.observe(e, pos);
     if (e.type === 'session.end') for (const t of this.held.openOf(e.session)) this.close(t, pos);
     if (!isTurnScoped(e)) return 'new';
     let t = this.held.get(e.session, e.turn);

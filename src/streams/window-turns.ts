@@ -110,6 +110,7 @@ class TurnWindows {
       if (o['v'] !== 2) r.fail('v', 'is not 2');
       const texts = r.array(o['texts'], 'texts');
       this.held.restore(o['held'], r, (b, where, session, turn) => {
+        if (b instanceof TurnWindow) return b; // a `live` snapshot's window, handed over
         if (typeof b !== 'number') return TurnWindow.restore(session, turn, b, r, where);
         const text = texts[b];
         if (typeof text === 'string' || (typeof text === 'object' && text !== null && 'bytes' in text))
@@ -121,7 +122,7 @@ class TurnWindows {
 
   onEvent(logged: LoggedEvent): void {
     const e = logged.event;
-    const info = this.held.observe(e);
+    const info = this.held.observe(e, logged.pos);
     if (e.type === 'session.end') {
       for (const h of this.held.openOf(e.session)) this.close(h, 'abandoned', logged.pos, info);
     } else if (isTurnScoped(e)) this.onTurnEvent(logged, e, info);
@@ -172,15 +173,18 @@ class TurnWindows {
   /**
    * `deferred`: each open window's snapshot is a stand-in that `JSON.stringify` writes as the window
    * was now (see `DeferredSnapshots`); for a checkpoint encoded over the batches after it is taken.
+   * `order`: with where each session and turn was made (a shard of a rebuild, see `mergeHeldSnapshots`).
    */
   snapshot(options?: SnapshotOptions): WindowsSnapshot {
     const texts: SnapshotText[] = [];
     const deferred = options?.deferred === true ? new DeferredSnapshots() : undefined;
+    const live = options?.live === true;
     const held = this.held.snapshot((w, closed) => {
+      if (live) return w as unknown as TurnWindowSnapshot; // restored as it is (see the constructor)
       if (closed) return texts.push(w.snapshotText()) - 1;
       // Written as the snapshot it stands for (toJSON); only a JSON encoder reads it.
       return deferred === undefined ? w.snapshot() : (deferred.defer(w) as unknown as TurnWindowSnapshot);
-    });
+    }, options?.order === true);
     return { v: 2, held, texts };
   }
 

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { parseLoggedEvent } from '../../src/events/parse-logged-event.ts';
 import type { LoggedEvent } from '../../src/events/step-event.ts';
 import { sqliteFocusedRead } from '../../src/replay/sqlite-focused-read.ts';
-import { clockTick, STAND_IN_SESSION, watermarkStandIn } from '../../src/replay/watermark-stand-in.ts';
+import { clockTick, STAND_IN_SESSION, watermarkStandIn } from '../../src/log/watermark-stand-in.ts';
 import { openEmbeddedStore } from '../../src/state/open-embedded-store.ts';
 
 describe('sqliteFocusedRead', () => {
