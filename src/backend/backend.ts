@@ -76,4 +76,6 @@ export interface BackendConfig {
   readonly checkpointIntervalMs?: number;
   /** Embedded only: logged events older than this (event time) are deleted once a checkpoint covers them. */
   readonly retainMs?: number | undefined;
+  /** Embedded only: threads a start with no usable checkpoint rebuilds the open work on (default: the cores, at most 4). */
+  readonly rebuildThreads?: number | undefined;
 }

@@ -26,6 +26,7 @@ export async function openEmbeddedBackend(config: BackendConfig, o: PipelineOpti
     ...(config.sync === undefined ? {} : { sync: config.sync }),
     ...(deadLetterRetention === undefined ? {} : { deadLetterRetention }),
     ...(config.retainMs === undefined ? {} : { retainMs: config.retainMs }),
+    ...(config.rebuildThreads === undefined ? {} : { rebuild: { threads: config.rebuildThreads } }),
   });
   const { store } = pipeline;
   return {

@@ -34,6 +34,7 @@ export const COMMAND_OPTIONS: Readonly<Record<string, CommandOptions>> = {
       'checkpointEvery',
       'checkpointIntervalMs',
       'retainMs',
+      'rebuildThreads',
       'maxBodyBytes',
       'maxInflightBodyBytes',
       'bodyIdleTimeoutMs',

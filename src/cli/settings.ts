@@ -117,6 +117,14 @@ export const SETTINGS = {
     parse: parseDuration,
     help: 'embedded: delete logged events older than this (event time, e.g. 30d) once a checkpoint covers them; replay and rebuild before that point are refused (default: keep everything)',
   }),
+  rebuildThreads: setting({
+    key: 'rebuildThreads',
+    flag: 'rebuild-threads',
+    env: 'TURNSTREAM_REBUILD_THREADS',
+    default: undefined as number | undefined,
+    parse: parsePositiveInt,
+    help: 'embedded: threads a start with no usable checkpoint rebuilds the open work on, by shard of sessions (default: the cores, at most 4; 1 = the main thread alone)',
+  }),
   maxBodyBytes: setting({
     key: 'maxBody',
     flag: 'max-body',

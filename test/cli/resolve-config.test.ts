@@ -125,6 +125,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
       checkpointEvery: 100_000,
       checkpointIntervalMs: 30_000,
       retainMs: undefined,
+      rebuildThreads: undefined,
       maxBodyBytes: 8 * 1024 * 1024,
       maxInflightBodyBytes: 64 * 1024 * 1024,
       bodyIdleTimeoutMs: 30_000,
@@ -165,6 +166,7 @@ describe('resolveConfig: precedence flag > env > config file > default', () => {
     ['checkpointEvery', 'checkpoint-every', 'TURNSTREAM_CHECKPOINT_EVERY', 'checkpointEvery', ['0', '500', 7000], [0, 500, 7000]],
     ['checkpointIntervalMs', 'checkpoint-interval', 'TURNSTREAM_CHECKPOINT_INTERVAL', 'checkpointInterval', ['1s', '2m', 3000], [1000, 120_000, 3000]],
     ['retainMs', 'retain', 'TURNSTREAM_RETAIN', 'retain', ['30d', '7d', '1h'], [2_592_000_000, 604_800_000, 3_600_000]],
+    ['rebuildThreads', 'rebuild-threads', 'TURNSTREAM_REBUILD_THREADS', 'rebuildThreads', ['2', '3', 1], [2, 3, 1]],
     ['maxBodyBytes', 'max-body', 'TURNSTREAM_MAX_BODY', 'maxBody', ['1MiB', '2MiB', '3MB'], [1_048_576, 2_097_152, 3_000_000]],
     ['maxInflightBodyBytes', 'max-inflight-body', 'TURNSTREAM_MAX_INFLIGHT_BODY', 'maxInflightBody', ['1MiB', '2MiB', 3000], [1_048_576, 2_097_152, 3000]],
     ['bodyIdleTimeoutMs', 'body-idle-timeout', 'TURNSTREAM_BODY_IDLE_TIMEOUT', 'bodyIdleTimeout', ['5s', '6s', 7000], [5000, 6000, 7000]],
@@ -270,7 +272,7 @@ describe('resolveConfig: the config file', () => {
     const config = file('{"prot":8080}');
     configError(
       () => resolveConfig({ config }, {}),
-      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, checkpointEvery, checkpointInterval, retain, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, kafkaSessionTimeout, sync`,
+      `config file ${config}: unknown setting "prot"; known: dataDir, host, port, url, token, tokenFile, prices, turnIdleTimeout, grace, checkpointEvery, checkpointInterval, retain, rebuildThreads, maxBody, maxInflightBody, bodyIdleTimeout, bodyTimeout, maxRequestDeadLetters, deadLetterMaxRows, deadLetterMaxBytes, deadLetterMaxAge, metricLabelValues, metricLabelSets, metricHistogramLabelSets, maxEvent, maxAttributes, maxDepth, maxTokensPerCall, maxCostPerCall, maxFutureSkew, budgets, alertWebhook, kafka, kafkaGroup, kafkaTopicPrefix, kafkaPartitions, kafkaSessionTimeout, sync`,
     );
     assert.equal(resolveConfig({ config: file('{"$comment":"hi","port":1}') }, {}).port, 1);
   });
