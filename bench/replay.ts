@@ -1,5 +1,7 @@
 import { copyFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import type { PriceTable } from '../src/events/price-table.ts';
 import { openEmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts';
@@ -9,6 +11,7 @@ import { benchLogger } from './embedded-throughput.ts';
 import { secondsSince, tempDataDir, type Sample } from './measure.ts';
 
 const DB_FILE = 'turnstream.db';
+const RESTART_PROCESS = fileURLToPath(new URL('./restart-process.ts', import.meta.url));
 
 /** Reads the whole log back: SQLite rows → `parseLoggedEvent` (JSON.parse + time), nothing else. */
 export async function runReplayRead(dataDir: string): Promise<Sample> {
@@ -28,8 +31,22 @@ export async function runReplayRead(dataDir: string): Promise<Sample> {
  * rebuild the open windows, suppressing every effect at or below the committed position (nothing
  * is committed or exported again). Timed from open to caught up. `threads`: the rebuild's threads
  * (default: the pipeline's, by shard on every core up to 4; 1: fed on the main thread alone).
+ *
+ * In a process of its own (`bench/restart-process.ts`), as a restart is: in the bench's process the
+ * workload's ~250 MB of lines share the heap, and marking them takes the core a second shard
+ * would use.
  */
-export async function runReplayRestart(dataDir: string, prices: PriceTable, events: number, threads?: number): Promise<Sample> {
+export function runReplayRestart(dataDir: string, events: number, threads?: number): Sample {
+  const args = [RESTART_PROCESS, '--data-dir', dataDir, '--events', String(events), ...(threads === undefined ? [] : ['--threads', String(threads)])];
+  const child = spawnSync(process.execPath, args, { encoding: 'utf8' });
+  const line = child.stdout.split('\n').find((l) => l.startsWith('{"bench":"restart"'));
+  if (child.status !== 0 || line === undefined) throw new Error(`bench/restart-process.ts failed (${child.status}): ${child.stderr.slice(-2000)}`);
+  const { seconds } = JSON.parse(line) as { seconds: number };
+  return { seconds, count: events };
+}
+
+/** `runReplayRestart` in this process (what `bench/restart-process.ts` runs). */
+export async function restartInProcess(dataDir: string, prices: PriceTable, events: number, threads?: number): Promise<Sample> {
   // The rebuild from the whole log (what a restart without a usable checkpoint does): the stored
   // checkpoint is removed and none is written at close, or the restart would read nothing.
   const db = new DatabaseSync(join(dataDir, DB_FILE));

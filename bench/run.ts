@@ -223,10 +223,10 @@ async function main(o: BenchOptions): Promise<void> {
     await measure('replay: read + parse log', () => repeat(o.runs, () => runReplayRead(dir)), {
       notes: 'log.read(): SQLite rows → parseLoggedEvent; ceiling for replay',
     });
-    await measure('replay: restart, rebuild on one thread', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length, 1)), {
-      notes: 'no checkpoint: processor.start() feeds the whole log on the main thread, effects ≤ committed suppressed (with one: see history)',
+    await measure('replay: restart, rebuild on one thread', () => repeat(o.runs, () => runReplayRestart(dir, lines.length, 1)), {
+      notes: 'no checkpoint (own process): processor.start() feeds the whole log on the main thread, effects ≤ committed suppressed (with one: see history)',
     });
-    await measure('replay: restart (rebuild windows by shard)', () => repeat(o.runs, () => runReplayRestart(dir, prices, lines.length)), {
+    await measure('replay: restart (rebuild windows by shard)', () => repeat(o.runs, () => runReplayRestart(dir, lines.length)), {
       target: TARGET_REPLAY,
       notes: `the same, sessions split into ${Math.min(availableParallelism(), 4)} shards on as many threads (shardedRebuild), merged`,
     });
