@@ -64,10 +64,7 @@ export async function* readSessionTicked(log: TickedLog, session: string, o: Ses
     log.checkTrim(cursor);
     const rows = sessionRows.rows(session, cursor, ticksThrough, size);
     const tickRows = ticksOf.all(cursor, ticksThrough, size) as unknown as TickRow[];
-    // Both lists are complete up to `hi`: past the last row of a full list, the other may hold rows the next window reads.
-    let hi = ticksThrough;
-    if (rows.length === size) hi = Math.min(hi, rows[rows.length - 1]![0]);
-    if (tickRows.length === size) hi = Math.min(hi, tickRows[tickRows.length - 1]![0]);
+    const hi = completeThrough(ticksThrough, size, rows, tickRows);
     const merged: LoggedEvent[] = [];
     let r = 0;
     let t = 0;
@@ -147,6 +144,17 @@ function stopEvent(log: TickedLog, session: string, stop: ReadStop, skim: Sessio
     return row.session === session ? undefined : skim(row.pos, row.id, timeMs);
   }
   return undefined;
+}
+
+/**
+ * How far lists read after the same cursor (each at most `size` rows, position first, up to
+ * `limit`) are all complete: past the last row of a full list, another may hold rows that list's
+ * next read would come before.
+ */
+export function completeThrough(limit: number, size: number, ...lists: readonly (readonly (readonly [number, ...unknown[]])[])[]): number {
+  let hi = limit;
+  for (const list of lists) if (list.length === size) hi = Math.min(hi, list[list.length - 1]![0]);
+  return hi;
 }
 
 function prepared(db: DatabaseSync, sql: string): StatementSync {

@@ -1,5 +1,6 @@
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { LoggedEvent, StepEvent } from '../events/step-event.ts';
+import { completeThrough } from './read-session-ticked.ts';
 
 /**
  * A session id's hash, in SQL: its last six characters' code points, weighted (powers of 31),
@@ -43,10 +44,7 @@ export async function* readShardTicked(db: DatabaseSync, o: ShardReadOptions): A
   while (cursor < o.through) {
     const rows = rowsOf.all(cursor, o.through, o.of, o.shard, size) as unknown as Row[];
     const ticks = ticksOf.all(cursor, o.through, size) as unknown as TickRow[];
-    // Both lists are complete up to `hi`: past the last row of a full list, the other may hold rows the next window reads.
-    let hi = o.through;
-    if (rows.length === size) hi = Math.min(hi, rows[rows.length - 1]![0]);
-    if (ticks.length === size) hi = Math.min(hi, ticks[ticks.length - 1]![0]);
+    const hi = completeThrough(o.through, size, rows, ticks);
     const merged: LoggedEvent[] = [];
     let r = 0;
     let t = 0;

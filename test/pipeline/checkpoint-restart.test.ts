@@ -9,6 +9,7 @@ import { createLogger } from '../../src/logger.ts';
 import type { TurnAggregate } from '../../src/model/turn-aggregate.ts';
 import { openEmbeddedPipeline, type EmbeddedPipelineOptions } from '../../src/pipeline/open-embedded-pipeline.ts';
 import { generateStream } from '../fixtures/agent-stream.ts';
+import { storeView } from '../helpers/store-view.ts';
 
 const STREAM = generateStream();
 const N = STREAM.length;
@@ -32,15 +33,6 @@ async function ingest(pipeline: Awaited<ReturnType<typeof open>>, lines: readonl
   }
   await pipeline.pump.idle();
   assert.equal(pipeline.pump.failure, undefined);
-}
-
-/** Everything the store holds for every session: what a restart must reproduce exactly. */
-async function storeView(pipeline: Awaited<ReturnType<typeof open>>) {
-  const { state } = pipeline.store;
-  const sessions = (await state.sessions()).map((s) => s.session).sort();
-  const out: Record<string, unknown> = {};
-  for (const s of sessions) out[s] = { totals: await state.totals(s), turns: await state.turns(s), state: await state.list(s) };
-  return { position: await state.position(), sessions: out, letters: await pipeline.store.deadLetters.countByReason() };
 }
 
 /** The uninterrupted run, with checkpoints off: the reference every restart must match. */

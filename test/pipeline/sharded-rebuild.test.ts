@@ -11,6 +11,7 @@ import { openEmbeddedPipeline, type EmbeddedPipelineOptions } from '../../src/pi
 import { openEmbeddedStore } from '../../src/state/open-embedded-store.ts';
 import { shardedRebuild, type ShardedRebuildOptions } from '../../src/pipeline/sharded-rebuild.ts';
 import { MESSY_T0, MESSY_WINDOWS, messyStream } from '../replay/messy-stream.ts';
+import { storeView } from '../helpers/store-view.ts';
 
 const prices = createPriceTable();
 
@@ -33,15 +34,6 @@ async function ingest(pipeline: Awaited<ReturnType<typeof open>>, lines: readonl
   for (let i = 0; i < lines.length; i += 97) await pipeline.ingestor.ingest(lines.slice(i, i + 97), 'file:messy.ndjson');
   await pipeline.pump.idle();
   assert.equal(pipeline.pump.failure, undefined);
-}
-
-/** Everything the store holds for every session. */
-async function storeView(pipeline: Awaited<ReturnType<typeof open>>) {
-  const { state } = pipeline.store;
-  const sessions = (await state.sessions()).map((s) => s.session).sort();
-  const out: Record<string, unknown> = {};
-  for (const s of sessions) out[s] = { totals: await state.totals(s), turns: await state.turns(s), state: await state.list(s) };
-  return { position: await state.position(), sessions: out, letters: await pipeline.store.deadLetters.countByReason() };
 }
 
 const byShard = (run: Run) => run.logs.find((l) => l['msg'] === 'rebuilt open work from the start of the log by shard');
