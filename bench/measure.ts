@@ -53,6 +53,12 @@ export async function repeat(runs: number, run: () => Promise<Sample> | Sample):
     collectGarbage();
     samples.push(await run());
   }
+  return summarize(samples);
+}
+
+/** Best, median and every rate of `samples` (`extra` of the best one). */
+export function summarize(samples: readonly Sample[]): RateSummary {
+  const runs = samples.length;
   const rates = samples.map((s) => s.count / s.seconds);
   let bestIndex = 0;
   for (let i = 1; i < rates.length; i++) if (rates[i]! > rates[bestIndex]!) bestIndex = i;

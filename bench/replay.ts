@@ -8,7 +8,7 @@ import { openEmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts'
 import { openEmbeddedStore } from '../src/state/open-embedded-store.ts';
 import { benchTelemetry } from './counting-span-exporter.ts';
 import { benchLogger } from './embedded-throughput.ts';
-import { secondsSince, tempDataDir, type Sample } from './measure.ts';
+import { secondsSince, summarize, tempDataDir, type RateSummary, type Sample } from './measure.ts';
 
 const DB_FILE = 'turnstream.db';
 const RESTART_PROCESS = fileURLToPath(new URL('./restart-process.ts', import.meta.url));
@@ -43,6 +43,27 @@ export function runReplayRestart(dataDir: string, events: number, threads?: numb
   if (child.status !== 0 || line === undefined) throw new Error(`bench/restart-process.ts failed (${child.status}): ${child.stderr.slice(-2000)}`);
   const { seconds } = JSON.parse(line) as { seconds: number };
   return { seconds, count: events };
+}
+
+/**
+ * Restarts on one thread and by shard, `pairs` of each, alternating which goes first (this VM's
+ * speed drifts within minutes, and the second of two runs tends to be the faster): the rates of
+ * each, and the mean of the pairs' ratios.
+ */
+export function interleavedRestarts(dataDir: string, events: number, pairs: number): { one: RateSummary; shard: RateSummary; meanRatio: number } {
+  const one: Sample[] = [];
+  const shard: Sample[] = [];
+  for (let i = 0; i < pairs; i++) {
+    if (i % 2 === 0) {
+      one.push(runReplayRestart(dataDir, events, 1));
+      shard.push(runReplayRestart(dataDir, events));
+    } else {
+      shard.push(runReplayRestart(dataDir, events));
+      one.push(runReplayRestart(dataDir, events, 1));
+    }
+  }
+  const ratios = one.map((o, i) => o.seconds / shard[i]!.seconds);
+  return { one: summarize(one), shard: summarize(shard), meanRatio: ratios.reduce((a, b) => a + b, 0) / ratios.length };
 }
 
 /** `runReplayRestart` in this process (what `bench/restart-process.ts` runs). */

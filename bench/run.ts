@@ -21,7 +21,7 @@ import { runMemory, type MemoryResult } from './memory.ts';
 import { parseOptions, USAGE, type BenchOptions, type Stage } from './options.ts';
 import { formatProfile, profileEmbedded, type EmbeddedProfile } from './profile-embedded.ts';
 import { runHistory } from './history.ts';
-import { runReplayFull, runReplayRead, runReplayRestart } from './replay.ts';
+import { interleavedRestarts, runReplayFull, runReplayRead } from './replay.ts';
 import { describeMachine, formatReport, mib, si, status, writeReportJson, type CheckRow, type SplitRow, type ThroughputRow } from './report.ts';
 import { generateWorkload, withRandomUuids } from './workload.ts';
 
@@ -223,12 +223,15 @@ async function main(o: BenchOptions): Promise<void> {
     await measure('replay: read + parse log', () => repeat(o.runs, () => runReplayRead(dir)), {
       notes: 'log.read(): SQLite rows → parseLoggedEvent; ceiling for replay',
     });
-    await measure('replay: restart, rebuild on one thread', () => repeat(o.runs, () => runReplayRestart(dir, lines.length, 1)), {
+    // Each restart in a process of its own; one thread and by shard in interleaved pairs.
+    progress('replay: restarts, one thread and by shard, interleaved …');
+    const restarts = interleavedRestarts(dir, lines.length, Math.max(o.runs, 4));
+    await measure('replay: restart, rebuild on one thread', async () => restarts.one, {
       notes: 'no checkpoint (own process): processor.start() feeds the whole log on the main thread, effects ≤ committed suppressed (with one: see history)',
     });
-    await measure('replay: restart (rebuild windows by shard)', () => repeat(o.runs, () => runReplayRestart(dir, lines.length)), {
+    await measure('replay: restart (rebuild windows by shard)', async () => restarts.shard, {
       target: TARGET_REPLAY,
-      notes: `the same, sessions split into ${Math.min(availableParallelism(), 4)} shards on as many threads (shardedRebuild), merged`,
+      notes: `the same, sessions split into ${Math.min(availableParallelism(), 4)} shards on as many threads (shardedRebuild), merged: ${restarts.meanRatio.toFixed(2)}× the one-thread speed, mean of ${restarts.one.runs} interleaved pairs`,
     });
     await measure('replay: full re-derive + re-export', () => repeat(o.runs, () => runReplayFull(dir, prices, lines.length)), {
       target: TARGET_REPLAY,
