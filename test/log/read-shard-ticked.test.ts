@@ -80,3 +80,35 @@ describe('readShardTicked: a shard of the sessions, with the clock ticks in plac
     assert.equal(store.log.readShard({ shard: 0, of: 2, through: head + 1, batchSize: 10, tick: clockTick }), undefined);
   });
 });
+
+describe('readShardTicked: session ids shorter than the hash reads (one or two characters) are in a shard too', () => {
+  it('every row of one- and two-character sessions is in exactly one shard', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'turnstream-shard-short-'));
+    const store = openEmbeddedStore({ dataDir: dir, writable: true });
+    try {
+      const sessions = ['a', 'b', 'c', 'dd', 'e1', 'x'];
+      const lines = sessions.flatMap((session, s) =>
+        [0, 1, 2].map((i) =>
+          JSON.stringify({ v: 1, id: `${session}-${i}`, type: 'state.set', session, key: 'k', value: i, time: Date.UTC(2026, 0, 1) + s * 10_000 + i }),
+        ),
+      );
+      store.log.appendSync(lines.map((raw) => ({ event: parseLoggedEvent(raw), raw })));
+      for (const shards of [2, 3]) {
+        const seen: number[] = [];
+        for (let shard = 0; shard < shards; shard++) {
+          for await (const batch of store.log.readShard({ shard, of: shards, through: lines.length, batchSize: 100, tick: clockTick })!) {
+            for (const l of batch) if (l.event.session !== STAND_IN_SESSION) seen.push(l.pos);
+          }
+        }
+        assert.deepEqual(
+          seen.sort((x, y) => x - y),
+          Array.from({ length: lines.length }, (_, i) => i + 1),
+          `${shards} shards`,
+        );
+      }
+    } finally {
+      store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
