@@ -65,6 +65,7 @@ export async function rebuildShard(input: RebuildShardInput): Promise<RebuildSha
     },
     duplicateLetter: unreachable,
     rawOf: unreachable,
+    trackOrder: true,
   });
   let events = 0;
   const started = performance.now();

@@ -28,6 +28,8 @@ export interface WireContext {
   fault(error: unknown): void;
   duplicateLetter(logged: LoggedEvent): DeadLetter;
   rawOf(logged: LoggedEvent): string;
+  /** The windows track where each turn and session was made (a shard of a rebuild: its snapshot is merged by them). */
+  readonly trackOrder?: boolean;
 }
 
 /** The wired operators: where events go in, and how to snapshot their open work. */
@@ -108,7 +110,15 @@ export function wireOperators(ctx: WireContext, work?: Omit<OpenWork, 'poisoned'
     ...(work?.windows === undefined ? {} : { initial: work.windows }),
     expose: (s: (o?: SnapshotOptions) => WindowsSnapshot) => (windows = s),
   };
-  logged.pipe(windowTurns({ ...options.windows, price: pricedBefore, closedTurns, state: windowState, quietThrough: ctx.committed })).subscribe(
+  const windowOptions = {
+    ...options.windows,
+    price: pricedBefore,
+    closedTurns,
+    state: windowState,
+    quietThrough: ctx.committed,
+    trackOrder: ctx.trackOrder === true,
+  };
+  logged.pipe(windowTurns(windowOptions)).subscribe(
     guard((out) => {
       if (out.kind === 'turn') {
         if (out.aggregate.closedAtPos > ctx.committed()) turns.next(out.aggregate);

@@ -22,8 +22,6 @@ export interface HeldTurn<W> {
   closedAtPos: number;
   /** The turn's session entry (it outlives its held turns): no lookup by id in a sweep. */
   readonly info: SessionEntry<W>;
-  /** Log position of the event that made it held (-1: restored from a snapshot): where it is in the hold order. */
-  readonly heldAt: number;
 }
 
 /** What `HeldTurns` keeps per session beside its agent, user and clock (`lastMs`, the session's latest event time). */
@@ -39,8 +37,6 @@ export interface SessionHold<W> {
   readonly turns: Map<string, HeldTurn<W>>;
   /** Sweep clock when the session's latest event arrived. */
   seenAt: number;
-  /** Log position of the event that created the entry (-1: restored from a snapshot): where it is in the sessions' order. */
-  readonly createdAt: number;
 }
 
 export type SessionEntry<W> = SessionInfo & SessionHold<W>;
@@ -60,10 +56,10 @@ export interface HeldTurnsSnapshot<B> {
   readonly sessions: readonly SessionSnapshot[];
   readonly turns: readonly HeldTurnSnapshot<B>[];
   /**
-   * Only when asked for (`snapshot(body, true)`), never in a checkpoint: the log position at which
-   * each of `sessions` was created and each of `turns` was held, so snapshots of disjoint sets of
-   * sessions fed the same clock can be merged in the order one run over all of them makes
-   * (`mergeHeldSnapshots`).
+   * Only when asked for (`snapshot(body, true)`, of turns held with `trackOrder`), never in a
+   * checkpoint: the log position at which each of `sessions` was created and each of `turns` was
+   * held (-1: not tracked), so snapshots of disjoint sets of sessions fed the same clock can be
+   * merged in the order one run over all of them makes (`mergeHeldSnapshots`).
    */
   readonly order?: { readonly sessions: readonly number[]; readonly turns: readonly number[] };
 }
@@ -92,7 +88,10 @@ export class HeldTurns<W> {
   private readonly graceMs: number;
   private readonly sweepMs: number;
   private readonly closedTurns: ClosedTurns;
-  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => ({ id, open: new Set(), seenAt: this.clock, turns: new Map(), createdAt: this.at }));
+  readonly sessions = new SessionDirectory<SessionHold<W>>((id) => {
+    this.order?.sessions.set(id, this.at);
+    return { id, open: new Set(), seenAt: this.clock, turns: new Map() };
+  });
   /** Every held turn, in the order it was first held (sweeps and snapshots keep that order). */
   private readonly turns = new Set<HeldTurn<W>>();
   private wm = Number.NEGATIVE_INFINITY;
@@ -100,11 +99,18 @@ export class HeldTurns<W> {
   private clock = Number.NEGATIVE_INFINITY;
   /** Position of the event being processed (`observe`). */
   private at = -1;
+  /**
+   * With `trackOrder` (a shard of a rebuild): where each held turn was held and each session entry
+   * last created. Kept beside the turns, not in them: a field per turn cost 16 B of heap per open
+   * turn (the positions are stored as boxed doubles), for what only a rebuild by shard reads.
+   */
+  private readonly order: { readonly turns: Map<HeldTurn<W>, number>; readonly sessions: Map<string, number> } | undefined;
   /** The session and turn of the event being processed: their `seenAt` is stamped by `settle`. */
   private seenSession: SessionEntry<W> | undefined;
   private seenTurn: HeldTurn<W> | undefined;
 
-  constructor(timing: Required<TurnTiming>, closedTurns: ClosedTurns) {
+  constructor(timing: Required<TurnTiming>, closedTurns: ClosedTurns, trackOrder = false) {
+    this.order = trackOrder ? { turns: new Map(), sessions: new Map() } : undefined;
     this.idleMs = timing.turnIdleTimeoutMs;
     this.graceMs = timing.graceMs;
     this.sweepMs = timing.sweepIntervalMs;
@@ -141,9 +147,9 @@ export class HeldTurns<W> {
       closedAtClock: Number.NEGATIVE_INFINITY,
       closedAtPos: -1,
       info,
-      heldAt: this.at,
     };
     this.turns.add(h);
+    this.order?.turns.set(h, this.at);
     info.turns.set(turn, h);
     info.open.add(h);
     return h;
@@ -202,6 +208,7 @@ export class HeldTurns<W> {
         }
       } else if (Math.max(h.closedAtSession, h.closedAtClock) + graceMs < clock || h.closedAtSession + graceMs < info.lastMs) {
         this.turns.delete(h);
+        this.order?.turns.delete(h);
         info.turns.delete(h.turn);
         this.closedTurns.released(h.session, h.turn, h.closedAtPos);
       }
@@ -211,7 +218,15 @@ export class HeldTurns<W> {
 
   /** The state as plain data; `body` encodes each turn's operator state; `order` adds where each entry was made. */
   snapshot<B>(body: (w: W, closed: boolean) => B, order = false): HeldTurnsSnapshot<B> {
-    const ordered = order ? { order: { sessions: [...this.sessions.entries()].map(([, s]) => s.createdAt), turns: [...this.turns].map((h) => h.heldAt) } } : {};
+    const at = this.order;
+    const ordered = !order
+      ? {}
+      : {
+          order: {
+            sessions: [...this.sessions.entries()].map(([id]) => at?.sessions.get(id) ?? -1),
+            turns: [...this.turns].map((h) => at?.turns.get(h) ?? -1),
+          },
+        };
     return {
       wm: finiteOrNull(this.wm),
       bucket: this.bucket === undefined ? null : finiteOrNull(this.bucket),
@@ -254,7 +269,6 @@ export class HeldTurns<W> {
         seenAt: r.numberOr(seenAt, `${where} seenAt`, inf),
         open: new Set(),
         turns: new Map(),
-        createdAt: -1,
         ...(a === undefined ? {} : { agent: a }),
         ...(u === undefined ? {} : { user: u }),
       });
@@ -265,7 +279,7 @@ export class HeldTurns<W> {
       const info = this.sessions.get(h.session) ?? r.fail(`turns[${i}]`, `is a turn of session "${h.session}", which the snapshot does not hold`);
       if (info.turns.has(h.turn)) r.fail(`turns[${i}]`, `holds turn "${h.turn}" of session "${h.session}" a second time`);
       // The tuple's body decoded in place, its session entry added: `h` is this loop's own new object.
-      const held = Object.assign(h, { session: info.id, body: body(h.body, `turns[${i}] body`, info.id, h.turn), info, heldAt: -1 }) as HeldTurn<W>;
+      const held = Object.assign(h, { session: info.id, body: body(h.body, `turns[${i}] body`, info.id, h.turn), info }) as HeldTurn<W>;
       this.turns.add(held);
       info.turns.set(h.turn, held);
       if (h.closedAtSession === undefined) info.open.add(held);
@@ -284,7 +298,7 @@ export class HeldTurns<W> {
 }
 
 /** A held turn as a snapshot gives it: without its session entry (set when it is held again). */
-type RestoredTurn = Omit<HeldTurn<unknown>, 'info' | 'heldAt'>;
+type RestoredTurn = Omit<HeldTurn<unknown>, 'info'>;
 
 const finiteOr = (x: unknown, ifNull: number): number | undefined => (x === null ? ifNull : typeof x === 'number' && Number.isFinite(x) ? x : undefined);
 

@@ -32,6 +32,8 @@ export interface WindowTurnsOptions extends TurnTiming {
    * only if a later revision must supersede them. Default: everything is emitted.
    */
   readonly quietThrough?: () => number;
+  /** Track where each turn was held and each session made, for `snapshot({ order: true })` (a shard of a rebuild). */
+  readonly trackOrder?: boolean;
 }
 
 export type WindowOutput =
@@ -102,7 +104,7 @@ class TurnWindows {
     this.price = options.price;
     this.out = out;
     this.quietThrough = options.quietThrough;
-    this.held = new HeldTurns(timing, options.closedTurns ?? memoryClosedTurns());
+    this.held = new HeldTurns(timing, options.closedTurns ?? memoryClosedTurns(), options.trackOrder === true);
     const initial = options.state?.initial;
     if (initial !== undefined) {
       const r = new SnapshotReader('windowTurns');
