@@ -1,12 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { openBackend } from '../../src/backend/open-backend.ts';
 import { TurnstreamError } from '../../src/errors.ts';
 import { createPriceTable } from '../../src/events/price-table.ts';
+import { createLogger } from '../../src/logger.ts';
 import { expectedTotals, generateStream, SESSIONS } from '../fixtures/agent-stream.ts';
+import { messyStream } from '../replay/messy-stream.ts';
 
 // The embedded backend through the one port every command uses; the Kafka one is exercised by
 // the CLI and e2e tests against a real broker (test/backend/kafka-health.int.test.ts for /healthz).
@@ -62,5 +64,36 @@ describe('openBackend (embedded)', () => {
       openBackend({ dataDir }, { mode: 'read', purpose: 'replay' }),
       (e: Error) => e instanceof TurnstreamError && /no turnstream data in .*nothing-here: nothing to replay/.test(e.message),
     );
+  });
+
+  it('rebuildThreads (--rebuild-threads) reaches the rebuild: a start with no checkpoint on 100k+ events runs by shard on 2 threads, on one with 1', {
+    timeout: 120_000,
+  }, async () => {
+    const dataDir = join(root, 'rebuild');
+    const lines = Array.from({ length: 30 }, (_, s) => messyStream({ seed: 100 + s, sessions: 40 }).lines).flat();
+    const first = await openBackend({ dataDir, checkpointEvery: 0 }, { mode: 'serve', prices: createPriceTable() });
+    try {
+      for (let i = 0; i < lines.length; i += 5000) await first.ingest.ingest(lines.slice(i, i + 5000), 'test');
+      await first.settled();
+    } finally {
+      await first.close();
+    }
+    const totals: unknown[] = [];
+    for (const threads of [1, 2]) {
+      const copy = join(root, `rebuild-${threads}`);
+      cpSync(dataDir, copy, { recursive: true });
+      const logs: string[] = [];
+      const logger = createLogger({ level: 'info', write: (line) => logs.push(String((JSON.parse(line) as { msg: unknown }).msg)) });
+      const backend = await openBackend({ dataDir: copy, checkpointEvery: 0, rebuildThreads: threads }, { mode: 'serve', prices: createPriceTable(), logger });
+      try {
+        assert.ok(logs.includes('rebuilding open work from the start of the log'), logs.join(' | '));
+        assert.equal(logs.includes('rebuilt open work from the start of the log by shard'), threads === 2, `${threads} thread(s): ${logs.join(' | ')}`);
+        assert.ok(backend.processed() >= 100_000, `${backend.processed()} events`);
+        totals.push(await backend.readers.state.totals('messy-100-0'));
+      } finally {
+        await backend.close();
+      }
+    }
+    assert.deepEqual(totals[1], totals[0]);
   });
 });
