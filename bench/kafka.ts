@@ -1,9 +1,11 @@
 /**
- * `npm run bench -- --kafka [--events N] [--partitions P] [--rate R]`: Kafka mode, broker on this
+ * `npm run bench -- --kafka [--events N] [--partitions P] [--rate R] [--clients C]`: Kafka mode, broker on this
  * machine (TURNSTREAM_TEST_KAFKA_BROKERS, or deploy/kafka/kafka.sh's local broker, started if
  * needed). Measures events/s through ingest (decode → produce, acks=all) → consumer group →
  * windows → transactional state commit → metrics, with the produce-only rate as the in-run
- * baseline, then event→aggregate latency of turn.end events at a fixed offered rate.
+ * baseline, then event→aggregate latency of turn.end events at a fixed offered rate. `--clients`
+ * producers (default 4, as in the embedded stages) share the 2,000-line batches of both throughput
+ * runs, each sending its next batch once its last one is answered.
  */
 import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -16,18 +18,36 @@ import { silentLogger } from '../src/logger.ts';
 import { openKafkaPipeline, type KafkaPipeline } from '../src/pipeline/open-kafka-pipeline.ts';
 import { decodeEvent } from '../src/events/decode-event.ts';
 import { kafkaBrokers } from '../test/helpers/kafka-broker.ts';
-import { quantile } from './measure.ts';
+import { batches, quantile } from './measure.ts';
 import { describeMachine } from './report.ts';
 import { generateWorkload } from './workload.ts';
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
-  options: { kafka: { type: 'boolean' }, events: { type: 'string' }, partitions: { type: 'string' }, rate: { type: 'string' }, quick: { type: 'boolean' } },
+  options: {
+    kafka: { type: 'boolean' },
+    events: { type: 'string' },
+    partitions: { type: 'string' },
+    rate: { type: 'string' },
+    clients: { type: 'string' },
+    quick: { type: 'boolean' },
+  },
   strict: false,
 });
 const events = Number(values['events'] ?? (values['quick'] ? 50_000 : 200_000));
 const partitions = Number(values['partitions'] ?? 6);
 const rate = Number(values['rate'] ?? 5_000);
+const clients = Number(values['clients'] ?? 4);
+if (!Number.isInteger(clients) || clients < 1) throw new Error(`--clients must be a positive integer, got "${String(values['clients'])}"`);
+
+/** `clients` producers share the batches of `lines`; each sends its next once `send` answered its last. */
+async function produceAll(lines: readonly string[], send: (batch: readonly string[]) => Promise<unknown>): Promise<void> {
+  const queue = batches(lines, 2000);
+  const client = async (): Promise<void> => {
+    for (let next = queue.next(); next.done !== true; next = queue.next()) await send(next.value);
+  };
+  await Promise.all(Array.from({ length: clients }, client));
+}
 const log = (m: string) => process.stderr.write(`[bench:kafka] ${m}\n`);
 
 const processed = (p: KafkaPipeline): number => [...p.progress().values()].reduce((n, x) => n + x.processed, 0);
@@ -44,7 +64,7 @@ export async function runKafkaBench(): Promise<void> {
   const brokers = kafkaBrokers();
   const machine = describeMachine();
   log(
-    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; broker ${brokers.join(',')}; ${events.toLocaleString('en')} events, ${partitions} partitions`,
+    `${machine.cpu}, ${machine.cores} cores, Node ${machine.node}; broker ${brokers.join(',')}; ${events.toLocaleString('en')} events, ${partitions} partitions, ${clients} clients`,
   );
   const { lines } = generateWorkload({ events, sessions: 2000, seed: 42 });
   const prices = loadPriceTable();
@@ -58,14 +78,14 @@ export async function runKafkaBench(): Promise<void> {
   await admin.disconnect();
   const appender = await KafkaEventAppender.open({ kafka, topic: topicNames(prefix).events, partitions });
   let t = performance.now();
-  for (let i = 0; i < lines.length; i += 2000) {
+  await produceAll(lines, (slice) => {
     const batch = [];
-    for (const line of lines.slice(i, i + 2000)) {
+    for (const line of slice) {
       const d = decodeEvent(line, Date.now());
       if (d.ok) batch.push({ event: d.event, raw: line });
     }
-    await appender.append(batch);
-  }
+    return appender.append(batch);
+  });
   const produceRate = lines.length / ((performance.now() - t) / 1000);
   await appender.close();
   log(`baseline decode + produce: ${Math.round(produceRate).toLocaleString('en')} events/s`);
@@ -88,7 +108,7 @@ export async function runKafkaBench(): Promise<void> {
     },
   });
   t = performance.now();
-  for (let i = 0; i < lines.length; i += 2000) await p.ingestor.ingest(lines.slice(i, i + 2000), 'bench');
+  await produceAll(lines, (slice) => p.ingestor.ingest(slice, 'bench'));
   const ingestDone = performance.now();
   await waitProcessed(p, lines.length);
   const e2eSeconds = (performance.now() - t) / 1000;
@@ -127,7 +147,7 @@ export async function runKafkaBench(): Promise<void> {
   const row = (name: string, value: string, target: string, ok?: boolean) =>
     `${name.padEnd(44)} ${value.padStart(22)}  ${target.padEnd(12)} ${ok === undefined ? '' : ok ? 'PASS' : 'SHORT'}`;
   process.stdout.write(
-    `\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; Kafka broker on the same machine (${brokers.join(',')}), ${partitions} partitions, one turnstream process\n\n`,
+    `\nmachine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, Node ${machine.node}; Kafka broker on the same machine (${brokers.join(',')}), ${partitions} partitions, ${clients} clients, one turnstream process\n\n`,
   );
   process.stdout.write(`${row('stage', 'measured', 'target')}\n`);
   process.stdout.write(`${row('baseline: decode + produce (acks=all)', `${Math.round(produceRate).toLocaleString('en')} ev/s`, '')}\n`);
