@@ -1,5 +1,9 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import type { Kafka as KafkaClient, LogEntry } from 'kafkajs';
 import type { Logger } from '../logger.ts';
+import { loadKafkajs } from './kafkajs-encoding.ts';
+
+// kafkajs with its producer encoding made cheaper (see kafkajs-encoding.ts): loaded through it, never imported directly.
+const { Kafka, logLevel } = loadKafkajs();
 
 export interface KafkaConnection {
   readonly brokers: readonly string[];
@@ -43,7 +47,7 @@ export function createKafka(
   { brokers, clientId = 'turnstream', failFast = false }: KafkaConnection,
   logger: Logger,
   onConnectionError?: (detail: string) => void,
-): Kafka {
+): KafkaClient {
   const log = logger.child('kafka');
   muteKafkajsNegativeTimeout();
   return new Kafka({
