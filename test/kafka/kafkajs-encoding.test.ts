@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
-import { KAFKAJS_PATCHED_VERSION, groupMessagesPerPartition, loadKafkajs, patchKafkajsEncoding } from '../../src/kafka/kafkajs-encoding.ts';
+import { KAFKAJS_PATCHED_VERSION, crc32c, groupMessagesPerPartition, loadKafkajs, patchKafkajsEncoding } from '../../src/kafka/kafkajs-encoding.ts';
 
 const require = createRequire(import.meta.url);
 
@@ -90,6 +90,22 @@ describe('kafkajs producer encoding (patched for speed): the same bytes as kafka
     };
     assert.deepEqual(groupMessagesPerPartition(args), originalGroup(args));
     assert.deepEqual(groupMessagesPerPartition({ ...args, partitionMetadata: [] }), originalGroup({ ...args, partitionMetadata: [] }));
+  });
+
+  it('checksums as kafkajs does: the CRC-32C check value, every length around the 8-byte steps, large batches', () => {
+    const originalCrc = unpatched<(b: Buffer) => number>('src/protocol/recordBatch/crc32C/index.js');
+    assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+    let seed = 7;
+    const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) & 0xff));
+    for (let n = 0; n <= 70; n++) {
+      const b = bytes(n);
+      assert.equal(crc32c(b), originalCrc(b), `${n} bytes`);
+    }
+    for (const n of [4_093, 65_536, 700_001]) {
+      const b = bytes(n);
+      assert.equal(crc32c(b), originalCrc(b), `${n} bytes`);
+      assert.equal(crc32c(b.subarray(3)), originalCrc(b.subarray(3)), `${n - 3} bytes at an offset`);
+    }
   });
 
   it('a whole transactional produce request (record batches, headers, keys, null values, CRC): byte for byte', async () => {
