@@ -57,13 +57,21 @@ function zigzag64(value: unknown): number | undefined {
  * by the modules that use them when they load); with another kafkajs version nothing is changed.
  */
 export function patchKafkajsEncoding(): boolean {
-  const version = (require('kafkajs/package.json') as { version: string }).version;
-  if (version !== KAFKAJS_PATCHED_VERSION) return false;
+  if (installedKafkajsVersion() !== KAFKAJS_PATCHED_VERSION) return false;
   seed('kafkajs/src/producer/groupMessagesPerPartition.js', groupMessagesPerPartition);
   seed('kafkajs/src/protocol/recordBatch/crc32C/index.js', crc32c);
   const Encoder = require('kafkajs/src/protocol/encoder.js') as EncoderClass;
   if (Encoder.prototype['turnstreamPatched'] !== true) patchEncoder(Encoder);
   return true;
+}
+
+/** The installed kafkajs's version; undefined when its package.json cannot be read (a release that no longer exports it). */
+function installedKafkajsVersion(): string | undefined {
+  try {
+    return (require('kafkajs/package.json') as { version?: string }).version;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Puts `exports` in place of the kafkajs module at `path`, for the modules that load it later. */
