@@ -78,7 +78,12 @@ export const USAGE = `usage: npm run bench -- [options]   (node --expose-gc benc
   --history-timeout N   seconds one restart may take before it counts as failed (default 300)
   --brokers LIST        Kafka brokers for the takeover row (default TURNSTREAM_TEST_KAFKA_BROKERS)
   --profile             CPU-profile one extra end-to-end run (bench/results/embedded.cpuprofile)
-  --out FILE            JSON report (default bench/results/latest.json)`;
+  --out FILE            JSON report (default bench/results/latest.json)
+
+Kafka mode instead, broker on this machine (TURNSTREAM_TEST_KAFKA_BROKERS, else one of its own is
+started with deploy/kafka/kafka.sh and removed at the end; Java 17+ and Maven):
+  npm run bench -- --kafka [--events N (200k; quick 50k)] [--partitions P (6)] [--clients C (4)]
+                           [--rate R (the latency run, default 5,000 events/s)] [--quick]`;
 
 /** "200k,1M,5_000_000" → [200000, 1000000, 5000000], ascending. */
 export function parseSizes(value: string): number[] {
