@@ -34,8 +34,10 @@ export function mergeHeldSnapshots<B, C>(parts: readonly HeldTurnsSnapshot<B>[],
   }
   sessions.sort((a, b) => a.at - b.at);
   turns.sort((a, b) => a.at - b.at);
-  for (let i = 1; i < sessions.length; i++) {
-    if (sessions[i]!.s[0] === sessions[i - 1]!.s[0]) throw new RangeError(`session "${sessions[i]!.s[0]}" is held by two shards`);
+  const seen = new Set<string>();
+  for (const { s } of sessions) {
+    if (seen.has(s[0])) throw new RangeError(`session "${s[0]}" is held by two shards`);
+    seen.add(s[0]);
   }
   return {
     wm,

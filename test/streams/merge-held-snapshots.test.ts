@@ -82,6 +82,26 @@ describe('mergeHeldSnapshots: shards of one log → the snapshot of one run', ()
   it('refuses shards that are not of one log: another sweep clock, a session in two shards, no order', () => {
     assert.throws(() => mergeHeldSnapshots([part(1, [], []), part(1, [], [], 10_000)], '', (b) => b), /swept to clock 10000 .* not shards of one log/);
     assert.throws(() => mergeHeldSnapshots([part(1, [['a', 1]], []), part(1, [['a', 2]], [])], '', (b) => b), /session "a" is held by two shards/);
+    // Not next to each other in the merged order: another session was made between them.
+    assert.throws(
+      () =>
+        mergeHeldSnapshots(
+          [
+            part(
+              1,
+              [
+                ['a', 1],
+                ['c', 2],
+              ],
+              [],
+            ),
+            part(1, [['a', 3]], []),
+          ],
+          '',
+          (b) => b,
+        ),
+      /session "a" is held by two shards/,
+    );
     const { order: _order, ...unordered } = part(1, [['a', 1]], []);
     assert.throws(() => mergeHeldSnapshots([unordered], '', (b) => b), /shard 0 has no order/);
     assert.throws(() => mergeHeldSnapshots([part(1, [['a', -1]], [])], '', (b) => b), /a session with no position/);
