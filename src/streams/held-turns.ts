@@ -100,8 +100,8 @@ export class HeldTurns<W> {
   /** Position of the event being processed (`observe`). */
   private at = -1;
   /**
-   * With `trackOrder` (a shard of a rebuild): where each held turn was held and each session entry
-   * last created. Kept beside the turns, not in them: a field per turn cost 16 B of heap per open
+   * With `trackOrder` (a shard of a rebuild): where each held turn was held and each held session
+   * entry created; dropped with them (released, cleared). Kept beside the turns, not in them: a field per turn cost 16 B of heap per open
    * turn (the positions are stored as boxed doubles), for what only a rebuild by shard reads.
    */
   private readonly order: { readonly turns: Map<HeldTurn<W>, number>; readonly sessions: Map<string, number> } | undefined;
@@ -213,7 +213,12 @@ export class HeldTurns<W> {
         this.closedTurns.released(h.session, h.turn, h.closedAtPos);
       }
     }
-    this.sessions.release((s) => s.turns.size === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock);
+    const order = this.order;
+    this.sessions.release((s) => {
+      const done = s.turns.size === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock;
+      if (done) order?.sessions.delete(s.id);
+      return done;
+    });
   }
 
   /** The state as plain data; `body` encodes each turn's operator state; `order` adds where each entry was made. */
@@ -294,6 +299,8 @@ export class HeldTurns<W> {
   clear(): void {
     this.turns.clear();
     this.sessions.clear();
+    this.order?.turns.clear();
+    this.order?.sessions.clear();
   }
 }
 
