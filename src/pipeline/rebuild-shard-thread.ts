@@ -1,5 +1,5 @@
 /**
- * A rebuild shard's thread (started by `shardedRebuild`): its own read-only connection to
+ * A rebuild shard's thread (started by `shardedRebuild`): its own reader's connection (it writes nothing) to
  * `<dataDir>/turnstream.db`, the shard's events and the clock ticks through the committed position
  * fed to the operators (`rebuildShard`), and the open work posted back once.
  */
