@@ -34,6 +34,11 @@ export interface ProcessorOptions {
   /** How often the open work is checkpointed with a commit (when the target keeps checkpoints). */
   readonly checkpoints?: CheckpointOptions;
   /**
+   * Events fed between two turns of the event loop within one batch (default `FEED_SLICE_EVENTS`);
+   * the batch still commits once, after its last event.
+   */
+  readonly feedSliceEvents?: number;
+  /**
    * The open work as of `through` (the committed position) rebuilt from the start of the log
    * without this processor feeding it, e.g. in shards on other threads (`shardedRebuild`); undefined
    * when it cannot be: then the processor feeds the log from its start itself.
@@ -64,3 +69,14 @@ export interface CheckpointOptions {
 }
 
 export const CHECKPOINT_DEFAULTS = { everyEvents: 100_000, everyMs: 30_000, sliceMs: 1, share: 0.1 } as const satisfies Required<CheckpointOptions>;
+
+/**
+ * A batch is fed in slices of this many events, the event loop let in between (one commit after
+ * the last): ingest's appends are acknowledged and the next batches decoded and handed to the log
+ * writer thread while the rest of a large batch is fed, instead of the writer idling through it and
+ * the main thread then idling for its appends. `npm run bench`'s producers feed the pump batches of
+ * ~4,000 events; in `bench/ab-commits.ts` (8 pairs, 300k events) slices of 2,000 gave +20.6 %
+ * events/s end to end, 8 of 8 pairs, and 9 % less CPU per event. Slicing the pump instead (a
+ * commit per slice) had been 14 % slower.
+ */
+export const FEED_SLICE_EVENTS = 2000;

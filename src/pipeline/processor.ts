@@ -1,3 +1,4 @@
+import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { LoggedEvent } from '../events/step-event.ts';
 import type { Checkpoint } from '../state/session-state-store.ts';
 import { TURN_WINDOW_DEFAULTS } from '../streams/window-turns.ts';
@@ -10,7 +11,7 @@ import { PipelineLetters } from './pipeline-letters.ts';
 import { decodeCheckpoint, type DecodedCheckpoint, type OpenWork } from './checkpoint-codec.ts';
 import { StoreClosedTurns } from './store-closed-turns.ts';
 import { wireOperators, type WiredOperators } from './wire-operators.ts';
-import type { ProcessorOptions } from './processor-options.ts';
+import { FEED_SLICE_EVENTS, type ProcessorOptions } from './processor-options.ts';
 import { CheckpointSchedule } from './checkpoint-schedule.ts';
 import { CommittedEffects } from './committed-effects.ts';
 
@@ -246,7 +247,12 @@ export class Processor {
   private async processOnce(batch: readonly LoggedEvent[]): Promise<BatchEffects> {
     await this.out.flushLetters();
     this.closedTurns.prefetch(batch);
-    for (const logged of batch) this.feed(logged);
+    const slice = this.options.feedSliceEvents ?? FEED_SLICE_EVENTS;
+    for (let i = 0; i < batch.length; i++) {
+      // Calls are sequential (the pump, a partition's turn): nothing else feeds or commits meanwhile.
+      if (i > 0 && i % slice === 0) await yieldToLoop();
+      this.feed(batch[i]!);
+    }
     const effects = this.effects;
     this.effects = noEffects();
     if (this.fed <= this.committed) {
