@@ -1,4 +1,5 @@
 import { OtlpTurnEncoder } from '../src/exporters/otlp-turn-encoder.ts';
+import { SpanWorker } from '../src/exporters/span-worker.ts';
 import { decodeEvent, DEFAULT_DECODE_LIMITS } from '../src/events/decode-event.ts';
 import type { PriceTable } from '../src/events/price-table.ts';
 import { buildTurnSpans, type TurnSpanContext } from '../src/exporters/turn-spans.ts';
@@ -172,6 +173,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
         aggregates,
         spans: exporter?.spans ?? 0,
         spanBytes: exporter?.bytes ?? sent?.bytes ?? 0,
+        // Dropped by the span thread's full queue or refused: a run that loses spans did less work than it claims.
+        spansLost: telemetry?.turnSpans instanceof SpanWorker ? telemetry.turnSpans.lostSpans : 0,
         ...(sent === undefined ? {} : { otlpRequests: sent.requests }),
         decodeSeconds,
         appendSeconds,

@@ -392,7 +392,8 @@ function otlpNotes(s: RateSummary, spansOff: RateSummary | undefined): string {
   const x = s.extra ?? {};
   const share = spansOff === undefined ? '' : `; export = ${(100 * (1 - s.best / spansOff.best)).toFixed(0)} % of e2e time`;
   const appends = x['logAppends'] === undefined ? '' : `; ${x['logAppends']} appends in ${x['logTransactions']} log transactions`;
-  return `${si(x['aggregates'] ?? 0)} turns → ${mib(x['spanBytes'] ?? 0)} OTLP in ${x['otlpRequests'] ?? 0} requests to a local sink${share}${appends}`;
+  const lost = (x['spansLost'] ?? 0) > 0 ? `; ${si(x['spansLost']!)} SPANS LOST (export queue full or refused)` : '';
+  return `${si(x['aggregates'] ?? 0)} turns → ${mib(x['spanBytes'] ?? 0)} OTLP in ${x['otlpRequests'] ?? 0} requests to a local sink${lost}${share}${appends}`;
 }
 
 if (process.argv.includes('--kafka')) {

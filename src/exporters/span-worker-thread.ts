@@ -38,6 +38,30 @@ interface SpanOutlet {
 
 /** At most one `lost` report per interval (a collector that is down fails every batch). */
 const REPORT_EVERY_MS = 5000;
+/** Spans encoded together at most (a queue entry), but for one turn with more (a turn is never split). */
+const SPANS_PER_ENTRY = 512;
+
+/**
+ * `turns` in parts of at most `SPANS_PER_ENTRY` spans (a turn's: its root, LLM calls and tools).
+ * The queue sends and drops whole entries: one entry for a whole batch of turns (a pump batch
+ * of thousands of turns, tens of thousands of spans) went as one request of tens of MB, more than
+ * collectors take, and was dropped whole when the queue could not fit it.
+ */
+export function* entries<T extends { readonly llm: readonly unknown[]; readonly tools: readonly unknown[] }>(turns: readonly T[]): Generator<T[]> {
+  let part: T[] = [];
+  let spans = 0;
+  for (const t of turns) {
+    const n = 1 + t.llm.length + t.tools.length;
+    if (part.length > 0 && spans + n > SPANS_PER_ENTRY) {
+      yield part;
+      part = [];
+      spans = 0;
+    }
+    part.push(t);
+    spans += n;
+  }
+  if (part.length > 0) yield part;
+}
 
 function encodedOutlet(data: SpanWorkerData, report: (m: FromSpanWorker) => void): SpanOutlet {
   const encoder = new OtlpTurnEncoder({ serviceName: data.serviceName, version: data.version });
@@ -64,7 +88,9 @@ function encodedOutlet(data: SpanWorkerData, report: (m: FromSpanWorker) => void
     },
   });
   return {
-    add: (turns) => queue.add(encoder.encode(turns)),
+    add: (turns) => {
+      for (const part of entries(turns)) queue.add(encoder.encode(part));
+    },
     forceFlush: async () => {
       await queue.forceFlush();
       flushReport(true);

@@ -26,6 +26,7 @@ export class SpanWorker implements TurnSpanSink {
   private readonly waiting = new Map<number, () => void>();
   private nextId = 0;
   private stopped = false;
+  private lost = 0;
 
   constructor(o: { target: OtlpTarget; serviceName: string; version: string; logger?: Logger }) {
     this.data = { target: o.target, serviceName: o.serviceName, version: o.version };
@@ -48,6 +49,11 @@ export class SpanWorker implements TurnSpanSink {
 
   forceFlush(): Promise<void> {
     return this.ask('flush');
+  }
+
+  /** Spans lost so far: dropped with the export queue full, or refused by the collector (each also logged). Current after `forceFlush`. */
+  get lostSpans(): number {
+    return this.lost;
   }
 
   async shutdown(): Promise<void> {
@@ -77,6 +83,7 @@ export class SpanWorker implements TurnSpanSink {
     worker.unref();
     worker.on('message', (m: FromSpanWorker) => {
       if (m.kind === 'lost') {
+        this.lost += m.dropped + m.failed;
         this.logger?.warn('spans lost: the export queue was full or the collector did not take them (after retries)', {
           droppedSpans: m.dropped,
           failedSpans: m.failed,

@@ -11,6 +11,7 @@ import { createPriceTable } from '../../src/events/price-table.ts';
 import { createTelemetry } from '../../src/exporters/create-telemetry.ts';
 import { deterministicIds } from '../../src/exporters/deterministic-ids.ts';
 import { otlpFromEnv } from '../../src/exporters/otlp-from-env.ts';
+import { entries } from '../../src/exporters/span-worker-thread.ts';
 import { silentLogger, type Logger } from '../../src/logger.ts';
 import { decodeOtlp } from '../../src/otlp/decode-otlp.ts';
 import { ZERO_USAGE } from '../../src/model/token-usage.ts';
@@ -273,6 +274,70 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
         await telemetry.shutdown();
       }
     }
+  });
+
+  it('a large batch of turns leaves the span worker in requests of about 2,048 spans (OTLP protobuf), every span delivered', async () => {
+    recv.received.length = 0;
+    const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_METRICS_EXPORTER: 'none' };
+    // 1,200 turns of 50 LLM calls: 61,200 spans handed over in one call (a large pump batch's turns).
+    const turns = Array.from({ length: 1_200 }, (_, t) => ({
+      ...ZERO_TOTALS,
+      session: 's',
+      turn: `t${t}`,
+      revision: 0,
+      status: 'completed',
+      startMs: 1_000,
+      endMs: 2_000,
+      durationMs: 1_000,
+      toolNames: [],
+      models: [],
+      llm: Array.from({ length: 50 }, (_, i) => ({
+        ...ZERO_USAGE,
+        eventId: `e-${t}-${i}`,
+        provider: 'p',
+        model: 'm',
+        startMs: 1_000 + i,
+        endMs: 1_001 + i,
+        costSource: 'table',
+      })),
+      tools: [],
+      firstEventId: `e-${t}-0`,
+      lastEventId: `e-${t}-49`,
+      eventCount: 50,
+      closedAtPos: t + 1,
+    })) as TurnAggregate[];
+    const telemetry = await createTelemetry({ version: 'test', env, spanWorker: true });
+    try {
+      telemetry.turnSpans!.send(turns);
+      await telemetry.forceFlush();
+    } finally {
+      await telemetry.shutdown();
+    }
+    type Decoded = { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+    const perRequest = recv.received
+      .filter((r) => r.path === '/v1/traces')
+      .map(
+        (r) => (decodeOtlp('traces', 'protobuf', r.body) as unknown as Decoded).resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans)).length,
+      );
+    assert.equal(
+      perRequest.reduce((a, b) => a + b, 0),
+      61_200,
+      'every span',
+    );
+    // Entries of at most 512 spans (whole turns), taken until a request holds 2,048: under 2,048 + 512
+    // each (one entry of all 61,200 before, one request of ~30 MB).
+    assert.ok(perRequest.length >= 24 && Math.max(...perRequest) < 2_048 + 512, `spans per request: ${perRequest.join(', ')}`);
+  });
+
+  it('the span worker encodes turns in parts of at most 512 spans, never splitting a turn', () => {
+    const turn = (calls: number) => ({ llm: Array.from({ length: calls }), tools: [undefined] });
+    const sizes = (ts: ReturnType<typeof turn>[]) => [...entries(ts)].map((p) => p.map((t) => 2 + t.llm.length));
+    assert.deepEqual(sizes([turn(8), turn(8), turn(600), turn(8)]), [[10, 10], [602], [10]]);
+    assert.deepEqual(
+      sizes(Array.from({ length: 60 }, () => turn(8))).map((p) => p.length),
+      [51, 9],
+    );
+    assert.deepEqual([...entries([])], []);
   });
 
   it('exports nothing over OTLP when no endpoint is set, and refuses gRPC with a clear error', async () => {
