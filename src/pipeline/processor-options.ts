@@ -74,9 +74,8 @@ export const CHECKPOINT_DEFAULTS = { everyEvents: 100_000, everyMs: 30_000, slic
  * A batch is fed in slices of this many events, the event loop let in between (one commit after
  * the last): ingest's appends are acknowledged and the next batches decoded and handed to the log
  * writer thread while the rest of a large batch is fed, instead of the writer idling through it and
- * the main thread then idling for its appends. `npm run bench`'s producers feed the pump batches of
- * ~4,000 events; in `bench/ab-commits.ts` (8 pairs, 300k events) slices of 2,000 gave +20.6 %
- * events/s end to end, 8 of 8 pairs, and 9 % less CPU per event. Slicing the pump instead (a
- * commit per slice) had been 14 % slower.
+ * the main thread then idling for its appends. Measured with the pump's bound on a batch (see
+ * `MAX_BATCH_EVENTS`, which is what the slices need to pay); slicing the pump instead (a commit per
+ * slice) had been 14 % slower.
  */
 export const FEED_SLICE_EVENTS = 2000;
