@@ -29,6 +29,37 @@ interface Received {
   body: Buffer;
 }
 
+/** `n` completed turns of `calls` LLM calls each (1 + `calls` spans a turn), nothing else. */
+function manyTurns(n: number, calls: number): TurnAggregate[] {
+  const call = (t: number, i: number): LlmCallSummary => ({
+    ...ZERO_USAGE,
+    eventId: `e-${t}-${i}`,
+    provider: 'anthropic',
+    model: 'claude-sonnet-4-5',
+    startMs: 1_000 + i,
+    endMs: 1_001 + i,
+    costSource: 'table',
+  });
+  return Array.from({ length: n }, (_, t) => ({
+    ...ZERO_TOTALS,
+    session: 's',
+    turn: `t${t}`,
+    revision: 0,
+    status: 'completed',
+    startMs: 1_000,
+    endMs: 2_000,
+    durationMs: 1_000,
+    toolNames: [],
+    models: [],
+    llm: Array.from({ length: calls }, (_, i) => call(t, i)),
+    tools: [],
+    firstEventId: `e-${t}-0`,
+    lastEventId: `e-${t}-${calls - 1}`,
+    eventCount: calls,
+    closedAtPos: t + 1,
+  })) as TurnAggregate[];
+}
+
 /** An OTLP/HTTP receiver on loopback that records every request and answers success. */
 async function receiver(status = 200): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
@@ -236,33 +267,7 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     recv.received.length = 0;
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRICS_EXPORTER: 'none' };
     // 640 turns of 100 LLM calls: 64,640 spans, just under the queue's 65,536, queued in one go.
-    const call = (t: number, i: number): LlmCallSummary => ({
-      ...ZERO_USAGE,
-      eventId: `e-${t}-${i}`,
-      provider: 'anthropic',
-      model: 'claude-sonnet-4-5',
-      startMs: 1_000 + i,
-      endMs: 1_001 + i,
-      costSource: 'table',
-    });
-    const turns = Array.from({ length: 640 }, (_, t) => ({
-      ...ZERO_TOTALS,
-      session: 's',
-      turn: `t${t}`,
-      revision: 0,
-      status: 'completed',
-      startMs: 1_000,
-      endMs: 2_000,
-      durationMs: 1_000,
-      toolNames: [],
-      models: [],
-      llm: Array.from({ length: 100 }, (_, i) => call(t, i)),
-      tools: [],
-      firstEventId: `e-${t}-0`,
-      lastEventId: `e-${t}-99`,
-      eventCount: 100,
-      closedAtPos: t + 1,
-    })) as TurnAggregate[];
+    const turns = manyTurns(640, 100);
     for (const spanWorker of [false, true]) {
       recv.received.length = 0;
       const telemetry = await createTelemetry({ version: 'test', env, spanWorker });
@@ -280,32 +285,7 @@ describe('OTLP export driven by the standard OTEL_* variables', () => {
     recv.received.length = 0;
     const env = { OTEL_EXPORTER_OTLP_ENDPOINT: recv.url, OTEL_METRICS_EXPORTER: 'none' };
     // 1,200 turns of 50 LLM calls: 61,200 spans handed over in one call (a large pump batch's turns).
-    const turns = Array.from({ length: 1_200 }, (_, t) => ({
-      ...ZERO_TOTALS,
-      session: 's',
-      turn: `t${t}`,
-      revision: 0,
-      status: 'completed',
-      startMs: 1_000,
-      endMs: 2_000,
-      durationMs: 1_000,
-      toolNames: [],
-      models: [],
-      llm: Array.from({ length: 50 }, (_, i) => ({
-        ...ZERO_USAGE,
-        eventId: `e-${t}-${i}`,
-        provider: 'p',
-        model: 'm',
-        startMs: 1_000 + i,
-        endMs: 1_001 + i,
-        costSource: 'table',
-      })),
-      tools: [],
-      firstEventId: `e-${t}-0`,
-      lastEventId: `e-${t}-49`,
-      eventCount: 50,
-      closedAtPos: t + 1,
-    })) as TurnAggregate[];
+    const turns = manyTurns(1_200, 50);
     const telemetry = await createTelemetry({ version: 'test', env, spanWorker: true });
     try {
       telemetry.turnSpans!.send(turns);
