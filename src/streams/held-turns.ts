@@ -227,7 +227,7 @@ export class HeldTurns<W> {
     // closed in this sweep is not released in it (its closedAtClock is this clock).
     const closing = this.closing;
     while (closing.peekKey() + graceMs < clock) this.due.push(closing.pop()!);
-    if (this.due.length > 0) this.due = this.due.filter((h) => !this.released(h, clock));
+    if (this.due.length > 0) this.due = this.due.filter((h) => !this.releaseIfDue(h, clock));
     const order = this.order;
     this.sessions.release((s) => {
       const done = s.turns.size === 0 && Math.max(s.lastMs, s.seenAt) + idleMs + graceMs < clock;
@@ -237,7 +237,7 @@ export class HeldTurns<W> {
   }
 
   /** Releases `h` if its grace has passed (see `sweep`); whether it did. */
-  private released(h: HeldTurn<W>, clock: number): boolean {
+  private releaseIfDue(h: HeldTurn<W>, clock: number): boolean {
     const at = h.closedAtSession!;
     const info = h.info;
     if (!(Math.max(at, h.closedAtClock) + this.graceMs < clock || at + this.graceMs < info.lastMs)) return false;
