@@ -16,7 +16,7 @@ import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } fro
 import { mainThreadGc } from './gc-pauses.ts';
 import { cpuSince, threadCpu } from './thread-cpu.ts';
 
-export const benchLogger = createLogger({ namespace: 'bench', level: 'warn' });
+export const benchLogger = createLogger({ namespace: 'bench', level: (process.env['BENCH_LOG'] as 'info' | undefined) ?? 'warn' });
 
 /** Decode + validate only (JSON.parse, schema validation, time normalisation), in ingest-sized batches. */
 export function runDecodeOnly(lines: readonly string[], batchSize: number): Sample {
@@ -193,6 +193,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<Sample & { dat
         cpuMainSeconds: cpu.main,
         cpuLogWriterSeconds: cpu.logWriter,
         cpuSpansSeconds: cpu.spans,
+        cpuWalCheckpointSeconds: cpu.walCheckpoint,
         cpuOtherSeconds: cpu.other,
         // The main thread's GC pauses (scavenges: mostly copying what survives; their helpers' share is in cpuOtherSeconds).
         gcMainScavengeSeconds: gcPause.scavenge,

@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { Session } from 'node:inspector/promises';
 import type { PriceTable } from '../src/events/price-table.ts';
 import { runPipeline } from './embedded-throughput.ts';
@@ -33,6 +34,7 @@ export async function profileEmbedded(o: {
     await session.post('Profiler.start');
     const sample = await runPipeline({ lines: o.lines, batchSize: o.batchSize, clients: o.clients, prices: o.prices, telemetry: 'otlp' });
     const { profile } = await session.post('Profiler.stop');
+    mkdirSync(dirname(o.file), { recursive: true });
     writeFileSync(o.file, JSON.stringify(profile));
     const summary = summarizeProfile(profile as unknown as Parameters<typeof summarizeProfile>[0], o.top);
     return { file: o.file, eventsPerSecond: sample.count / sample.seconds, ...summary };

@@ -295,6 +295,7 @@ async function main(o: BenchOptions): Promise<void> {
       ['  of which GC pauses: mark-compact and other', 'gcMainOtherSeconds'],
       ['CPU: log writer thread', 'cpuLogWriterSeconds'],
       ['CPU: span thread', 'cpuSpansSeconds'],
+      ['CPU: WAL checkpoint thread', 'cpuWalCheckpointSeconds'],
       ['CPU: other threads (GC helpers, libuv pool)', 'cpuOtherSeconds'],
     ];
     for (const [part, k] of cpu) if (x[k] !== undefined) split.push({ part, usPerEvent: (x[k] * 1e6) / lines.length, pct: (100 * x[k]) / wall });

@@ -26,17 +26,18 @@ export function threadCpu(): Map<string, number> {
 }
 
 /**
- * CPU seconds each kind of thread spent since `before`: the main thread, the log writer and span
- * threads (by the names the pipeline gives them; Linux cuts names to 15 characters), and the rest
- * (V8's GC and compiler helpers, libuv's pool). Threads that ended meanwhile are not counted.
+ * CPU seconds each kind of thread spent since `before`: the main thread, the log writer, span and WAL
+ * checkpoint threads (by the names the pipeline gives them; Linux cuts names to 15 characters), and
+ * the rest (V8's GC and compiler helpers, libuv's pool). Threads that ended meanwhile are not counted.
  */
-export function cpuSince(before: Map<string, number>): { main: number; logWriter: number; spans: number; other: number } {
-  const out = { main: 0, logWriter: 0, spans: 0, other: 0 };
+export function cpuSince(before: Map<string, number>): { main: number; logWriter: number; spans: number; walCheckpoint: number; other: number } {
+  const out = { main: 0, logWriter: 0, spans: 0, walCheckpoint: 0, other: 0 };
   for (const [name, s] of threadCpu()) {
     const d = Math.max(0, s - (before.get(name) ?? 0));
     if (name === 'MainThread' || name === 'node') out.main += d;
     else if (name.startsWith('turnstream-log')) out.logWriter += d;
     else if (name.startsWith('turnstream-spa')) out.spans += d;
+    else if (name.startsWith('turnstream-wal')) out.walCheckpoint += d;
     else out.other += d;
   }
   return out;
