@@ -1,3 +1,6 @@
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { PriceTable } from '../src/events/price-table.ts';
 import { openEmbeddedPipeline } from '../src/pipeline/open-embedded-pipeline.ts';
@@ -5,6 +8,7 @@ import { benchTelemetry } from './counting-span-exporter.ts';
 import { benchLogger } from './embedded-throughput.ts';
 import { startOtlpSink } from './otlp-sink.ts';
 import { quantile, tempDataDir } from './measure.ts';
+import type { BenchOptions } from './options.ts';
 
 export interface LatencyOptions {
   /** The lines to feed, in order (`latencyWindow` of a workload): the warm-up's, then the measured ones. */
@@ -168,4 +172,29 @@ export async function runLatency(o: LatencyOptions): Promise<LatencyResult> {
       return [xs.length, r(quantile(xs, 0.5)), r(quantile(xs, 0.99)), r(xs.at(-1) ?? Number.NaN)] as const;
     }),
   };
+}
+
+/** The latency run in a child process (bench/latency-process.ts: a heap without the workload's lines). */
+export function runLatencyProcess(o: BenchOptions): LatencyResult {
+  const args = [
+    '--events',
+    o.events,
+    '--sessions',
+    o.sessions,
+    '--seed',
+    o.seed,
+    '--rate',
+    o.rate,
+    '--seconds',
+    o.latencySeconds,
+    '--warmup',
+    o.latencyWarmupSeconds,
+  ];
+  const child = spawnSync(process.execPath, ['--expose-gc', join(dirname(fileURLToPath(import.meta.url)), 'latency-process.ts'), ...args.map(String)], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = child.stdout.split('\n').find((l) => l.startsWith('{"bench":"latency"'));
+  if (child.status !== 0 || line === undefined) throw new Error(`bench/latency-process.ts failed (${child.status})`);
+  return (JSON.parse(line) as { result: LatencyResult }).result;
 }

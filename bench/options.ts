@@ -9,6 +9,7 @@ export const STAGES = [
   'metrics',
   'full',
   'spans',
+  'floor',
   'latency',
   'replay',
   'memory',

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, totalmem } from 'node:os';
 import { dirname } from 'node:path';
+import type { FloorResult } from './floor.ts';
 
 export type Status = 'PASS' | 'SHORT';
 
@@ -68,6 +69,8 @@ export interface BenchReport {
   readonly workload: Readonly<Record<string, unknown>>;
   readonly throughput: readonly ThroughputRow[];
   readonly split: readonly SplitRow[];
+  /** Each mandatory part alone (bench/floor.ts). */
+  readonly floor?: FloorResult;
   readonly checks: readonly CheckRow[];
   readonly history?: readonly HistoryRow[];
   readonly details: Readonly<Record<string, unknown>>;
@@ -171,6 +174,17 @@ export function formatReport(r: BenchReport): string {
         new Set([1, 2]),
       ),
     );
+  }
+  if (r.floor !== undefined) {
+    const f = r.floor;
+    out.push('', 'floor: each part every event goes through, alone on this thread (bench/floor.ts):');
+    const rows = f.rows.map((x) => [x.part, x.usPerEvent.toFixed(2), x.notes]);
+    rows.push([
+      `sum → at most ${si(f.ceiling)} events/s on ${f.cores} cores, nothing else running`,
+      f.sumUs.toFixed(2),
+      'no commit, metrics, HTTP, hand-overs, aggregates or GC helper threads',
+    ]);
+    out.push(table(['part', 'µs/event', 'notes'], rows, new Set([1])));
   }
   if (r.history !== undefined && r.history.length > 0)
     out.push('', 'history: restart (turnstream start, spawn → …) and one-session replay, by events of history:', historyTable(r.history));

@@ -13,9 +13,10 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { loadPriceTable } from '../src/events/price-table.ts';
 import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { runBaseline } from './baseline.ts';
+import { runFloor, type FloorResult } from './floor.ts';
 import type { TelemetryMode } from './counting-span-exporter.ts';
 import { runDecodeAppend, runDecodeOnly, runEncodeTurns, runPipeline, runSerialize, runSpanBuild } from './embedded-throughput.ts';
-import type { LatencyResult } from './latency.ts';
+import { runLatencyProcess, type LatencyResult } from './latency.ts';
 import { hasGc, repeat, secondsSince, type RateSummary } from './measure.ts';
 import { runMemory, type MemoryResult } from './memory.ts';
 import { parseOptions, USAGE, type BenchOptions, type Stage } from './options.ts';
@@ -30,6 +31,8 @@ const TARGET_E2E = 150_000;
 const TARGET_REPLAY = 500_000;
 const TARGET_P99_MS = 50;
 const TARGET_OPEN_TURN_BYTES = 2048;
+/** Lines the floor stage measures on (its decoded events stay in memory). */
+const FLOOR_EVENTS = 300_000;
 
 const progress = (msg: string): void => {
   process.stderr.write(`[bench] ${msg}\n`);
@@ -211,6 +214,18 @@ async function main(o: BenchOptions): Promise<void> {
   }
   aggregates.length = 0;
 
+  let floor: FloorResult | undefined;
+  if (on('floor')) {
+    // At most FLOOR_EVENTS lines: the decoded events are kept for the append and the fold.
+    const part = lines.slice(0, Math.min(lines.length, FLOOR_EVENTS));
+    progress(`floor: decode, append, fold and span encoding, each alone on this thread (${si(part.length)} events) …`);
+    const emitted: TurnAggregate[] = [];
+    await runPipeline({ lines: part, batchSize: o.batchSize, clients: o.clients, prices, telemetry: 'none', onAggregate: (a) => emitted.push(a) });
+    floor = await runFloor({ lines: part, aggregates: emitted, batchSize: o.batchSize, prices, runs: o.runs, cores: availableParallelism() });
+    details['floor'] = floor;
+    progress(`floor: ${floor.sumUs.toFixed(2)} µs an event → at most ${si(floor.ceiling)} events/s on ${floor.cores} cores`);
+  }
+
   let latency: LatencyResult | undefined;
   if (on('latency')) {
     progress(`latency: ${o.rate} events/s for ${o.latencyWarmupSeconds} + ${o.latencySeconds} s …`);
@@ -350,6 +365,7 @@ async function main(o: BenchOptions): Promise<void> {
     workload: needsLines ? { ...stats, avgLineBytes: Math.round(stats.bytes / stats.events) } : {},
     throughput: rows,
     split,
+    ...(floor === undefined ? {} : { floor }),
     checks,
     ...(history === undefined ? {} : { history: history.rows }),
     details,
@@ -361,31 +377,6 @@ async function main(o: BenchOptions): Promise<void> {
   const modeCopy = join(dirname(o.out), `latest-${o.quick ? 'quick' : 'full'}.json`);
   if (modeCopy !== o.out) copyFileSync(o.out, modeCopy);
   process.stdout.write(`\nwrote ${o.out} and ${modeCopy}\n`);
-}
-
-/** The latency run in a child process (bench/latency-process.ts: a heap without the workload's lines). */
-function runLatencyProcess(o: BenchOptions): LatencyResult {
-  const args = [
-    '--events',
-    o.events,
-    '--sessions',
-    o.sessions,
-    '--seed',
-    o.seed,
-    '--rate',
-    o.rate,
-    '--seconds',
-    o.latencySeconds,
-    '--warmup',
-    o.latencyWarmupSeconds,
-  ];
-  const child = spawnSync(process.execPath, ['--expose-gc', join(dirname(fileURLToPath(import.meta.url)), 'latency-process.ts'), ...args.map(String)], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const line = child.stdout.split('\n').find((l) => l.startsWith('{"bench":"latency"'));
-  if (child.status !== 0 || line === undefined) throw new Error(`bench/latency-process.ts failed (${child.status})`);
-  return (JSON.parse(line) as { result: LatencyResult }).result;
 }
 
 /** An OTLP end-to-end row's notes: turns, what the sink received, and the export's share over spans off. */
