@@ -24,7 +24,8 @@ export async function startTurnstreamProcess(args: string[], env: NodeJS.Process
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const deadline = Date.now() + 60_000;
-  while (!stderr.includes('listening on')) {
+  // The server's own line: a child started with --inspect prints "Debugger listening on ws://…" first.
+  while (!/turnstream \S+ listening on/.test(stderr)) {
     if (child.exitCode !== null) throw new Error(`turnstream exited (${child.exitCode}): ${stderr}`);
     if (Date.now() > deadline) throw new Error(`turnstream did not start within 60 s: ${stderr}`);
     await new Promise((r) => setTimeout(r, 100));
