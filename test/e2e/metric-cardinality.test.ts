@@ -82,8 +82,9 @@ async function run(dir: string, name: (i: number) => number | string): Promise<R
       await post(ts.url, body);
     }
     await eventually('warm-up on /metrics', async () => sumOf((await scrape(ts.url)).samples, sc.PROM_TURNS) === WARM);
-    const rss0 = rssBytes(pid);
+    // The heap first: its full collection gives memory back, and RSS is measured from there.
     const heap0 = await probe.liveBytes();
+    const rss0 = rssBytes(pid);
     const scrapes: Run['scrapes'] = [];
     let last: Sample[] = [];
     for (let sent = 0; sent < NAMES; sent += PER_BATCH) {
