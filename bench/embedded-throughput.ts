@@ -16,7 +16,8 @@ import { batches, secondsSince, tempDataDir, yieldToEventLoop, type Sample } fro
 import { mainThreadGc } from './gc-pauses.ts';
 import { cpuSince, threadCpu } from './thread-cpu.ts';
 
-export const benchLogger = createLogger({ namespace: 'bench', level: (process.env['BENCH_LOG'] as 'info' | undefined) ?? 'warn' });
+// warn unless TURNSTREAM_LOG_LEVEL says otherwise (info: the rebuild's per-shard timings, among others).
+export const benchLogger = createLogger({ namespace: 'bench', ...(process.env['TURNSTREAM_LOG_LEVEL'] === undefined ? { level: 'warn' } : {}) });
 
 /** Decode + validate only (JSON.parse, schema validation, time normalisation), in ingest-sized batches. */
 export function runDecodeOnly(lines: readonly string[], batchSize: number): Sample {

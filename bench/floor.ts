@@ -22,9 +22,9 @@ import type { PriceTable } from '../src/events/price-table.ts';
 import type { LoggedEvent, StepEvent } from '../src/events/step-event.ts';
 import type { TurnAggregate } from '../src/model/turn-aggregate.ts';
 import { rebuildShard } from '../src/pipeline/rebuild-shard.ts';
-import { openEmbeddedStore } from '../src/state/open-embedded-store.ts';
+import { openEmbeddedStore, type EmbeddedStore } from '../src/state/open-embedded-store.ts';
 import { TURN_WINDOW_DEFAULTS } from '../src/streams/turn-timing.ts';
-import { runEncodeTurns } from './embedded-throughput.ts';
+import { runDecodeOnly, runEncodeTurns } from './embedded-throughput.ts';
 import { repeat, secondsSince, tempDataDir, type RateSummary } from './measure.ts';
 
 export interface FloorRow {
@@ -73,32 +73,28 @@ export async function runFloor(o: {
   cores: number;
 }): Promise<FloorResult> {
   const n = o.lines.length;
-  const decode = await repeat(o.runs, () => {
-    const start = process.hrtime.bigint();
-    decodeAll(o.lines);
-    return { seconds: secondsSince(start), count: n };
-  });
+  // Decoded once first: a line that does not decode is named before anything is timed.
   const decoded = decodeAll(o.lines);
+  const decode = await repeat(o.runs, () => runDecodeOnly(o.lines, o.batchSize));
   // Each append run into a store of its own; the last one stays open for the fold's closed-turn lookups.
-  let store: { close(): void; state: ReturnType<typeof openEmbeddedStore>['state']; remove(): void } | undefined;
-  const fresh = () => {
-    const dir = tempDataDir('turnstream-floor-');
-    const s = openEmbeddedStore({ dataDir: dir.dir });
-    return { log: s.log, state: s.state, close: () => s.close(), remove: () => dir.remove() };
+  let current: { store: EmbeddedStore; dir: ReturnType<typeof tempDataDir> } | undefined;
+  const drop = (): void => {
+    current?.store.close();
+    current?.dir.remove();
   };
   try {
     const append = await repeat(o.runs, () => {
-      store?.close();
-      store?.remove();
-      const s = fresh();
-      store = s;
+      drop();
+      const dir = tempDataDir('turnstream-floor-');
+      const store = openEmbeddedStore({ dataDir: dir.dir });
+      current = { store, dir };
       const start = process.hrtime.bigint();
-      for (let i = 0; i < n; i += o.batchSize) s.log.appendSync(decoded.slice(i, i + o.batchSize));
+      for (let i = 0; i < n; i += o.batchSize) store.log.appendSync(decoded.slice(i, i + o.batchSize));
       return { seconds: secondsSince(start), count: n };
     });
     const logged: LoggedEvent[] = decoded.map(({ event }, i) => ({ pos: i + 1, event }));
     const fold = await repeat(o.runs, async () => {
-      const r = await rebuildShard({ read: inBatches(logged, 5000), through: n, state: store!.state, prices: o.prices, windows: TURN_WINDOW_DEFAULTS });
+      const r = await rebuildShard({ read: inBatches(logged, 5000), through: n, state: current!.store.state, prices: o.prices, windows: TURN_WINDOW_DEFAULTS });
       if (!r.ok) throw new Error(`the fold refused the workload: ${r.reason}`);
       // The feed alone: the open work's snapshot after it is a rebuild's, not every event's.
       return { seconds: r.feedMs / 1000, count: n };
@@ -121,7 +117,6 @@ export async function runFloor(o: {
     const sumUs = rows.reduce((s, r) => s + r.usPerEvent, 0);
     return { rows, sumUs, ceiling: (o.cores * 1e6) / sumUs, cores: o.cores };
   } finally {
-    store?.close();
-    store?.remove();
+    drop();
   }
 }
